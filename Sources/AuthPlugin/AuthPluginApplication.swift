@@ -1,0 +1,18 @@
+import Hummingbird
+import Logging
+import SidecarCore
+import SidecarServer
+
+/// Builds the AuthPlugin's HTTP application. Later issues add the REST-auth endpoints and the
+/// pbx.Plugin gRPC service as routes and services here.
+func buildAuthPluginApplication(
+    configuration: SidecarConfiguration, logger: Logger
+) async throws -> some ApplicationProtocol {
+    let router = Router()
+    router.addOperationalRoutes()
+    return Application(
+        router: router,
+        configuration: .init(address: configuration.authPluginHTTPAddress.bindAddress, serverName: "AuthPlugin"),
+        logger: logger
+    )
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Configuration
+
+/// One setting: its external name (environment variable, config-file key and secret-file name
+/// alike), its default and what it means. `Settings.all` is the configuration reference; the
+/// README's table is checked against it by a test.
+public struct Setting: Sendable, Hashable {
+    /// The external name, e.g. `ACCESS_SECRET`.
+    public let name: String
+    /// The default, as a user would write it; empty when there is none.
+    public let defaultValue: String
+    /// One line on what it does.
+    public let meaning: String
+    /// Secrets are masked in logs and in `ConfigReader` access reports.
+    public let isSecret: Bool
+
+    /// The scoped key whose environment encoding is `name` (`ACCESS_SECRET` -> `access.secret`).
+    public var key: ConfigKey { ConfigKey(name.lowercased().split(separator: "_").map(String.init)) }
+
+    init(_ name: String, default defaultValue: String = "", secret: Bool = false, _ meaning: String) {
+        self.name = name
+        self.defaultValue = defaultValue
+        self.meaning = meaning
+        self.isSecret = secret
+    }
+}
+
+/// Every setting the programs read.
+public enum Settings {
+    public static let environment = Setting(
+        "ENV", default: "development",
+        "`development` or `production`. Production refuses to start without strong secrets.")
+    public static let ssl = Setting(
+        "SSL", default: "false", "Serve the Gateway over HTTPS (needs SSL_CERT_FILE and SSL_KEY_FILE).")
+    public static let sslCertificateFile = Setting(
+        "SSL_CERT_FILE", "PEM certificate chain for SSL=true.")
+    public static let sslKeyFile = Setting("SSL_KEY_FILE", "PEM private key for SSL=true.")
+    public static let accessSecret = Setting(
+        "ACCESS_SECRET", secret: true,
+        "HS256 key of access JWTs, at least 32 bytes. Generated at start in development when unset.")
+    public static let previousAccessSecret = Setting(
+        "ACCESS_SECRET_PREVIOUS", secret: true,
+        "An older ACCESS_SECRET still accepted for verification while tokens signed with it expire.")
+    public static let refreshSecret = Setting(
+        "REFRESH_SECRET", secret: true,
+        "HS256 key of refresh JWTs, at least 32 bytes. Generated at start in development when unset.")
+    public static let signingKeys = Setting(
+        "JWT_SIGNING_KEYS", secret: true,
+        "JSON array of access-token keys `{kid, alg (HS256/ES256/EdDSA), private_key | public_key}`; the first with a private key signs.")
+    public static let issuer = Setting("JWT_ISSUER", default: "tinode-sidecar", "`iss` of issued tokens, required on verification.")
+    public static let audience = Setting("JWT_AUDIENCE", default: "tinode-sidecar", "`aud` of issued tokens, required on verification.")
+    public static let accessTTL = Setting("JWT_ACCESS_TTL", default: "900", "Access-token lifetime in seconds.")
+    public static let refreshTTL = Setting("JWT_REFRESH_TTL", default: "2592000", "Refresh-token lifetime in seconds (30 days).")
+    public static let clockSkew = Setting("JWT_LEEWAY", default: "5", "Seconds of clock skew tolerated for `exp` and `nbf`.")
+    public static let redisPassword = Setting(
+        "REDIS_PASS", secret: true, "Valkey password (sent with AUTH); a password in VALKEY_URL wins.")
+    public static let valkeyURL = Setting(
+        "VALKEY_URL", secret: true,
+        "`redis://[user:pass@]host:port[/db]`. Unset: the embedded in-memory store (development only; nothing survives a restart).")
+    public static let valkeyPoolSize = Setting("VALKEY_POOL_SIZE", default: "8", "Valkey connections per process.")
+    public static let valkeyConnectTimeout = Setting("VALKEY_CONNECT_TIMEOUT_MS", default: "2000", "Valkey connect timeout in milliseconds.")
+    public static let valkeyCommandTimeout = Setting("VALKEY_COMMAND_TIMEOUT_MS", default: "2000", "Valkey command timeout in milliseconds.")
+    public static let tinodeTopicID = Setting(
+        "TINODE_TOPIC_ID", "The chat room (`grp...`). Unset: the Gateway finds or creates the room tagged `room:general`.")
+    public static let tinodeGRPCAddress = Setting("TINODE_GRPC_ADDR", default: "127.0.0.1:16060", "Tinode's gRPC listener (`grpc_listen`).")
+    public static let authPluginHTTPAddress = Setting(
+        "AUTHPLUGIN_HTTP_ADDR", default: "127.0.0.1:5000", "Where AuthPlugin serves REST-auth, /healthz and /metrics.")
+    public static let authPluginGRPCAddress = Setting(
+        "AUTHPLUGIN_GRPC_ADDR", default: "127.0.0.1:40051", "Where AuthPlugin serves Tinode's pbx.Plugin gRPC service.")
+    public static let gatewayHTTPAddress = Setting("GATEWAY_HTTP_ADDR", default: "127.0.0.1:8080", "Where the Gateway serves its HTTP API.")
+    public static let loginNameMaxLength = Setting(
+        "LOGIN_NAME_MAX_LENGTH", default: "26", "Longest login name generated, 13 to 32 (26 fits every Tinode store adapter).")
+    public static let logLevel = Setting("LOG_LEVEL", default: "info", "trace, debug, info, notice, warning, error or critical.")
+    public static let configFile = Setting(
+        ConfigurationSources.configFileVariable, "Optional JSON file of settings (`{\"NAME\": value}`); environment variables win over it.")
+    public static let secretsDirectory = Setting(
+        ConfigurationSources.secretsDirectoryVariable, default: ConfigurationSources.defaultSecretsDirectory,
+        "Directory of secret files named like the settings (Docker secrets); lowest precedence.")
+
+    /// The whole reference, in the order the README lists it.
+    public static let all: [Setting] = [
+        environment, ssl, sslCertificateFile, sslKeyFile, accessSecret, previousAccessSecret, refreshSecret,
+        signingKeys, issuer, audience, accessTTL, refreshTTL, clockSkew, redisPassword, valkeyURL,
+        valkeyPoolSize, valkeyConnectTimeout, valkeyCommandTimeout, tinodeTopicID, tinodeGRPCAddress,
+        authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, loginNameMaxLength, logLevel,
+        configFile, secretsDirectory,
+    ]
+}
+
+extension ConfigReader {
+    /// The trimmed string value of `setting`, or nil when unset or empty.
+    public func string(_ setting: Setting) -> String? {
+        // A JSON config file may hold numbers and booleans where the environment holds text.
+        let value =
+            string(forKey: setting.key, isSecret: setting.isSecret)
+            ?? int(forKey: setting.key, isSecret: setting.isSecret).map(String.init)
+            ?? bool(forKey: setting.key, isSecret: setting.isSecret).map(String.init)
+        guard let value else { return nil }
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+}

@@ -1,0 +1,224 @@
+import Configuration
+import Crypto
+import Foundation
+import Logging
+
+/// `development` is forgiving (generated secrets, embedded store); `production` refuses to start
+/// with anything weak or missing.
+public enum DeploymentEnvironment: String, Sendable {
+    case development
+    case production
+}
+
+/// Bytes that must never be printed. Its description is always `<redacted>`.
+public struct SecretBytes: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ text: String) { self.bytes = Array(text.utf8) }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+
+    /// 32 bytes from the system's secure random generator.
+    public static func random() -> SecretBytes {
+        SecretBytes(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+    }
+}
+
+/// Everything both programs read at start-up, checked once.
+public struct SidecarConfiguration: Sendable {
+    /// Secrets shorter than this are refused in production (HS256 wants a key as long as its hash).
+    public static let minimumSecretBytes = 32
+
+    public var environment: DeploymentEnvironment
+    public var ssl: Bool
+    public var sslCertificateFile: String?
+    public var sslKeyFile: String?
+    public var jwt: JWTSettings
+    public var valkey: ValkeySettings?
+    public var tinodeTopicID: String?
+    public var tinodeGRPCAddress: NetworkAddress
+    public var authPluginHTTPAddress: NetworkAddress
+    public var authPluginGRPCAddress: NetworkAddress
+    public var gatewayHTTPAddress: NetworkAddress
+    public var loginNameMaxLength: Int
+    public var logLevel: Logger.Level
+    /// Things an operator should know, logged as warnings at start-up (never containing secrets).
+    public var warnings: [String]
+
+    /// Reads and checks every setting.
+    /// - Throws: `ConfigurationError` naming the first setting that cannot be used.
+    public init(reader: ConfigReader) throws {
+        var warnings: [String] = []
+        let environmentText = reader.string(Settings.environment) ?? Settings.environment.defaultValue
+        guard let environment = DeploymentEnvironment(rawValue: environmentText.lowercased()) else {
+            throw ConfigurationError(setting: Settings.environment.name, reason: "must be `development` or `production`, not `\(environmentText)`")
+        }
+        self.environment = environment
+        ssl = try Self.bool(reader, Settings.ssl)
+        sslCertificateFile = reader.string(Settings.sslCertificateFile)
+        sslKeyFile = reader.string(Settings.sslKeyFile)
+        if ssl, sslCertificateFile == nil || sslKeyFile == nil {
+            throw ConfigurationError(setting: Settings.ssl.name, reason: "SSL=true needs SSL_CERT_FILE and SSL_KEY_FILE")
+        }
+
+        let signingKeysJSON = reader.string(Settings.signingKeys)
+        let accessSecret = try Self.secret(
+            reader, Settings.accessSecret, environment: environment,
+            required: signingKeysJSON == nil, warnings: &warnings)
+        let refreshSecret = try Self.secret(
+            reader, Settings.refreshSecret, environment: environment, required: true, warnings: &warnings)
+        let previousAccessSecret = try reader.string(Settings.previousAccessSecret).map { text in
+            let secret = SecretBytes(text)
+            guard secret.bytes.count >= Self.minimumSecretBytes else {
+                throw ConfigurationError(setting: Settings.previousAccessSecret.name, reason: "must be at least \(Self.minimumSecretBytes) bytes")
+            }
+            return secret
+        }
+        jwt = JWTSettings(
+            accessSecret: accessSecret,
+            previousAccessSecret: previousAccessSecret,
+            refreshSecret: refreshSecret ?? SecretBytes.random(),
+            signingKeysJSON: signingKeysJSON,
+            issuer: reader.string(Settings.issuer) ?? Settings.issuer.defaultValue,
+            audience: reader.string(Settings.audience) ?? Settings.audience.defaultValue,
+            accessTTL: .seconds(try Self.int(reader, Settings.accessTTL, in: 10...86_400)),
+            refreshTTL: .seconds(try Self.int(reader, Settings.refreshTTL, in: 60...31_536_000)),
+            leeway: .seconds(try Self.int(reader, Settings.clockSkew, in: 0...300))
+        )
+
+        if let url = reader.string(Settings.valkeyURL) {
+            valkey = ValkeySettings(
+                url: url,
+                password: reader.string(Settings.redisPassword).map(SecretBytes.init),
+                poolSize: try Self.int(reader, Settings.valkeyPoolSize, in: 1...256),
+                connectTimeout: .milliseconds(try Self.int(reader, Settings.valkeyConnectTimeout, in: 10...60_000)),
+                commandTimeout: .milliseconds(try Self.int(reader, Settings.valkeyCommandTimeout, in: 10...60_000))
+            )
+        } else if environment == .production {
+            throw ConfigurationError(setting: Settings.valkeyURL.name, reason: "is required in production (the embedded store loses every token on restart and is not shared)")
+        } else {
+            valkey = nil
+            warnings.append("VALKEY_URL is unset: using the embedded in-memory store; tokens are lost on restart and not shared between processes")
+        }
+
+        tinodeTopicID = reader.string(Settings.tinodeTopicID)
+        tinodeGRPCAddress = try Self.address(reader, Settings.tinodeGRPCAddress)
+        authPluginHTTPAddress = try Self.address(reader, Settings.authPluginHTTPAddress)
+        authPluginGRPCAddress = try Self.address(reader, Settings.authPluginGRPCAddress)
+        gatewayHTTPAddress = try Self.address(reader, Settings.gatewayHTTPAddress)
+        loginNameMaxLength = try Self.int(
+            reader, Settings.loginNameMaxLength,
+            in: (LoginNameMapper.suffixLength + 1)...LoginNameMapper.absoluteMaximumLength)
+        let levelText = reader.string(Settings.logLevel) ?? Settings.logLevel.defaultValue
+        guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+            throw ConfigurationError(setting: Settings.logLevel.name, reason: "unknown level `\(levelText)`")
+        }
+        logLevel = level
+        self.warnings = warnings
+    }
+
+    /// The configuration as `name -> value` lines for the start-up log, secrets masked.
+    public var loggableSummary: [(name: String, value: String)] {
+        func mask(_ isSet: Bool) -> String { isSet ? "<set, redacted>" : "<unset>" }
+        return [
+            (Settings.environment.name, environment.rawValue),
+            (Settings.ssl.name, String(ssl)),
+            (Settings.accessSecret.name, mask(jwt.accessSecret != nil)),
+            (Settings.refreshSecret.name, mask(true)),
+            (Settings.signingKeys.name, mask(jwt.signingKeysJSON != nil)),
+            (Settings.issuer.name, jwt.issuer),
+            (Settings.audience.name, jwt.audience),
+            (Settings.accessTTL.name, "\(jwt.accessTTL.components.seconds)"),
+            (Settings.refreshTTL.name, "\(jwt.refreshTTL.components.seconds)"),
+            (Settings.valkeyURL.name, valkey.map { ValkeySettings.maskedURL($0.url) } ?? "<unset: embedded store>"),
+            (Settings.redisPassword.name, mask(valkey?.password != nil)),
+            (Settings.tinodeTopicID.name, tinodeTopicID ?? "<unset: find or create room:general>"),
+            (Settings.tinodeGRPCAddress.name, tinodeGRPCAddress.description),
+            (Settings.authPluginHTTPAddress.name, authPluginHTTPAddress.description),
+            (Settings.authPluginGRPCAddress.name, authPluginGRPCAddress.description),
+            (Settings.gatewayHTTPAddress.name, gatewayHTTPAddress.description),
+            (Settings.loginNameMaxLength.name, String(loginNameMaxLength)),
+            (Settings.logLevel.name, logLevel.rawValue),
+        ]
+    }
+
+    private static func secret(
+        _ reader: ConfigReader, _ setting: Setting, environment: DeploymentEnvironment, required: Bool,
+        warnings: inout [String]
+    ) throws -> SecretBytes? {
+        if let text = reader.string(setting) {
+            let secret = SecretBytes(text)
+            if secret.bytes.count >= minimumSecretBytes { return secret }
+            if environment == .production {
+                throw ConfigurationError(setting: setting.name, reason: "is \(secret.bytes.count) bytes; production needs at least \(minimumSecretBytes)")
+            }
+            warnings.append("\(setting.name) is shorter than \(minimumSecretBytes) bytes; production would refuse it")
+            return secret
+        }
+        guard required else { return nil }
+        if environment == .production {
+            throw ConfigurationError(setting: setting.name, reason: "is required in production (at least \(minimumSecretBytes) random bytes)")
+        }
+        warnings.append("\(setting.name) is unset: generated a random one for this process; tokens will not survive a restart or verify in another process")
+        return SecretBytes.random()
+    }
+
+    private static func bool(_ reader: ConfigReader, _ setting: Setting) throws -> Bool {
+        let text = (reader.string(setting) ?? setting.defaultValue).lowercased()
+        switch text {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ConfigurationError(setting: setting.name, reason: "must be true or false, not `\(text)`")
+        }
+    }
+
+    private static func int(_ reader: ConfigReader, _ setting: Setting, in range: ClosedRange<Int>) throws -> Int {
+        let text = reader.string(setting) ?? setting.defaultValue
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(setting: setting.name, reason: "must be a whole number in \(range.lowerBound)...\(range.upperBound), not `\(text)`")
+        }
+        return value
+    }
+
+    private static func address(_ reader: ConfigReader, _ setting: Setting) throws -> NetworkAddress {
+        let text = reader.string(setting) ?? setting.defaultValue
+        guard let address = NetworkAddress(parsing: text) else {
+            throw ConfigurationError(setting: setting.name, reason: "must be host:port (IPv6 in brackets), not `\(text)`")
+        }
+        return address
+    }
+}
+
+/// What the token issuer and verifier need.
+public struct JWTSettings: Sendable {
+    /// HS256 key of access tokens; nil when `JWT_SIGNING_KEYS` provides the keys.
+    public var accessSecret: SecretBytes?
+    public var previousAccessSecret: SecretBytes?
+    public var refreshSecret: SecretBytes
+    public var signingKeysJSON: String?
+    public var issuer: String
+    public var audience: String
+    public var accessTTL: Duration
+    public var refreshTTL: Duration
+    public var leeway: Duration
+}
+
+/// Where the Valkey server is and how to talk to it.
+public struct ValkeySettings: Sendable {
+    /// `redis://...`; may hold a password, so never log it as is (see `maskedURL`).
+    public var url: String
+    public var password: SecretBytes?
+    public var poolSize: Int
+    public var connectTimeout: Duration
+    public var commandTimeout: Duration
+
+    /// The URL with any password replaced by `***`.
+    public static func maskedURL(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else {
+            return url
+        }
+        let userInfo = url[scheme.upperBound..<at]
+        let user = userInfo.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+        return url[..<scheme.upperBound] + (user.isEmpty ? "" : user) + ":***" + url[at...]
+    }
+}

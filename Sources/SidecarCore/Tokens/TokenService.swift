@@ -1,0 +1,157 @@
+import Foundation
+import JWTKit
+
+/// Issues and verifies the sidecar's access and refresh JWTs.
+///
+/// Verification checks the header itself before jwt-kit sees the token: jwt-kit would fall back to
+/// its default key for an unknown `kid` and does not compare `alg` with the key's algorithm.
+public struct TokenService: Sendable {
+    /// Tokens longer than this are refused unread (a JWT of ours is about 300 bytes).
+    public static let maximumTokenBytes = 8192
+    /// Headers longer than this (base64url characters) are refused unread.
+    static let maximumHeaderCharacters = 1024
+
+    public let accessKeys: TokenKeySet
+    public let refreshKeys: TokenKeySet
+    public let issuer: String
+    public let audience: String
+    public let accessTTL: Duration
+    public let refreshTTL: Duration
+    public let leeway: Duration
+    let now: @Sendable () -> Date
+
+    public init(settings: JWTSettings, now: @escaping @Sendable () -> Date = Date.init) async throws {
+        accessKeys = try await .access(settings)
+        refreshKeys = await .refresh(settings)
+        issuer = settings.issuer
+        audience = settings.audience
+        accessTTL = settings.accessTTL
+        refreshTTL = settings.refreshTTL
+        leeway = settings.leeway
+        self.now = now
+    }
+
+    /// A fresh random 128-bit id (access ids, refresh ids, families), base64url.
+    public static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return bytes.base64URLEncodedString()
+    }
+
+    /// Signs an access token for `userID` carrying `accessID`.
+    public func issueAccessToken(userID: String, accessID: String) async throws -> (token: String, claims: AccessTokenClaims) {
+        let issuedAt = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
+        let claims = AccessTokenClaims(
+            userID: userID, accessID: accessID, issuedAt: issuedAt,
+            expiresAt: issuedAt.addingTimeInterval(accessTTL.seconds), issuer: issuer, audience: audience)
+        return (try await sign(claims, with: accessKeys.signer), claims)
+    }
+
+    /// Signs a refresh token of `familyID`.
+    public func issueRefreshToken(userID: String, refreshID: String, familyID: String) async throws -> (token: String, claims: RefreshTokenClaims) {
+        let issuedAt = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
+        let claims = RefreshTokenClaims(
+            userID: userID, refreshID: refreshID, familyID: familyID, issuedAt: issuedAt,
+            expiresAt: issuedAt.addingTimeInterval(refreshTTL.seconds), issuer: issuer, audience: audience)
+        return (try await sign(claims, with: refreshKeys.signer), claims)
+    }
+
+    public func verifyAccessToken(_ token: String) async throws(TokenRejection) -> AccessTokenClaims {
+        try await verify(token, as: AccessTokenClaims.self, keys: accessKeys, use: .access)
+    }
+
+    public func verifyRefreshToken(_ token: String) async throws(TokenRejection) -> RefreshTokenClaims {
+        try await verify(token, as: RefreshTokenClaims.self, keys: refreshKeys, use: .refresh)
+    }
+
+    private func sign(_ claims: some JWTPayload, with key: SigningKey) async throws -> String {
+        var header = JWTHeader()
+        header.alg = key.algorithm.rawValue
+        header.typ = "JWT"
+        if let kid = key.kid { header.kid = kid }
+        return try await key.collection.sign(claims, header: header)
+    }
+
+    private func verify<Claims: VerifiableClaims>(
+        _ token: String, as type: Claims.Type, keys: TokenKeySet, use: TokenUse
+    ) async throws(TokenRejection) -> Claims {
+        let candidates = try Self.selectKeys(for: token, in: keys)
+        var claims: Claims?
+        for key in candidates {
+            do {
+                claims = try await key.collection.verify(token, as: Claims.self)
+                break
+            } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
+                continue
+            } catch {
+                throw .malformed
+            }
+        }
+        guard let claims else { throw .badSignature }
+        guard claims.use == use else { throw .wrongTokenUse }
+        guard claims.issuer == issuer else { throw .wrongIssuer }
+        guard claims.audience == audience else { throw .wrongAudience }
+        let now = self.now()
+        if claims.expiresAt.addingTimeInterval(leeway.seconds) <= now { throw .expired }
+        if let notBefore = claims.notBefore, notBefore.addingTimeInterval(-leeway.seconds) > now {
+            throw .notYetValid
+        }
+        return claims
+    }
+
+    /// Reads the header and picks the keys that may verify the token; refuses what no key may.
+    static func selectKeys(for token: String, in keys: TokenKeySet) throws(TokenRejection) -> [SigningKey] {
+        guard token.utf8.count <= maximumTokenBytes else { throw .malformed }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts.allSatisfy({ $0.utf8.allSatisfy(isBase64URL) }),
+            !parts[0].isEmpty, !parts[1].isEmpty, parts[0].utf8.count <= maximumHeaderCharacters,
+            let headerData = Data(base64URLEncoded: parts[0]),
+            let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
+        else { throw .malformed }
+        guard let algText = header["alg"] as? String else { throw .malformed }
+        guard let alg = SigningAlgorithm(rawValue: algText) else { throw .unsupportedAlgorithm }
+        if header["crit"] != nil { throw .unsupportedCriticalHeader }
+        // `jku`, `x5u`, `jwk` and `x5c` are never fetched or trusted: only our own keys verify.
+        let candidates: [SigningKey]
+        switch header["kid"] {
+        case nil:
+            candidates = keys.unkeyed
+        case let kid as String:
+            guard let key = keys.keysByID[kid] else { throw .unknownKey }
+            candidates = [key]
+        default:
+            throw .malformed
+        }
+        guard !candidates.isEmpty else { throw .unknownKey }
+        guard candidates.allSatisfy({ $0.algorithm == alg }) else { throw .algorithmMismatch }
+        return candidates
+    }
+
+    private static func isBase64URL(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default: false
+        }
+    }
+}
+
+extension Data {
+    /// Decodes unpadded base64url (RFC 4648 §5).
+    init?(base64URLEncoded text: Substring) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        let remainder = base64.count % 4
+        if remainder == 1 { return nil }
+        if remainder > 0 { base64 += String(repeating: "=", count: 4 - remainder) }
+        self.init(base64Encoded: base64)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a `TimeInterval`.
+    public var seconds: TimeInterval {
+        let parts = components
+        return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
+    }
+}

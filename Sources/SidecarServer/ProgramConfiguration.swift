@@ -1,0 +1,16 @@
+import Hummingbird
+import SidecarCore
+
+/// Loads the configuration a program starts with, from the process environment and the files it
+/// names, and turns a bad setting into one clear line on standard error.
+public enum ProgramConfiguration {
+    public static func load(environment: [String: String]? = nil) async throws -> SidecarConfiguration {
+        let reader =
+            if let environment {
+                try await ConfigurationSources.makeReader(environment: environment)
+            } else {
+                try await ConfigurationSources.makeReader()
+            }
+        return try SidecarConfiguration(reader: reader)
+    }
+}
