@@ -128,6 +128,7 @@ let package = Package(
             dependencies: [
                 "SidecarServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
     ]

@@ -158,6 +158,8 @@ struct ConfigurationTests {
         }
         #expect(text.contains("VALKEY_URL=redis://admin:***@valkey:6379/0"))
         #expect(String(describing: configuration.jwt.accessSecret!) == "<redacted>")
+        #expect(ValkeySettings.maskedURL("redis://:pw@h:1/0") == "redis://:***@h:1/0")
+        #expect(ValkeySettings.maskedURL("redis://h:1") == "redis://h:1")
     }
 
     @Test("Every setting has a distinct name and a scoped key that encodes back to it")

@@ -11,7 +11,7 @@ struct CommandTimeoutTests {
             try await withClient(config) { client in
                 try await withClient(admin) { adminClient in
                     try await client.ping()  // connected and authenticated before the pause
-                    _ = try await adminClient.command(["CLIENT", "PAUSE", "5000", "ALL"])
+                    _ = try await adminClient.command(["CLIENT", "PAUSE", "1500", "ALL"])
                     let elapsed = await ContinuousClock().measure {
                         await #expect(throws: ValkeyError.timeout) {
                             try await client.command(["GET", "anything"])
@@ -19,7 +19,8 @@ struct CommandTimeoutTests {
                     }
                     #expect(elapsed >= .milliseconds(450))
                     #expect(elapsed < .milliseconds(1_500))
-                    _ = try await adminClient.command(["CLIENT", "UNPAUSE"])
+                    // The pause blocks every command, CLIENT UNPAUSE included, so wait for it to end.
+                    try await Task.sleep(for: .milliseconds(1_200))
                     // The timed-out connection was discarded; the next command works on a new one.
                     try await client.ping()
                 }

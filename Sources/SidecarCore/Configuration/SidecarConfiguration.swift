@@ -218,7 +218,7 @@ public struct ValkeySettings: Sendable {
             return url
         }
         let userInfo = url[scheme.upperBound..<at]
-        let user = userInfo.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-        return url[..<scheme.upperBound] + (user.isEmpty ? "" : user) + ":***" + url[at...]
+        let user = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return url[..<scheme.upperBound] + user + ":***" + url[at...]
     }
 }

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+private let accessSecret = "access-secret-value-0123456789-abcdef"
+private let redisPassword = "redis-password-never-logged"
+
+@Suite("Programs start, report their configuration, serve /healthz and stop cleanly")
+struct ProgramLifecycleTests {
+    @Test(
+        "Each program serves /healthz and /metrics and exits 0 on SIGTERM and SIGINT",
+        arguments: [("AuthPlugin", "AUTHPLUGIN_HTTP_ADDR", SIGTERM), ("Gateway", "GATEWAY_HTTP_ADDR", SIGINT)])
+    func lifecycle(program: String, addressVariable: String, stopSignal: Int32) async throws {
+        let port = try freeLoopbackPort()
+        let process = try ProgramProcess(
+            program,
+            environment: [
+                addressVariable: "127.0.0.1:\(port)", "ACCESS_SECRET": accessSecret, "REDIS_PASS": redisPassword,
+                "VALKEY_URL": "redis://:url-password-never-logged@127.0.0.1:6379/0",
+            ])
+        let health = await waitUntilServing("http://127.0.0.1:\(port)/healthz")
+        #expect(health?.status == 200)
+        #expect(health?.body == #"{"status":"ok"}"#)
+        let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")
+        #expect(metrics?.status == 200)
+
+        process.signal(stopSignal)
+        let status = await process.waitForExit()
+        #expect(status == 0, "\(program) did not stop cleanly: \(process.standardError)")
+        let log = process.standardError
+        #expect(log.contains("\(program) starting"))
+        #expect(log.contains("ACCESS_SECRET=<set, redacted>"))
+        #expect(log.contains("VALKEY_URL=redis://:***@127.0.0.1:6379/0"))
+        #expect(log.contains("\(program) stopped"))
+        for secret in [accessSecret, redisPassword, "url-password-never-logged"] {
+            #expect(!log.contains(secret), "the log shows a secret")
+        }
+        // Development without REFRESH_SECRET: a generated one, and a warning that says so.
+        #expect(log.contains("REFRESH_SECRET is unset"))
+    }
+
+    @Test("Production without secrets stops at once with one clear line and exit status 78")
+    func productionRefusesToStart() async throws {
+        let process = try ProgramProcess("Gateway", environment: ["ENV": "production"])
+        let status = await process.waitForExit()
+        #expect(status == 78)
+        #expect(process.standardError.contains("Gateway: configuration error: ACCESS_SECRET: is required in production"))
+        #expect(!process.standardError.contains("Fatal error"))
+    }
+
+    @Test("`AuthPlugin login-name` prints one name per address and fails on an invalid one")
+    func loginNameCommand() async throws {
+        let ok = try ProgramProcess("AuthPlugin", arguments: ["login-name", "john@gmail.com", " John@Gmail.COM "], environment: [:])
+        #expect(await ok.waitForExit() == 0)
+        #expect(ok.standardOutput == "john_gm_1f9d9a9e\njohn_gm_1f9d9a9e\n")
+
+        let bad = try ProgramProcess("AuthPlugin", arguments: ["login-name", "john@gmail.com", "not-an-address"], environment: [:])
+        #expect(await bad.waitForExit() == 1)
+        #expect(bad.standardOutput == "john_gm_1f9d9a9e\n")
+        #expect(bad.standardError.contains(#"invalid address "not-an-address": the address has no '@'"#))
+    }
+}

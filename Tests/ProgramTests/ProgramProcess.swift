@@ -1,0 +1,111 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// One of the built programs, started as a real process with its own environment.
+final class ProgramProcess: @unchecked Sendable {
+    let process = Process()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+    private let lock = NSLock()
+    private var stderrData = Data()
+    private var stdoutData = Data()
+
+    /// The folder that holds the test bundle also holds the built executables.
+    static var productsDirectory: URL {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundle, bundle.deletingLastPathComponent()] {
+            if FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("AuthPlugin").path) {
+                return candidate
+            }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug")
+    }
+
+    init(_ program: String, arguments: [String] = [], environment: [String: String]) throws {
+        process.executableURL = Self.productsDirectory.appendingPathComponent(program)
+        process.arguments = arguments
+        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        env["SIDECAR_SECRETS_DIR"] = "/nonexistent-sidecar-secrets"
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            lock.withLock { stderrData.append(data) }
+        }
+        stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            lock.withLock { stdoutData.append(data) }
+        }
+        try process.run()
+    }
+
+    var standardError: String { lock.withLock { String(decoding: stderrData, as: UTF8.self) } }
+    var standardOutput: String { lock.withLock { String(decoding: stdoutData, as: UTF8.self) } }
+
+    /// Waits for the process to end; kills it and returns nil after `timeout`.
+    func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        // Let the pipes drain.
+        try? await Task.sleep(for: .milliseconds(100))
+        return process.terminationStatus
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        stderrPipe.fileHandleForReading.readabilityHandler = nil
+        stdoutPipe.fileHandleForReading.readabilityHandler = nil
+    }
+}
+
+/// A loopback port that was free a moment ago.
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// GETs `url` and returns the status and body, or nil while nothing answers.
+func httpGet(_ url: String, timeout: TimeInterval = 2) async -> (status: Int, body: String)? {
+    var request = URLRequest(url: URL(string: url)!)
+    request.timeoutInterval = timeout
+    guard let (data, response) = try? await URLSession.shared.data(for: request),
+        let http = response as? HTTPURLResponse
+    else { return nil }
+    return (http.statusCode, String(decoding: data, as: UTF8.self))
+}
+
+/// Polls `url` until it answers, for at most `timeout`.
+func waitUntilServing(_ url: String, timeout: Duration = .seconds(20)) async -> (status: Int, body: String)? {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let answer = await httpGet(url) { return answer }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return nil
+}
