@@ -98,6 +98,17 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
+        // bench/core: JWT verification and Valkey round trips beside their baselines.
+        .executableTarget(
+            name: "SidecarBench",
+            dependencies: [
+                "SidecarCore",
+                "Valkey",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "bench/SidecarBench"
+        ),
         .testTarget(
             name: "ValkeyTests",
             dependencies: ["Valkey"]

@@ -8,6 +8,10 @@ import SidecarServer
 func buildGatewayApplication(
     configuration: SidecarConfiguration, logger: Logger
 ) async throws -> some ApplicationProtocol {
+    if configuration.ssl {
+        // Refuse rather than silently serve plain HTTP to someone who asked for HTTPS.
+        throw ConfigurationError(setting: Settings.ssl.name, reason: "HTTPS is not served by this version yet; terminate TLS in front of the Gateway or set SSL=false")
+    }
     let router = Router()
     router.addOperationalRoutes()
     return Application(

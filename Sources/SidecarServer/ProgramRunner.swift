@@ -21,7 +21,14 @@ public enum ProgramRunner {
         Observability.bootstrap(logLevel: configuration.logLevel)
         let logger = Logger(label: program)
         configuration.logStartup(program: program, logger: logger)
-        let app = try await build(configuration, logger)
+        let app: App
+        do {
+            app = try await build(configuration, logger)
+        } catch let error as ConfigurationError {
+            logger.critical("\(error)")
+            FileHandle.standardError.write(Data("\(program): \(error)\n".utf8))
+            exit(78)
+        }
         try await app.runService()
         logger.info("\(program) stopped")
     }

@@ -62,7 +62,7 @@ final class ConnectionPool: Sendable {
             try Task.checkCancellation()
             switch try await grant(deadline: deadline) {
             case .connection(let connection):
-                if false {
+                if connection.isStale {
                     logger.debug("Discarding a pooled Valkey connection that the server closed")
                     discard(connection)
                     continue

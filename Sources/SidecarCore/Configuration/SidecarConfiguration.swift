@@ -201,6 +201,21 @@ public struct JWTSettings: Sendable {
     public var accessTTL: Duration
     public var refreshTTL: Duration
     public var leeway: Duration
+
+    public init(
+        accessSecret: SecretBytes?, previousAccessSecret: SecretBytes?, refreshSecret: SecretBytes, signingKeysJSON: String?,
+        issuer: String, audience: String, accessTTL: Duration, refreshTTL: Duration, leeway: Duration
+    ) {
+        self.accessSecret = accessSecret
+        self.previousAccessSecret = previousAccessSecret
+        self.refreshSecret = refreshSecret
+        self.signingKeysJSON = signingKeysJSON
+        self.issuer = issuer
+        self.audience = audience
+        self.accessTTL = accessTTL
+        self.refreshTTL = refreshTTL
+        self.leeway = leeway
+    }
 }
 
 /// Where the Valkey server is and how to talk to it.
