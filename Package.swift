@@ -117,6 +117,7 @@ let package = Package(
             name: "SidecarCoreTests",
             dependencies: [
                 "SidecarCore",
+                "Valkey",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -2,9 +2,9 @@ import CHiredis
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One blocking hiredis connection.
@@ -258,8 +258,8 @@ private func makeTimeval(_ duration: Duration) -> timeval {
     let (seconds, attoseconds) = duration.components
     let microseconds = attoseconds / 1_000_000_000_000
     #if canImport(Glibc)
-    return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(microseconds))
+        return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(microseconds))
     #else
-    return Darwin.timeval(tv_sec: Int(seconds), tv_usec: Int32(microseconds))
+        return Darwin.timeval(tv_sec: Int(seconds), tv_usec: Int32(microseconds))
     #endif
 }

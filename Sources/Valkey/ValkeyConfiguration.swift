@@ -14,6 +14,7 @@ public struct ValkeyConfiguration: Sendable, Hashable {
     /// The port Valkey listens on when a URL names none.
     public static let defaultPort = 6379
 
+    /// Host name or IP address (IPv6 without brackets).
     public var host: String
     public var port: Int
     /// ACL user name for `AUTH user password`; `nil` authenticates as the default user.

@@ -90,7 +90,7 @@ public struct ValkeyTokenStore: TokenStore {
     /// KEYS: record key, user index. ARGV: JSON, TTL in ms, access id, record key prefix.
     private static let putScript = ValkeyScript(
         """
-        redis.call('SET', KEYS[1], ARGV[1])
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         redis.call('SADD', KEYS[2], ARGV[3])
         for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
           if redis.call('EXISTS', ARGV[4] .. id) == 0 then
