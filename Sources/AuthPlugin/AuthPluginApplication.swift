@@ -8,11 +8,13 @@ import SidecarServer
 func buildAuthPluginApplication(
     configuration: SidecarConfiguration, logger: Logger
 ) async throws -> some ApplicationProtocol {
+    let tokenStore = try TokenStoreBackend(configuration: configuration, logger: logger)
     let router = Router()
     router.addOperationalRoutes()
     return Application(
         router: router,
         configuration: .init(address: configuration.authPluginHTTPAddress.bindAddress, serverName: "AuthPlugin"),
+        services: tokenStore.services,
         logger: logger
     )
 }

@@ -10,13 +10,17 @@ func buildGatewayApplication(
 ) async throws -> some ApplicationProtocol {
     if configuration.ssl {
         // Refuse rather than silently serve plain HTTP to someone who asked for HTTPS.
-        throw ConfigurationError(setting: Settings.ssl.name, reason: "HTTPS is not served by this version yet; terminate TLS in front of the Gateway or set SSL=false")
+        throw ConfigurationError(
+            setting: Settings.ssl.name,
+            reason: "HTTPS is not served by this version yet; terminate TLS in front of the Gateway or set SSL=false")
     }
+    let tokenStore = try TokenStoreBackend(configuration: configuration, logger: logger)
     let router = Router()
     router.addOperationalRoutes()
     return Application(
         router: router,
         configuration: .init(address: configuration.gatewayHTTPAddress.bindAddress, serverName: "Gateway"),
+        services: tokenStore.services,
         logger: logger
     )
 }

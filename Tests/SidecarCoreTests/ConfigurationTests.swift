@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import SidecarCore
@@ -79,7 +80,10 @@ struct ConfigurationTests {
             (["REFRESH_SECRET": strong, "VALKEY_URL": "redis://x:1"], "ACCESS_SECRET"),
             (["ACCESS_SECRET": strong, "VALKEY_URL": "redis://x:1"], "REFRESH_SECRET"),
             (["ACCESS_SECRET": "short", "REFRESH_SECRET": strong, "VALKEY_URL": "redis://x:1"], "ACCESS_SECRET"),
-            (["ACCESS_SECRET": strong, "REFRESH_SECRET": String(repeating: "x", count: 31), "VALKEY_URL": "redis://x:1"], "REFRESH_SECRET"),
+            (
+                ["ACCESS_SECRET": strong, "REFRESH_SECRET": String(repeating: "x", count: 31), "VALKEY_URL": "redis://x:1"],
+                "REFRESH_SECRET"
+            ),
             (["ACCESS_SECRET": strong, "REFRESH_SECRET": strong], "VALKEY_URL"),
         ])
     func productionRefusesWeakSecrets(environment: [String: String], setting: String) async throws {
@@ -180,5 +184,35 @@ struct ConfigurationTests {
         ])
     func addresses(text: String, expected: NetworkAddress?) {
         #expect(NetworkAddress(parsing: text) == expected)
+    }
+}
+
+@Suite("Token store selection")
+struct TokenStoreBackendTests {
+    @Test("No VALKEY_URL: the embedded in-memory store and no service to run")
+    func embedded() async throws {
+        let backend = try TokenStoreBackend(configuration: try await load([:]), logger: .init(label: "test"))
+        #expect(backend.store is InMemoryTokenStore)
+        #expect(backend.services.isEmpty)
+    }
+
+    @Test("VALKEY_URL: the Valkey store, its client run as a service, REDIS_PASS used")
+    func valkey() async throws {
+        let backend = try TokenStoreBackend(
+            configuration: try await load(["VALKEY_URL": "redis://127.0.0.1:6399/2", "REDIS_PASS": "pw"]), logger: .init(label: "test"))
+        #expect(backend.store is ValkeyTokenStore)
+        #expect(backend.services.count == 1)
+        #expect(backend.valkey?.configuration.password == "pw")
+        #expect(backend.valkey?.configuration.database == 2)
+        await backend.valkey?.shutdown()
+    }
+
+    @Test("An unusable VALKEY_URL stops start-up naming the setting")
+    func badURL() async throws {
+        let configuration = try await load(["VALKEY_URL": "rediss://127.0.0.1:6379"])
+        let error = #expect(throws: ConfigurationError.self) {
+            try TokenStoreBackend(configuration: configuration, logger: .init(label: "test"))
+        }
+        #expect(error?.setting == "VALKEY_URL")
     }
 }

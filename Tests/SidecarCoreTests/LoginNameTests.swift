@@ -36,8 +36,10 @@ private struct SplitMix64: RandomNumberGenerator {
 
 private let localAlphabet: [String] =
     Array("abcxyzABCXYZ0189._-+!#$%&'*/=?^`{|}~\"() ,:;<>[]\\").map(String.init)
-    + ["é", "ß", "ö", "Å", "ñ", "ı", "İ", "ǅ", "а", "о", "е", "ο", "ρ", "漢", "字", "ع", "ש", "ก", "ﬁ", "Ａ", "ｂ", "①", "²", "Ⅻ",
-        "\u{301}", "😀", "＿", "．", "@", "𝔞", "ᵃ", "ǈ", "Σ", "ς"]
+    + [
+        "é", "ß", "ö", "Å", "ñ", "ı", "İ", "ǅ", "а", "о", "е", "ο", "ρ", "漢", "字", "ع", "ש", "ก", "ﬁ", "Ａ", "ｂ", "①", "²", "Ⅻ",
+        "\u{301}", "😀", "＿", "．", "@", "𝔞", "ᵃ", "ǈ", "Σ", "ς",
+    ]
 private let domains = [
     "gmail.com", "Example.ORG", "x.io", "b", "[192.168.0.1]", "[IPv6:2001:db8::1]", "münchen.de", "例え.jp",
     "-.-", "xn--mnchen-3ya.de", "1.2", "ЯНДЕКС.рф", "a", ".", "__", "ｇｍａｉｌ.com",
@@ -132,7 +134,7 @@ struct LoginNameTests {
             } catch {
                 // Only addresses that really are not e-mail addresses may be refused.
                 #expect(
-                    [LoginNameError.controlCharacter, .emptyLocalPart, .emptyDomain, .missingAtSign, .tooLong].contains(error as? LoginNameError),
+                    [LoginNameError.controlCharacter, .emptyLocalPart, .emptyDomain, .missingAtSign, .tooLong].contains(error),
                     "\(address.debugDescription): \(error)")
             }
         }

@@ -95,9 +95,12 @@ struct TokenServiceTests {
         #expect(header["alg"] as? String == "ES256")
 
         // A token of the second (older) key still verifies: rotation by kid.
-        let edOnly = try await TokenService(settings: settings(access: nil, keys: """
-            [{"kid": "ed-2025", "alg": "EdDSA", "private_key": \(String(reflecting: ed.pemRepresentation))}]
-            """))
+        let edOnly = try await TokenService(
+            settings: settings(
+                access: nil,
+                keys: """
+                    [{"kid": "ed-2025", "alg": "EdDSA", "private_key": \(String(reflecting: ed.pemRepresentation))}]
+                    """))
         let (edToken, _) = try await edOnly.issueAccessToken(userID: "usrB", accessID: "y")
         #expect(try await service.verifyAccessToken(edToken).userID == "usrB")
 
@@ -118,19 +121,27 @@ struct TokenServiceTests {
     @Test("A verify-only public key verifies but cannot sign")
     func publicOnlyKey() async throws {
         let ec = P256.Signing.PrivateKey()
-        let signing = try await TokenService(settings: settings(access: nil, keys: """
-            [{"kid": "k1", "alg": "ES256", "private_key": \(String(reflecting: ec.pemRepresentation))}]
-            """))
+        let signing = try await TokenService(
+            settings: settings(
+                access: nil,
+                keys: """
+                    [{"kid": "k1", "alg": "ES256", "private_key": \(String(reflecting: ec.pemRepresentation))}]
+                    """))
         let (token, _) = try await signing.issueAccessToken(userID: "usrA", accessID: "x")
-        let verifying = try await TokenService(settings: settings(keys: """
-            [{"kid": "k1", "alg": "ES256", "public_key": \(String(reflecting: ec.publicKey.pemRepresentation))}]
-            """))
+        let verifying = try await TokenService(
+            settings: settings(
+                keys: """
+                    [{"kid": "k1", "alg": "ES256", "public_key": \(String(reflecting: ec.publicKey.pemRepresentation))}]
+                    """))
         #expect(try await verifying.verifyAccessToken(token).userID == "usrA")
         #expect(verifying.accessKeys.signer.kid == nil)  // ACCESS_SECRET signs
         await #expect(throws: ConfigurationError.self) {
-            try await TokenService(settings: settings(access: nil, keys: """
-                [{"kid": "k1", "alg": "ES256", "public_key": \(String(reflecting: ec.publicKey.pemRepresentation))}]
-                """))
+            try await TokenService(
+                settings: settings(
+                    access: nil,
+                    keys: """
+                        [{"kid": "k1", "alg": "ES256", "public_key": \(String(reflecting: ec.publicKey.pemRepresentation))}]
+                        """))
         }
     }
 
@@ -150,9 +161,11 @@ struct TokenServiceTests {
     func rejections() async throws {
         let now = Date()
         let ec = P256.Signing.PrivateKey()
-        let service = try await TokenService(settings: settings(keys: """
-            [{"kid": "ec", "alg": "ES256", "private_key": \(String(reflecting: ec.pemRepresentation))}]
-            """), now: { now })
+        let service = try await TokenService(
+            settings: settings(
+                keys: """
+                    [{"kid": "ec", "alg": "ES256", "private_key": \(String(reflecting: ec.pemRepresentation))}]
+                    """), now: { now })
         let hs = ["alg": "HS256", "typ": "JWT"]
         var claims = validClaims(now: now)
 
@@ -166,13 +179,20 @@ struct TokenServiceTests {
         // ES256 claimed for the HS256 default key.
         #expect(await rejection(service, handMadeToken(header: ["alg": "ES256"], claims: claims)) == .algorithmMismatch)
         #expect(await rejection(service, handMadeToken(header: ["alg": "HS256", "kid": "nope"], claims: claims)) == .unknownKey)
-        #expect(await rejection(service, handMadeToken(header: ["alg": "HS256", "kid": "../../etc/passwd"], claims: claims)) == .unknownKey)
+        #expect(
+            await rejection(service, handMadeToken(header: ["alg": "HS256", "kid": "../../etc/passwd"], claims: claims)) == .unknownKey)
         #expect(await rejection(service, handMadeToken(header: ["alg": "HS256", "kid": 7], claims: claims)) == .malformed)
-        #expect(await rejection(service, handMadeToken(header: ["alg": "HS256", "crit": ["exp"]], claims: claims)) == .unsupportedCriticalHeader)
+        #expect(
+            await rejection(service, handMadeToken(header: ["alg": "HS256", "crit": ["exp"]], claims: claims)) == .unsupportedCriticalHeader
+        )
         // jku/x5u are never fetched: the token is checked against our own key and fails.
-        let jku = handMadeToken(header: ["alg": "HS256", "jku": "http://127.0.0.1:1/jwks"], claims: claims, hmacKey: Array("other-key-other-key-other-key-!!".utf8))
+        let jku = handMadeToken(
+            header: ["alg": "HS256", "jku": "http://127.0.0.1:1/jwks"], claims: claims,
+            hmacKey: Array("other-key-other-key-other-key-!!".utf8))
         #expect(await rejection(service, jku) == .badSignature)
-        #expect(await rejection(service, handMadeToken(header: hs, claims: claims, hmacKey: Array("wrong-key-wrong-key-wrong-key-!!".utf8))) == .badSignature)
+        #expect(
+            await rejection(service, handMadeToken(header: hs, claims: claims, hmacKey: Array("wrong-key-wrong-key-wrong-key-!!".utf8)))
+                == .badSignature)
         // A valid signature over a tampered payload.
         let good = handMadeToken(header: hs, claims: claims).split(separator: ".")
         var tampered = claims
@@ -204,9 +224,10 @@ struct TokenServiceTests {
         claims["exp"] = "tomorrow"
         #expect(await rejection(service, handMadeToken(header: hs, claims: claims)) == .malformed)
 
-        for garbage in ["", "abc", "a.b", "a.b.c.d", "!!!.###.$$$", "eyJhbGciOiJIUzI1NiJ9..", String(repeating: "A", count: 100_000),
-            "e30.e30.e30", handMadeToken(header: hs, claims: validClaims(now: now)) + "=="]
-        {
+        for garbage in [
+            "", "abc", "a.b", "a.b.c.d", "!!!.###.$$$", "eyJhbGciOiJIUzI1NiJ9..", String(repeating: "A", count: 100_000),
+            "e30.e30.e30", handMadeToken(header: hs, claims: validClaims(now: now)) + "==",
+        ] {
             #expect(await rejection(service, garbage) == .malformed, "\(garbage.prefix(40))")
         }
         // A JSON bomb in the header is refused before it is parsed.
@@ -214,7 +235,10 @@ struct TokenServiceTests {
         #expect(await rejection(service, bomb + ".e30.sig") == .malformed)
 
         #expect(TokenRejection.expired.publicReason == .expired)
-        for reason in [TokenRejection.malformed, .unsupportedAlgorithm, .algorithmMismatch, .unknownKey, .badSignature, .notYetValid, .wrongIssuer, .wrongAudience, .wrongTokenUse] {
+        for reason in [
+            TokenRejection.malformed, .unsupportedAlgorithm, .algorithmMismatch, .unknownKey, .badSignature, .notYetValid, .wrongIssuer,
+            .wrongAudience, .wrongTokenUse,
+        ] {
             #expect(reason.publicReason == .invalid)
         }
     }

@@ -121,8 +121,12 @@ enum WireSamples {
             $0.createdAt = ts - 86_400_000
             $0.updatedAt = ts - 3_600_000
             $0.touchedAt = ts
-            $0.defacs = .with { $0.auth = "JRWPS"; $0.anon = "N" }
-            $0.acs = .with { $0.want = "JRWPASDO"; $0.given = "JRWPAS" }
+            $0.defacs = .with {
+                $0.auth = "JRWPS"; $0.anon = "N"
+            }
+            $0.acs = .with {
+                $0.want = "JRWPASDO"; $0.given = "JRWPAS"
+            }
             $0.seqID = 1234
             $0.readID = 1200
             $0.recvID = 1210
@@ -143,7 +147,9 @@ enum WireSamples {
             $0.updatedAt = ts - 10
             $0.deletedAt = ts + 10
             $0.online = true
-            $0.acs = .with { $0.want = "JRWPS"; $0.given = "JRWP" }
+            $0.acs = .with {
+                $0.want = "JRWPS"; $0.given = "JRWP"
+            }
             $0.readID = 7
             $0.recvID = 8
             $0.public = json(#"{"fn":"Bob Бобров"}"#)
@@ -162,7 +168,9 @@ enum WireSamples {
         .with {
             $0.updatedAt = ts - 100
             $0.online = true
-            $0.acs = .with { $0.want = "JRWPASDO"; $0.given = "JRWPASDO" }
+            $0.acs = .with {
+                $0.want = "JRWPASDO"; $0.given = "JRWPASDO"
+            }
             $0.readID = -1
             $0.recvID = 1234
             $0.public = json(#"{"fn":"世界"}"#)
@@ -187,290 +195,384 @@ enum WireSamples {
     }
 
     static let all: [WireSample] = [
-        WireSample("client_hi", Pbx_ClientMsg.with {
-            $0.hi = .with {
-                $0.id = "1001"
-                $0.userAgent = "TinodeSidecar/1.0 (Linux; Swift) ünïcødé"
-                $0.ver = "0.25"
-                $0.deviceID = "dev-ß-42"
-                $0.lang = "de-DE"
-                $0.platform = "web"
-                $0.background = true
-            }
-        }),
-        WireSample("client_login", Pbx_ClientMsg.with {
-            $0.login = .with {
-                $0.id = "1002"
-                $0.scheme = "basic"
-                // Raw secret bytes, deliberately not valid UTF-8.
-                $0.secret = Data("alice:päss".utf8) + Data([0x00, 0xFF, 0xFE, 0x80])
-                $0.cred = [credEmail]
-            }
-        }),
-        WireSample("client_sub", Pbx_ClientMsg.with {
-            $0.sub = .with {
-                $0.id = "1003"
-                $0.topic = grp
-                $0.setQuery = .with {
+        WireSample(
+            "client_hi",
+            Pbx_ClientMsg.with {
+                $0.hi = .with {
+                    $0.id = "1001"
+                    $0.userAgent = "TinodeSidecar/1.0 (Linux; Swift) ünïcødé"
+                    $0.ver = "0.25"
+                    $0.deviceID = "dev-ß-42"
+                    $0.lang = "de-DE"
+                    $0.platform = "web"
+                    $0.background = true
+                }
+            }),
+        WireSample(
+            "client_login",
+            Pbx_ClientMsg.with {
+                $0.login = .with {
+                    $0.id = "1002"
+                    $0.scheme = "basic"
+                    // Raw secret bytes, deliberately not valid UTF-8.
+                    $0.secret = Data("alice:päss".utf8) + Data([0x00, 0xFF, 0xFE, 0x80])
+                    $0.cred = [credEmail]
+                }
+            }),
+        WireSample(
+            "client_sub",
+            Pbx_ClientMsg.with {
+                $0.sub = .with {
+                    $0.id = "1003"
+                    $0.topic = grp
+                    $0.setQuery = .with {
+                        $0.desc = .with {
+                            $0.defaultAcs = .with {
+                                $0.auth = "JRWPS"; $0.anon = "N"
+                            }
+                            $0.public = json(#"{"fn":"Группа"}"#)
+                            $0.private = json(#"{"comment":"mine"}"#)
+                            $0.trusted = json(#"{"verified":true}"#)
+                        }
+                        $0.sub = .with {
+                            $0.userID = peer; $0.mode = "JRWPA"
+                        }
+                        $0.tags = ["email:alice@example.com", "тег"]
+                        $0.cred = .with {
+                            $0.method = "tel"
+                            $0.value = "+15551234567"
+                            $0.response = "9876"
+                            $0.params = ["lang": json(#""en""#)]
+                        }
+                    }
+                    $0.getQuery = .with {
+                        $0.what = "desc sub data"
+                        $0.desc = .with {
+                            $0.ifModifiedSince = ts
+                            $0.user = uid
+                            $0.topic = grp
+                            $0.sinceID = 1
+                            $0.beforeID = 2
+                            $0.limit = -7
+                        }
+                        $0.sub = .with {
+                            $0.ifModifiedSince = ts - 1000; $0.user = peer; $0.limit = 50
+                        }
+                        $0.data = .with {
+                            $0.sinceID = 17; $0.beforeID = 42; $0.limit = 24
+                        }
+                    }
+                }
+            }),
+        WireSample(
+            "client_pub",
+            Pbx_ClientMsg.with {
+                $0.pub = .with {
+                    $0.id = "1004"
+                    $0.topic = grp
+                    $0.noEcho = true
+                    $0.head = [
+                        "mime": drafty,
+                        "reply": json(#""grpChat0000001:17""#),
+                        "forwarded": json(#""usrBob00000001:5""#),
+                    ]
+                    $0.content = json(#"{"txt":"Hello, 世界 👋","fmt":[{"at":0,"len":5,"tp":"ST"}]}"#)
+                }
+                $0.extra = .with {
+                    $0.attachments = ["/v0/file/s/abc.jpg", "/v0/file/s/déf.png"]
+                    $0.onBehalfOf = peer
+                    $0.authLevel = .root
+                }
+            }),
+        WireSample(
+            "client_acc",
+            Pbx_ClientMsg.with {
+                $0.acc = .with {
+                    $0.id = "1005"
+                    $0.userID = "new"
+                    $0.scheme = "basic"
+                    $0.secret =
+                        Data("bob:s".utf8) + Data([0xE9]) + Data("cr".utf8) + Data([0xE9]) + Data("t".utf8)
+                        + Data([0x01])
+                    $0.login = true
+                    $0.tags = ["basic:bob", "tel:+15551234567"]
                     $0.desc = .with {
-                        $0.defaultAcs = .with { $0.auth = "JRWPS"; $0.anon = "N" }
-                        $0.public = json(#"{"fn":"Группа"}"#)
-                        $0.private = json(#"{"comment":"mine"}"#)
-                        $0.trusted = json(#"{"verified":true}"#)
+                        $0.defaultAcs = .with {
+                            $0.auth = "JRWPAS"; $0.anon = "N"
+                        }
+                        $0.public = json(#"{"fn":"Bob Бобров","photo":{"type":"jpg"}}"#)
+                        $0.private = json(#"{"comment":"x"}"#)
+                        $0.trusted = json(#"{"staff":true}"#)
                     }
-                    $0.sub = .with { $0.userID = peer; $0.mode = "JRWPA" }
-                    $0.tags = ["email:alice@example.com", "тег"]
-                    $0.cred = .with {
-                        $0.method = "tel"
-                        $0.value = "+15551234567"
-                        $0.response = "9876"
-                        $0.params = ["lang": json(#""en""#)]
-                    }
+                    $0.cred = [
+                        credEmail,
+                        .with {
+                            $0.method = "tel"; $0.value = "+15557654321"
+                        },
+                    ]
+                    $0.token = Data([0x01, 0x02]) + Data("tok".utf8) + Data([0xFF])
+                    $0.state = "ok"
+                    $0.authLevel = .auth
+                    $0.tmpScheme = "code"
+                    $0.tmpSecret = Data([0x00, 0x01, 0x02, 0xFE])
                 }
-                $0.getQuery = .with {
-                    $0.what = "desc sub data"
-                    $0.desc = .with {
-                        $0.ifModifiedSince = ts
-                        $0.user = uid
-                        $0.topic = grp
-                        $0.sinceID = 1
-                        $0.beforeID = 2
-                        $0.limit = -7
-                    }
-                    $0.sub = .with { $0.ifModifiedSince = ts - 1000; $0.user = peer; $0.limit = 50 }
-                    $0.data = .with { $0.sinceID = 17; $0.beforeID = 42; $0.limit = 24 }
-                }
-            }
-        }),
-        WireSample("client_pub", Pbx_ClientMsg.with {
-            $0.pub = .with {
-                $0.id = "1004"
-                $0.topic = grp
-                $0.noEcho = true
-                $0.head = [
-                    "mime": drafty,
-                    "reply": json(#""grpChat0000001:17""#),
-                    "forwarded": json(#""usrBob00000001:5""#),
-                ]
-                $0.content = json(#"{"txt":"Hello, 世界 👋","fmt":[{"at":0,"len":5,"tp":"ST"}]}"#)
-            }
-            $0.extra = .with {
-                $0.attachments = ["/v0/file/s/abc.jpg", "/v0/file/s/déf.png"]
-                $0.onBehalfOf = peer
-                $0.authLevel = .root
-            }
-        }),
-        WireSample("client_acc", Pbx_ClientMsg.with {
-            $0.acc = .with {
-                $0.id = "1005"
-                $0.userID = "new"
-                $0.scheme = "basic"
-                $0.secret = Data("bob:s".utf8) + Data([0xE9]) + Data("cr".utf8) + Data([0xE9]) + Data("t".utf8)
-                    + Data([0x01])
-                $0.login = true
-                $0.tags = ["basic:bob", "tel:+15551234567"]
-                $0.desc = .with {
-                    $0.defaultAcs = .with { $0.auth = "JRWPAS"; $0.anon = "N" }
-                    $0.public = json(#"{"fn":"Bob Бобров","photo":{"type":"jpg"}}"#)
-                    $0.private = json(#"{"comment":"x"}"#)
-                    $0.trusted = json(#"{"staff":true}"#)
-                }
-                $0.cred = [credEmail, .with { $0.method = "tel"; $0.value = "+15557654321" }]
-                $0.token = Data([0x01, 0x02]) + Data("tok".utf8) + Data([0xFF])
-                $0.state = "ok"
-                $0.authLevel = .auth
-                $0.tmpScheme = "code"
-                $0.tmpSecret = Data([0x00, 0x01, 0x02, 0xFE])
-            }
-        }),
-        WireSample("client_del", Pbx_ClientMsg.with {
-            $0.del = .with {
-                $0.id = "1006"
-                $0.topic = "me"
-                $0.what = .user
-                $0.delSeq = [
-                    .with { $0.low = 1; $0.hi = 10 },
-                    .with { $0.low = 15 },
-                    .with { $0.low = 20; $0.hi = Int32.max },
-                ]
-                $0.userID = peer
-                $0.cred = .with { $0.method = "email"; $0.value = "bob@example.com" }
-                $0.hard = true
-            }
-        }),
-        WireSample("client_note", Pbx_ClientMsg.with {
-            $0.note = .with {
-                $0.topic = peer
-                $0.what = .call
-                $0.seqID = 123
-                $0.unread = -1
-                $0.event = .iceCandidate
-                $0.payload = json(#"{"candidate":"candidate:1 1 udp 2122 host","sdpMid":"0"}"#)
-            }
-        }),
-        WireSample("client_leave", Pbx_ClientMsg.with {
-            $0.leave = .with { $0.id = "1007"; $0.topic = grp; $0.unsub = true }
-        }),
-        WireSample("client_get", Pbx_ClientMsg.with {
-            $0.get = .with {
-                $0.id = "1008"
-                $0.topic = "me"
-                $0.query = .with {
-                    $0.what = "sub tags cred"
-                    $0.sub = .with { $0.ifModifiedSince = ts; $0.limit = 100 }
-                }
-            }
-        }),
-        WireSample("client_set", Pbx_ClientMsg.with {
-            $0.set = .with {
-                $0.id = "1009"
-                $0.topic = "me"
-                $0.query = .with {
-                    $0.tags = ["alias:ali", "тег"]
-                    $0.sub = .with { $0.userID = peer; $0.mode = "JRWP" }
-                }
-            }
-        }),
-        WireSample("server_ctrl", Pbx_ServerMsg.with {
-            $0.ctrl = .with {
-                $0.id = "1002"
-                $0.topic = "me"
-                $0.code = 200
-                $0.text = "OK"
-                $0.params = [
-                    "user": json(#""usrAlice000001""#),
-                    "authlvl": json(#""auth""#),
-                    "token": json(#""AbCd+/EfGh==""#),
-                    "expires": json(#""2026-12-13T08:00:00.123Z""#),
-                    "maxMessageSize": json("262144"),
-                    "reqCred": json(#"{"auth":["email"]}"#),
-                    "cred": json(#"["email","tel"]"#),
-                    "nothing": json("null"),
-                ]
-            }
-            $0.topic = "legacy"  // deprecated field 6, set only to pin its number
-        }),
-        WireSample("server_data", Pbx_ServerMsg.with { $0.data = serverData }),
-        WireSample("server_pres", Pbx_ServerMsg.with {
-            $0.pres = .with {
-                $0.topic = "me"
-                $0.src = grp
-                $0.what = .msg
-                $0.userAgent = "Tinode/1.0 é"
-                $0.seqID = 18
-                $0.delID = 3
-                $0.delSeq = [.with { $0.low = 4; $0.hi = 7 }]
-                $0.targetUserID = peer
-                $0.actorUserID = uid
-                $0.acs = .with { $0.want = "JRWPS"; $0.given = "JRWP" }
-            }
-        }),
-        WireSample("server_meta", Pbx_ServerMsg.with {
-            $0.meta = .with {
-                $0.id = "1010"
-                $0.topic = grp
-                $0.desc = topicDesc
-                $0.sub = [subUser, subTopic]
+            }),
+        WireSample(
+            "client_del",
+            Pbx_ClientMsg.with {
                 $0.del = .with {
-                    $0.delID = 5
-                    $0.delSeq = [.with { $0.low = 1; $0.hi = 3 }, .with { $0.low = 9 }]
+                    $0.id = "1006"
+                    $0.topic = "me"
+                    $0.what = .user
+                    $0.delSeq = [
+                        .with {
+                            $0.low = 1; $0.hi = 10
+                        },
+                        .with { $0.low = 15 },
+                        .with {
+                            $0.low = 20; $0.hi = Int32.max
+                        },
+                    ]
+                    $0.userID = peer
+                    $0.cred = .with {
+                        $0.method = "email"; $0.value = "bob@example.com"
+                    }
+                    $0.hard = true
                 }
-                $0.tags = ["tag1", "тег2"]
-                $0.cred = [.with { $0.method = "email"; $0.value = "alice@example.com"; $0.done = true }]
-            }
-        }),
-        WireSample("server_info", Pbx_ServerMsg.with {
-            $0.info = .with {
-                $0.topic = peer
-                $0.fromUserID = uid
-                $0.what = .call
-                $0.seqID = 9
-                $0.src = uid
-                $0.event = .ringing
-                $0.payload = json(#"{"sdp":"v=0"}"#)
-            }
-        }),
-        WireSample("client_req", Pbx_ClientReq.with {
-            $0.msg = .with {
-                $0.pub = .with {
-                    $0.id = "1011"
-                    $0.topic = grp
-                    $0.head = ["mime": drafty]
-                    $0.content = json(#""hi 😀""#)
+            }),
+        WireSample(
+            "client_note",
+            Pbx_ClientMsg.with {
+                $0.note = .with {
+                    $0.topic = peer
+                    $0.what = .call
+                    $0.seqID = 123
+                    $0.unread = -1
+                    $0.event = .iceCandidate
+                    $0.payload = json(#"{"candidate":"candidate:1 1 udp 2122 host","sdpMid":"0"}"#)
                 }
-            }
-            $0.sess = .with {
-                $0.sessionID = "sess-😀-01"
-                $0.userID = uid
-                $0.authLevel = .auth
-                $0.remoteAddr = "[::1]:54321"
-                $0.userAgent = "TinodeWeb/0.25 (Firefox; Linux)"
-                $0.deviceID = "device-π"
-                $0.language = "fr-FR"
-            }
-        }),
-        WireSample("server_resp_respond", Pbx_ServerResp.with {
-            $0.status = .respond
-            $0.srvmsg = .with {
+            }),
+        WireSample(
+            "client_leave",
+            Pbx_ClientMsg.with {
+                $0.leave = .with {
+                    $0.id = "1007"; $0.topic = grp; $0.unsub = true
+                }
+            }),
+        WireSample(
+            "client_get",
+            Pbx_ClientMsg.with {
+                $0.get = .with {
+                    $0.id = "1008"
+                    $0.topic = "me"
+                    $0.query = .with {
+                        $0.what = "sub tags cred"
+                        $0.sub = .with {
+                            $0.ifModifiedSince = ts; $0.limit = 100
+                        }
+                    }
+                }
+            }),
+        WireSample(
+            "client_set",
+            Pbx_ClientMsg.with {
+                $0.set = .with {
+                    $0.id = "1009"
+                    $0.topic = "me"
+                    $0.query = .with {
+                        $0.tags = ["alias:ali", "тег"]
+                        $0.sub = .with {
+                            $0.userID = peer; $0.mode = "JRWP"
+                        }
+                    }
+                }
+            }),
+        WireSample(
+            "server_ctrl",
+            Pbx_ServerMsg.with {
                 $0.ctrl = .with {
-                    $0.id = "1011"
-                    $0.topic = grp
-                    $0.code = 403
-                    $0.text = "permission denied"
-                    $0.params = ["reason": json(#""blocked by plugin ⛔""#)]
+                    $0.id = "1002"
+                    $0.topic = "me"
+                    $0.code = 200
+                    $0.text = "OK"
+                    $0.params = [
+                        "user": json(#""usrAlice000001""#),
+                        "authlvl": json(#""auth""#),
+                        "token": json(#""AbCd+/EfGh==""#),
+                        "expires": json(#""2026-12-13T08:00:00.123Z""#),
+                        "maxMessageSize": json("262144"),
+                        "reqCred": json(#"{"auth":["email"]}"#),
+                        "cred": json(#"["email","tel"]"#),
+                        "nothing": json("null"),
+                    ]
                 }
-            }
-        }),
-        WireSample("server_resp_replace", Pbx_ServerResp.with {
-            $0.status = .replace
-            $0.clmsg = .with {
-                $0.pub = .with {
-                    $0.id = "1011"
-                    $0.topic = grp
-                    $0.head = ["mime": json(#""text/plain""#)]
-                    $0.content = json(#""[redacted]""#)
+                $0.topic = "legacy"  // deprecated field 6, set only to pin its number
+            }),
+        WireSample("server_data", Pbx_ServerMsg.with { $0.data = serverData }),
+        WireSample(
+            "server_pres",
+            Pbx_ServerMsg.with {
+                $0.pres = .with {
+                    $0.topic = "me"
+                    $0.src = grp
+                    $0.what = .msg
+                    $0.userAgent = "Tinode/1.0 é"
+                    $0.seqID = 18
+                    $0.delID = 3
+                    $0.delSeq = [
+                        .with {
+                            $0.low = 4; $0.hi = 7
+                        }
+                    ]
+                    $0.targetUserID = peer
+                    $0.actorUserID = uid
+                    $0.acs = .with {
+                        $0.want = "JRWPS"; $0.given = "JRWP"
+                    }
                 }
-            }
-        }),
-        WireSample("search_query", Pbx_SearchQuery.with {
-            $0.userID = uid
-            $0.query = "email:alice@example.com имя"
-        }),
-        WireSample("search_found", Pbx_SearchFound.with {
-            $0.status = .replace
-            $0.query = "email:alice@example.com"
-            $0.result = [subUser, subTopic]
-        }),
-        WireSample("account_event", Pbx_AccountEvent.with {
-            $0.action = .create  // the zero value: not on the wire at all
-            $0.userID = uid
-            $0.defaultAcs = .with { $0.auth = "JRWPAS"; $0.anon = "N" }
-            $0.public = json(#"{"fn":"Alice Älice"}"#)
-            $0.tags = ["email:alice@example.com", "basic:alice"]
-        }),
-        WireSample("account_event_delete", Pbx_AccountEvent.with {
-            $0.action = .delete
-            $0.userID = peer
-        }),
-        WireSample("topic_event", Pbx_TopicEvent.with {
-            $0.action = .update
-            $0.name = grp
-            $0.desc = topicDesc
-        }),
-        WireSample("subscription_event", Pbx_SubscriptionEvent.with {
-            $0.action = .delete
-            $0.topic = grp
-            $0.userID = peer
-            $0.delID = 2
-            $0.readID = 10
-            $0.recvID = 11
-            $0.mode = .with { $0.want = "JRWPS"; $0.given = "JRW" }
-            $0.private = json(#"{"comment":"личное"}"#)
-        }),
-        WireSample("message_event", Pbx_MessageEvent.with {
-            $0.action = .update
-            $0.msg = serverData
-        }),
+            }),
+        WireSample(
+            "server_meta",
+            Pbx_ServerMsg.with {
+                $0.meta = .with {
+                    $0.id = "1010"
+                    $0.topic = grp
+                    $0.desc = topicDesc
+                    $0.sub = [subUser, subTopic]
+                    $0.del = .with {
+                        $0.delID = 5
+                        $0.delSeq = [
+                            .with {
+                                $0.low = 1; $0.hi = 3
+                            }, .with { $0.low = 9 },
+                        ]
+                    }
+                    $0.tags = ["tag1", "тег2"]
+                    $0.cred = [
+                        .with {
+                            $0.method = "email"; $0.value = "alice@example.com"; $0.done = true
+                        }
+                    ]
+                }
+            }),
+        WireSample(
+            "server_info",
+            Pbx_ServerMsg.with {
+                $0.info = .with {
+                    $0.topic = peer
+                    $0.fromUserID = uid
+                    $0.what = .call
+                    $0.seqID = 9
+                    $0.src = uid
+                    $0.event = .ringing
+                    $0.payload = json(#"{"sdp":"v=0"}"#)
+                }
+            }),
+        WireSample(
+            "client_req",
+            Pbx_ClientReq.with {
+                $0.msg = .with {
+                    $0.pub = .with {
+                        $0.id = "1011"
+                        $0.topic = grp
+                        $0.head = ["mime": drafty]
+                        $0.content = json(#""hi 😀""#)
+                    }
+                }
+                $0.sess = .with {
+                    $0.sessionID = "sess-😀-01"
+                    $0.userID = uid
+                    $0.authLevel = .auth
+                    $0.remoteAddr = "[::1]:54321"
+                    $0.userAgent = "TinodeWeb/0.25 (Firefox; Linux)"
+                    $0.deviceID = "device-π"
+                    $0.language = "fr-FR"
+                }
+            }),
+        WireSample(
+            "server_resp_respond",
+            Pbx_ServerResp.with {
+                $0.status = .respond
+                $0.srvmsg = .with {
+                    $0.ctrl = .with {
+                        $0.id = "1011"
+                        $0.topic = grp
+                        $0.code = 403
+                        $0.text = "permission denied"
+                        $0.params = ["reason": json(#""blocked by plugin ⛔""#)]
+                    }
+                }
+            }),
+        WireSample(
+            "server_resp_replace",
+            Pbx_ServerResp.with {
+                $0.status = .replace
+                $0.clmsg = .with {
+                    $0.pub = .with {
+                        $0.id = "1011"
+                        $0.topic = grp
+                        $0.head = ["mime": json(#""text/plain""#)]
+                        $0.content = json(#""[redacted]""#)
+                    }
+                }
+            }),
+        WireSample(
+            "search_query",
+            Pbx_SearchQuery.with {
+                $0.userID = uid
+                $0.query = "email:alice@example.com имя"
+            }),
+        WireSample(
+            "search_found",
+            Pbx_SearchFound.with {
+                $0.status = .replace
+                $0.query = "email:alice@example.com"
+                $0.result = [subUser, subTopic]
+            }),
+        WireSample(
+            "account_event",
+            Pbx_AccountEvent.with {
+                $0.action = .create  // the zero value: not on the wire at all
+                $0.userID = uid
+                $0.defaultAcs = .with {
+                    $0.auth = "JRWPAS"; $0.anon = "N"
+                }
+                $0.public = json(#"{"fn":"Alice Älice"}"#)
+                $0.tags = ["email:alice@example.com", "basic:alice"]
+            }),
+        WireSample(
+            "account_event_delete",
+            Pbx_AccountEvent.with {
+                $0.action = .delete
+                $0.userID = peer
+            }),
+        WireSample(
+            "topic_event",
+            Pbx_TopicEvent.with {
+                $0.action = .update
+                $0.name = grp
+                $0.desc = topicDesc
+            }),
+        WireSample(
+            "subscription_event",
+            Pbx_SubscriptionEvent.with {
+                $0.action = .delete
+                $0.topic = grp
+                $0.userID = peer
+                $0.delID = 2
+                $0.readID = 10
+                $0.recvID = 11
+                $0.mode = .with {
+                    $0.want = "JRWPS"; $0.given = "JRW"
+                }
+                $0.private = json(#"{"comment":"личное"}"#)
+            }),
+        WireSample(
+            "message_event",
+            Pbx_MessageEvent.with {
+                $0.action = .update
+                $0.msg = serverData
+            }),
     ]
 }
 

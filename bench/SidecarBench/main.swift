@@ -133,6 +133,7 @@ case "valkey" where arguments.count >= 7:
         url: arguments[2], operation: arguments[3], concurrency: Int(arguments[4])!, requests: Int(arguments[5])!,
         poolSize: Int(arguments[6])!, rounds: arguments.count > 7 ? Int(arguments[7])! : 3)
 default:
-    FileHandle.standardError.write(Data("usage: SidecarBench jwt [seconds] [rounds] | valkey <url> <set|get> <concurrency> <requests> <pool> [rounds]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: SidecarBench jwt [seconds] [rounds] | valkey <url> <set|get> <concurrency> <requests> <pool> [rounds]\n".utf8))
     exit(2)
 }

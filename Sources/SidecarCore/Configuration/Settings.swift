@@ -1,5 +1,5 @@
-import Foundation
 import Configuration
+import Foundation
 
 /// One setting: its external name (environment variable, config-file key and secret-file name
 /// alike), its default and what it means. `Settings.all` is the configuration reference; the
@@ -58,8 +58,10 @@ public enum Settings {
         "VALKEY_URL", secret: true,
         "`redis://[user:pass@]host:port[/db]`. Unset: the embedded in-memory store (development only; nothing survives a restart).")
     public static let valkeyPoolSize = Setting("VALKEY_POOL_SIZE", default: "8", "Valkey connections per process.")
-    public static let valkeyConnectTimeout = Setting("VALKEY_CONNECT_TIMEOUT_MS", default: "2000", "Valkey connect timeout in milliseconds.")
-    public static let valkeyCommandTimeout = Setting("VALKEY_COMMAND_TIMEOUT_MS", default: "2000", "Valkey command timeout in milliseconds.")
+    public static let valkeyConnectTimeout = Setting(
+        "VALKEY_CONNECT_TIMEOUT_MS", default: "2000", "Valkey connect timeout in milliseconds.")
+    public static let valkeyCommandTimeout = Setting(
+        "VALKEY_COMMAND_TIMEOUT_MS", default: "2000", "Valkey command timeout in milliseconds.")
     public static let tinodeTopicID = Setting(
         "TINODE_TOPIC_ID", "The chat room (`grp...`). Unset: the Gateway finds or creates the room tagged `room:general`.")
     public static let tinodeGRPCAddress = Setting("TINODE_GRPC_ADDR", default: "127.0.0.1:16060", "Tinode's gRPC listener (`grpc_listen`).")

@@ -51,7 +51,8 @@ public struct SidecarConfiguration: Sendable {
         var warnings: [String] = []
         let environmentText = reader.string(Settings.environment) ?? Settings.environment.defaultValue
         guard let environment = DeploymentEnvironment(rawValue: environmentText.lowercased()) else {
-            throw ConfigurationError(setting: Settings.environment.name, reason: "must be `development` or `production`, not `\(environmentText)`")
+            throw ConfigurationError(
+                setting: Settings.environment.name, reason: "must be `development` or `production`, not `\(environmentText)`")
         }
         self.environment = environment
         ssl = try Self.bool(reader, Settings.ssl)
@@ -70,7 +71,8 @@ public struct SidecarConfiguration: Sendable {
         let previousAccessSecret = try reader.string(Settings.previousAccessSecret).map { text in
             let secret = SecretBytes(text)
             guard secret.bytes.count >= Self.minimumSecretBytes else {
-                throw ConfigurationError(setting: Settings.previousAccessSecret.name, reason: "must be at least \(Self.minimumSecretBytes) bytes")
+                throw ConfigurationError(
+                    setting: Settings.previousAccessSecret.name, reason: "must be at least \(Self.minimumSecretBytes) bytes")
             }
             return secret
         }
@@ -95,10 +97,13 @@ public struct SidecarConfiguration: Sendable {
                 commandTimeout: .milliseconds(try Self.int(reader, Settings.valkeyCommandTimeout, in: 10...60_000))
             )
         } else if environment == .production {
-            throw ConfigurationError(setting: Settings.valkeyURL.name, reason: "is required in production (the embedded store loses every token on restart and is not shared)")
+            throw ConfigurationError(
+                setting: Settings.valkeyURL.name,
+                reason: "is required in production (the embedded store loses every token on restart and is not shared)")
         } else {
             valkey = nil
-            warnings.append("VALKEY_URL is unset: using the embedded in-memory store; tokens are lost on restart and not shared between processes")
+            warnings.append(
+                "VALKEY_URL is unset: using the embedded in-memory store; tokens are lost on restart and not shared between processes")
         }
 
         tinodeTopicID = reader.string(Settings.tinodeTopicID)
@@ -150,16 +155,20 @@ public struct SidecarConfiguration: Sendable {
             let secret = SecretBytes(text)
             if secret.bytes.count >= minimumSecretBytes { return secret }
             if environment == .production {
-                throw ConfigurationError(setting: setting.name, reason: "is \(secret.bytes.count) bytes; production needs at least \(minimumSecretBytes)")
+                throw ConfigurationError(
+                    setting: setting.name, reason: "is \(secret.bytes.count) bytes; production needs at least \(minimumSecretBytes)")
             }
             warnings.append("\(setting.name) is shorter than \(minimumSecretBytes) bytes; production would refuse it")
             return secret
         }
         guard required else { return nil }
         if environment == .production {
-            throw ConfigurationError(setting: setting.name, reason: "is required in production (at least \(minimumSecretBytes) random bytes)")
+            throw ConfigurationError(
+                setting: setting.name, reason: "is required in production (at least \(minimumSecretBytes) random bytes)")
         }
-        warnings.append("\(setting.name) is unset: generated a random one for this process; tokens will not survive a restart or verify in another process")
+        warnings.append(
+            "\(setting.name) is unset: generated a random one for this process; tokens will not survive a restart or verify in another process"
+        )
         return SecretBytes.random()
     }
 
@@ -175,7 +184,8 @@ public struct SidecarConfiguration: Sendable {
     private static func int(_ reader: ConfigReader, _ setting: Setting, in range: ClosedRange<Int>) throws -> Int {
         let text = reader.string(setting) ?? setting.defaultValue
         guard let value = Int(text), range.contains(value) else {
-            throw ConfigurationError(setting: setting.name, reason: "must be a whole number in \(range.lowerBound)...\(range.upperBound), not `\(text)`")
+            throw ConfigurationError(
+                setting: setting.name, reason: "must be a whole number in \(range.lowerBound)...\(range.upperBound), not `\(text)`")
         }
         return value
     }

@@ -48,7 +48,9 @@ public struct TokenService: Sendable {
     }
 
     /// Signs a refresh token of `familyID`.
-    public func issueRefreshToken(userID: String, refreshID: String, familyID: String) async throws -> (token: String, claims: RefreshTokenClaims) {
+    public func issueRefreshToken(userID: String, refreshID: String, familyID: String) async throws -> (
+        token: String, claims: RefreshTokenClaims
+    ) {
         let issuedAt = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
         let claims = RefreshTokenClaims(
             userID: userID, refreshID: refreshID, familyID: familyID, issuedAt: issuedAt,

@@ -1,0 +1,38 @@
+import Logging
+import ServiceLifecycle
+import Valkey
+
+/// The token store a program runs with, chosen from the configuration: Valkey when `VALKEY_URL` is
+/// set, the embedded in-memory store otherwise (development only; `SidecarConfiguration` refuses
+/// production without Valkey).
+public struct TokenStoreBackend: Sendable {
+    public let store: any TokenStore
+    /// The Valkey client, when there is one: callers add it to their service group so that it is
+    /// closed on graceful shutdown, and use it for their own keys (links, rate limits).
+    public let valkey: ValkeyClient?
+
+    public init(configuration: SidecarConfiguration, logger: Logger) throws {
+        guard let settings = configuration.valkey else {
+            store = InMemoryTokenStore()
+            valkey = nil
+            return
+        }
+        let valkeyConfiguration: ValkeyConfiguration
+        do {
+            valkeyConfiguration = try ValkeyConfiguration(
+                url: settings.url,
+                password: settings.password.map { String(decoding: $0.bytes, as: UTF8.self) },
+                poolSize: settings.poolSize,
+                connectTimeout: settings.connectTimeout,
+                commandTimeout: settings.commandTimeout)
+        } catch {
+            throw ConfigurationError(setting: Settings.valkeyURL.name, reason: "\(error)")
+        }
+        let client = ValkeyClient(configuration: valkeyConfiguration, logger: logger)
+        store = ValkeyTokenStore(client: client)
+        valkey = client
+    }
+
+    /// What must run in the program's service group.
+    public var services: [any Service] { valkey.map { [$0] } ?? [] }
+}
