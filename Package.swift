@@ -77,15 +77,25 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "AuthPlugin",
+        // AuthPlugin's servers (REST-auth, pbx.Plugin); the executable only parses its command line.
+        .target(
+            name: "AuthPluginKit",
             dependencies: [
                 "SidecarCore",
                 "SidecarServer",
                 "TinodeProto",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .executableTarget(
+            name: "AuthPlugin",
+            dependencies: [
+                "AuthPluginKit",
+                "SidecarCore",
+                "SidecarServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
@@ -110,9 +120,14 @@ let package = Package(
             ],
             path: "bench/SidecarBench"
         ),
+        // Starts private redis-server processes for tests that stop or restart one.
+        .target(
+            name: "RedisTestSupport",
+            path: "Tests/RedisTestSupport"
+        ),
         .testTarget(
             name: "ValkeyTests",
-            dependencies: ["Valkey"]
+            dependencies: ["Valkey", "RedisTestSupport"]
         ),
         .testTarget(
             name: "SidecarCoreTests",
@@ -136,6 +151,17 @@ let package = Package(
         .testTarget(
             name: "ProgramTests",
             dependencies: ["AuthPlugin", "Gateway"]
+        ),
+        .testTarget(
+            name: "AuthPluginKitTests",
+            dependencies: [
+                "AuthPluginKit",
+                "RedisTestSupport",
+                "SidecarCore",
+                "Valkey",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "SidecarServerTests",

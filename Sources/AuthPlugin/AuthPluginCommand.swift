@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuthPluginKit
 import Foundation
 import SidecarCore
 import SidecarServer

@@ -14,7 +14,7 @@ func buildGatewayApplication(
             setting: Settings.ssl.name,
             reason: "HTTPS is not served by this version yet; terminate TLS in front of the Gateway or set SSL=false")
     }
-    let tokenStore = try TokenStoreBackend(configuration: configuration, logger: logger)
+    let tokenStore = try StoreBackend(configuration: configuration, logger: logger)
     let router = Router()
     router.addOperationalRoutes()
     return Application(

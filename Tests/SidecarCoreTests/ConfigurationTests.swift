@@ -188,17 +188,17 @@ struct ConfigurationTests {
 }
 
 @Suite("Token store selection")
-struct TokenStoreBackendTests {
+struct StoreBackendTests {
     @Test("No VALKEY_URL: the embedded in-memory store and no service to run")
     func embedded() async throws {
-        let backend = try TokenStoreBackend(configuration: try await load([:]), logger: .init(label: "test"))
+        let backend = try StoreBackend(configuration: try await load([:]), logger: .init(label: "test"))
         #expect(backend.store is InMemoryTokenStore)
         #expect(backend.services.isEmpty)
     }
 
     @Test("VALKEY_URL: the Valkey store, its client run as a service, REDIS_PASS used")
     func valkey() async throws {
-        let backend = try TokenStoreBackend(
+        let backend = try StoreBackend(
             configuration: try await load(["VALKEY_URL": "redis://127.0.0.1:6399/2", "REDIS_PASS": "pw"]), logger: .init(label: "test"))
         #expect(backend.store is ValkeyTokenStore)
         #expect(backend.services.count == 1)
@@ -211,7 +211,7 @@ struct TokenStoreBackendTests {
     func badURL() async throws {
         let configuration = try await load(["VALKEY_URL": "rediss://127.0.0.1:6379"])
         let error = #expect(throws: ConfigurationError.self) {
-            try TokenStoreBackend(configuration: configuration, logger: .init(label: "test"))
+            try StoreBackend(configuration: configuration, logger: .init(label: "test"))
         }
         #expect(error?.setting == "VALKEY_URL")
     }

@@ -73,6 +73,24 @@ public enum Settings {
     public static let loginNameMaxLength = Setting(
         "LOGIN_NAME_MAX_LENGTH", default: "26", "Longest login name generated, 13 to 32 (26 fits every Tinode store adapter).")
     public static let logLevel = Setting("LOG_LEVEL", default: "info", "trace, debug, info, notice, warning, error or critical.")
+    public static let restAuthPathPrefix = Setting(
+        "REST_AUTH_PATH_PREFIX", "Path under which REST-auth is also served (`/tinode` answers `POST /tinode` and `POST /tinode/<endpoint>`).")
+    public static let restAuthTimeout = Setting(
+        "REST_AUTH_TIMEOUT_MS", default: "2000", "Deadline of one REST-auth request; past it the answer is `{\"err\":\"internal\"}`.")
+    public static let restAuthMaxBody = Setting(
+        "REST_AUTH_MAX_BODY_BYTES", default: "65536", "Largest REST-auth request body accepted (larger: HTTP 413).")
+    public static let restAuthAllowNewAccounts = Setting(
+        "REST_AUTH_ALLOW_NEW_ACCOUNTS", default: "true", "Answer unknown external users with `newacc` (Tinode creates the account).")
+    public static let restAuthNamespaces = Setting(
+        "REST_AUTH_RESTRICTED_NAMESPACES", default: "rest", "Comma-separated tag namespaces answered to `rtagns`.")
+    public static let authPluginAllowedNetworks = Setting(
+        "AUTHPLUGIN_ALLOWED_NETWORKS", default: "127.0.0.0/8,::1/128", "Comma-separated CIDR blocks allowed to call AuthPlugin (add the container network).")
+    public static let externalIssuer = Setting(
+        "EXTERNAL_JWT_ISSUER", "`iss` of your own backend's JWTs; such tokens identify users by their `email` claim.")
+    public static let externalAudience = Setting(
+        "EXTERNAL_JWT_AUDIENCE", "`aud` required in external JWTs (unset: not checked).")
+    public static let externalKeys = Setting(
+        "EXTERNAL_JWT_KEYS", secret: true, "Keys of external JWTs, in the JWT_SIGNING_KEYS format (`public_key` or `secret`).")
     public static let configFile = Setting(
         ConfigurationSources.configFileVariable, "Optional JSON file of settings (`{\"NAME\": value}`); environment variables win over it.")
     public static let secretsDirectory = Setting(
@@ -85,7 +103,8 @@ public enum Settings {
         signingKeys, issuer, audience, accessTTL, refreshTTL, clockSkew, redisPassword, valkeyURL,
         valkeyPoolSize, valkeyConnectTimeout, valkeyCommandTimeout, tinodeTopicID, tinodeGRPCAddress,
         authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, loginNameMaxLength, logLevel,
-        configFile, secretsDirectory,
+        restAuthPathPrefix, restAuthTimeout, restAuthMaxBody, restAuthAllowNewAccounts, restAuthNamespaces,
+        authPluginAllowedNetworks, externalIssuer, externalAudience, externalKeys, configFile, secretsDirectory,
     ]
 }
 

@@ -42,6 +42,7 @@ public struct SidecarConfiguration: Sendable {
     public var gatewayHTTPAddress: NetworkAddress
     public var loginNameMaxLength: Int
     public var logLevel: Logger.Level
+    public var restAuth: RESTAuthSettings
     /// Things an operator should know, logged as warnings at start-up (never containing secrets).
     public var warnings: [String]
 
@@ -119,6 +120,11 @@ public struct SidecarConfiguration: Sendable {
             throw ConfigurationError(setting: Settings.logLevel.name, reason: "unknown level `\(levelText)`")
         }
         logLevel = level
+        restAuth = try RESTAuthSettings(
+            reader: reader,
+            timeout: .milliseconds(try Self.int(reader, Settings.restAuthTimeout, in: 50...60_000)),
+            maxBodyBytes: try Self.int(reader, Settings.restAuthMaxBody, in: 1024...10_485_760),
+            allowNewAccounts: try Self.bool(reader, Settings.restAuthAllowNewAccounts))
         self.warnings = warnings
     }
 
@@ -144,6 +150,12 @@ public struct SidecarConfiguration: Sendable {
             (Settings.gatewayHTTPAddress.name, gatewayHTTPAddress.description),
             (Settings.loginNameMaxLength.name, String(loginNameMaxLength)),
             (Settings.logLevel.name, logLevel.rawValue),
+            (Settings.restAuthPathPrefix.name, restAuth.pathPrefix.isEmpty ? "<none>" : restAuth.pathPrefix),
+            (Settings.restAuthAllowNewAccounts.name, String(restAuth.allowNewAccounts)),
+            (Settings.restAuthNamespaces.name, restAuth.restrictedNamespaces.joined(separator: ",")),
+            (Settings.authPluginAllowedNetworks.name, restAuth.allowedNetworks.description),
+            (Settings.externalIssuer.name, restAuth.external?.issuer ?? "<unset>"),
+            (Settings.externalKeys.name, mask(restAuth.external != nil)),
         ]
     }
 
@@ -172,7 +184,7 @@ public struct SidecarConfiguration: Sendable {
         return SecretBytes.random()
     }
 
-    private static func bool(_ reader: ConfigReader, _ setting: Setting) throws -> Bool {
+    static func bool(_ reader: ConfigReader, _ setting: Setting) throws -> Bool {
         let text = (reader.string(setting) ?? setting.defaultValue).lowercased()
         switch text {
         case "true", "1", "yes", "on": return true
@@ -181,7 +193,7 @@ public struct SidecarConfiguration: Sendable {
         }
     }
 
-    private static func int(_ reader: ConfigReader, _ setting: Setting, in range: ClosedRange<Int>) throws -> Int {
+    static func int(_ reader: ConfigReader, _ setting: Setting, in range: ClosedRange<Int>) throws -> Int {
         let text = reader.string(setting) ?? setting.defaultValue
         guard let value = Int(text), range.contains(value) else {
             throw ConfigurationError(
@@ -245,5 +257,65 @@ public struct ValkeySettings: Sendable {
         let userInfo = url[scheme.upperBound..<at]
         let user = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         return url[..<scheme.upperBound] + user + ":***" + url[at...]
+    }
+}
+
+/// AuthPlugin's REST-auth server: where it answers, how long it may take, whom it trusts.
+public struct RESTAuthSettings: Sendable {
+    /// `""` or a path such as `/tinode` (no trailing slash).
+    public var pathPrefix: String
+    public var timeout: Duration
+    public var maxBodyBytes: Int
+    public var allowNewAccounts: Bool
+    public var restrictedNamespaces: [String]
+    public var allowedNetworks: NetworkAllowList
+    /// Set when your own backend's JWTs (identified by e-mail) may log users in.
+    public var external: ExternalJWTSettings?
+
+    init(reader: ConfigReader, timeout: Duration, maxBodyBytes: Int, allowNewAccounts: Bool) throws {
+        var prefix = reader.string(Settings.restAuthPathPrefix) ?? ""
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        if !prefix.isEmpty, !prefix.hasPrefix("/") { prefix = "/" + prefix }
+        guard prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "/-_.".contains($0)) }) else {
+            throw ConfigurationError(setting: Settings.restAuthPathPrefix.name, reason: "must be a plain URL path such as /tinode")
+        }
+        pathPrefix = prefix
+        self.timeout = timeout
+        self.maxBodyBytes = maxBodyBytes
+        self.allowNewAccounts = allowNewAccounts
+        let namespaces = (reader.string(Settings.restAuthNamespaces) ?? Settings.restAuthNamespaces.defaultValue)
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        // Tinode exits at boot when a namespace contains ':' (tinode-protocol.md 1.5).
+        guard namespaces.allSatisfy({ !$0.contains(":") && !$0.contains(" ") }) else {
+            throw ConfigurationError(setting: Settings.restAuthNamespaces.name, reason: "namespaces may not contain ':' or spaces")
+        }
+        restrictedNamespaces = namespaces
+        let networks = reader.string(Settings.authPluginAllowedNetworks) ?? Settings.authPluginAllowedNetworks.defaultValue
+        guard let allowList = NetworkAllowList(parsing: networks), !allowList.blocks.isEmpty else {
+            throw ConfigurationError(setting: Settings.authPluginAllowedNetworks.name, reason: "must be comma-separated CIDR blocks such as 10.0.0.0/8")
+        }
+        allowedNetworks = allowList
+        if let issuer = reader.string(Settings.externalIssuer) {
+            guard let keys = reader.string(Settings.externalKeys) else {
+                throw ConfigurationError(setting: Settings.externalKeys.name, reason: "is required when EXTERNAL_JWT_ISSUER is set")
+            }
+            external = ExternalJWTSettings(issuer: issuer, audience: reader.string(Settings.externalAudience), keysJSON: keys)
+        } else {
+            external = nil
+        }
+    }
+}
+
+/// How to recognise JWTs minted by a self-hoster's own backend.
+public struct ExternalJWTSettings: Sendable {
+    public var issuer: String
+    public var audience: String?
+    /// Keys in the `JWT_SIGNING_KEYS` format.
+    public var keysJSON: String
+
+    public init(issuer: String, audience: String?, keysJSON: String) {
+        self.issuer = issuer
+        self.audience = audience
+        self.keysJSON = keysJSON
     }
 }

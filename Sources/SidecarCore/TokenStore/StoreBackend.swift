@@ -2,11 +2,13 @@ import Logging
 import ServiceLifecycle
 import Valkey
 
-/// The token store a program runs with, chosen from the configuration: Valkey when `VALKEY_URL` is
+/// The stores a program runs with, chosen from the configuration: Valkey when `VALKEY_URL` is
 /// set, the embedded in-memory store otherwise (development only; `SidecarConfiguration` refuses
 /// production without Valkey).
-public struct TokenStoreBackend: Sendable {
+public struct StoreBackend: Sendable {
     public let store: any TokenStore
+    /// E-mail <-> Tinode uid links of REST-auth users (durable in Valkey).
+    public let identityLinks: any IdentityLinkStore
     /// The Valkey client, when there is one: callers add it to their service group so that it is
     /// closed on graceful shutdown, and use it for their own keys (links, rate limits).
     public let valkey: ValkeyClient?
@@ -14,6 +16,7 @@ public struct TokenStoreBackend: Sendable {
     public init(configuration: SidecarConfiguration, logger: Logger) throws {
         guard let settings = configuration.valkey else {
             store = InMemoryTokenStore()
+            identityLinks = InMemoryIdentityLinkStore()
             valkey = nil
             return
         }
@@ -30,6 +33,7 @@ public struct TokenStoreBackend: Sendable {
         }
         let client = ValkeyClient(configuration: valkeyConfiguration, logger: logger)
         store = ValkeyTokenStore(client: client)
+        identityLinks = ValkeyIdentityLinkStore(client: client)
         valkey = client
     }
 

@@ -11,21 +11,21 @@ import Foundation
 ///
 /// The binary comes from `REDIS_SERVER_BIN` (default `redis-server` on the `PATH`). The server listens on a
 /// free loopback port, requires `password`, and persists nothing.
-final class RedisServerProcess: @unchecked Sendable {
-    let port: Int
-    let password: String
+public final class RedisServerProcess: @unchecked Sendable {
+    public let port: Int
+    public let password: String
     private var process: Process?
 
-    init(password: String = "child-\(UUID().uuidString.prefix(8))") throws {
+    public init(password: String = "child-\(UUID().uuidString.prefix(8))") throws {
         self.port = try Self.freeLoopbackPort()
         self.password = password
     }
 
     /// `redis://:password@127.0.0.1:port/0`
-    var url: String { "redis://:\(password)@127.0.0.1:\(port)/0" }
+    public var url: String { "redis://:\(password)@127.0.0.1:\(port)/0" }
 
     /// Starts the server (again, after ``stop()``, on the same port) and waits until it accepts connections.
-    func start() async throws {
+    public func start() async throws {
         precondition(process == nil, "server already running")
         let binary = ProcessInfo.processInfo.environment["REDIS_SERVER_BIN"] ?? "redis-server"
         let process = Process()
@@ -52,7 +52,7 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// Kills the server and waits until it has exited, so the port is closed when this returns.
-    func stop() {
+    public func stop() {
         guard let process else { return }
         self.process = nil
         if process.isRunning {
@@ -115,7 +115,7 @@ final class RedisServerProcess: @unchecked Sendable {
 }
 
 /// Starts a private server, runs `body`, and kills the server afterwards, also when `body` throws.
-func withRedisServer(_ body: (RedisServerProcess) async throws -> Void) async throws {
+public func withRedisServer(_ body: (RedisServerProcess) async throws -> Void) async throws {
     let server = try RedisServerProcess()
     try await server.start()
     do {

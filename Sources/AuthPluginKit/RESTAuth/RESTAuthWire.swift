@@ -1,0 +1,158 @@
+import Foundation
+
+/// The endpoints of Tinode's REST authenticator (tinode-protocol.md 1.5).
+public enum RESTAuthEndpoint: String, Sendable, CaseIterable {
+    case add, auth, checkunique, del, gen, link, upd, rtagns
+}
+
+/// A request as Tinode sends it (tinode-protocol.md 1.3). Decoded leniently by hand: Tinode's own
+/// JSON matching is case-insensitive (`State` and `state` are one key), and a wrong type anywhere
+/// must become `{"err":"malformed"}`, not a crash.
+public struct RESTAuthRequest: Sendable, Equatable {
+    public var endpoint: String
+    /// The logical authenticator name (`rest`, or `basic` under `logical_names`).
+    public var name: String?
+    public var record: Record?
+    /// The client's secret, base64-decoded.
+    public var secret: [UInt8]?
+    /// The client's `ip:port` as Tinode saw it (never for link, gen, del, rtagns).
+    public var address: String?
+
+    /// The `rec` Tinode sends: only the parts we use are kept.
+    public struct Record: Sendable, Equatable {
+        /// 11-character base64url user id, no `usr` prefix.
+        public var uid: String?
+        public var tags: [String]
+        public var state: String?
+    }
+
+    /// Why a body is not a request.
+    public enum DecodingFailure: Error, Equatable {
+        case notJSONObject
+        case wrongType(String)
+        case missingEndpoint
+        case badSecret
+    }
+
+    /// Decodes a request body.
+    public init(json body: some Collection<UInt8>) throws(DecodingFailure) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            throw .notJSONObject
+        }
+        let fields = CaseInsensitiveFields(object)
+        guard let endpointValue = fields["endpoint"] else { throw .missingEndpoint }
+        guard let endpoint = endpointValue as? String else { throw .wrongType("endpoint") }
+        self.endpoint = endpoint
+        name = try fields.string("name")
+        address = try fields.string("addr")
+        if let secretText = try fields.string("secret") {
+            // Standard base64 with padding (RFC 4648 §4), as Go's encoding/json writes []byte.
+            guard let decoded = Data(base64Encoded: secretText) else { throw .badSecret }
+            secret = Array(decoded)
+        }
+        if let recordValue = fields["rec"], !(recordValue is NSNull) {
+            guard let recordObject = recordValue as? [String: Any] else { throw .wrongType("rec") }
+            let recordFields = CaseInsensitiveFields(recordObject)
+            let tagsValue = recordFields["tags"]
+            var tags: [String] = []
+            if let tagsValue, !(tagsValue is NSNull) {
+                guard let list = tagsValue as? [Any], let strings = list as? [String] else { throw .wrongType("rec.tags") }
+                tags = strings
+            }
+            record = Record(uid: try recordFields.string("uid"), tags: tags, state: try recordFields.string("state"))
+        }
+    }
+
+    public init(endpoint: String, name: String? = "rest", record: Record? = nil, secret: [UInt8]? = nil, address: String? = nil) {
+        self.endpoint = endpoint
+        self.name = name
+        self.record = record
+        self.secret = secret
+        self.address = address
+    }
+}
+
+/// Tinode matches keys exactly first, then case-insensitively; so do we.
+private struct CaseInsensitiveFields {
+    let object: [String: Any]
+    let lowercased: [String: Any]
+
+    init(_ object: [String: Any]) {
+        self.object = object
+        var lowercased: [String: Any] = [:]
+        for (key, value) in object where lowercased[key.lowercased()] == nil { lowercased[key.lowercased()] = value }
+        self.lowercased = lowercased
+    }
+
+    subscript(key: String) -> Any? { object[key] ?? lowercased[key] }
+
+    func string(_ key: String) throws(RESTAuthRequest.DecodingFailure) -> String? {
+        guard let value = self[key], !(value is NSNull) else { return nil }
+        guard let string = value as? String else { throw .wrongType(key) }
+        return string
+    }
+}
+
+/// An answer in the exact shape Tinode parses (tinode-protocol.md 1.3, 1.6). Optional fields are
+/// left out when nil, so a `uid` is either a real id or absent (never `""` or `null`), and nothing
+/// here can express `byteval` or `redirected`, which would break or crash Tinode.
+public struct RESTAuthResponse: Encodable, Sendable, Equatable {
+    public var err: RESTAuthError?
+    public var rec: Record?
+    public var newacc: NewAccount?
+    public var boolval: Bool?
+    public var strarr: [String]?
+
+    public struct Record: Encodable, Sendable, Equatable {
+        public var uid: String?
+        public var authlvl: String?
+        public var features: String?
+        public var tags: [String]?
+        public var state: String?
+    }
+
+    public struct NewAccount: Encodable, Sendable, Equatable {
+        /// Default access for authenticated users (`JRWPAS`: without it nobody can open a p2p chat).
+        public var auth: String
+        public var anon: String
+        public var `public`: PublicDescription?
+    }
+
+    public struct PublicDescription: Encodable, Sendable, Equatable {
+        public var fn: String
+    }
+
+    public static func failure(_ error: RESTAuthError) -> RESTAuthResponse { RESTAuthResponse(err: error) }
+    public static let empty = RESTAuthResponse()
+
+    /// The JSON body.
+    public func encoded() -> [UInt8] {
+        // Encoding these plain structs cannot fail; `{"err":"internal"}` is still a valid answer if it did.
+        (try? Self.encoder.encode(self)).map { Array($0) } ?? Array(#"{"err":"internal"}"#.utf8)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+}
+
+/// The error strings Tinode maps to client ctrl codes (tinode-protocol.md 1.6). Only strings with
+/// a safe mapping exist here: never `redirected` (crashes Tinode).
+public enum RESTAuthError: String, Error, Encodable, Sendable {
+    /// 500 internal error: the store is down or the deadline passed.
+    case `internal`
+    /// 400: the request or the token could not be read.
+    case malformed
+    /// 401: bad signature, unknown issuer, wrong claims.
+    case failed
+    /// 401: expired or revoked.
+    case expired
+    /// 409 duplicate credential.
+    case duplicateValue = "duplicate value"
+    /// 501 (and 405 for `del`, which we never answer with it).
+    case unsupported
+    /// 404.
+    case notFound = "not found"
+}

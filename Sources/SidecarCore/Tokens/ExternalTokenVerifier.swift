@@ -1,0 +1,116 @@
+import Foundation
+import JWTKit
+
+/// Claims of a JWT minted by a self-hoster's own backend: the user is identified by `email`.
+public struct ExternalTokenClaims: JWTPayload, Equatable {
+    public var subject: String
+    public var email: String
+    public var name: String?
+    public var issuer: String
+    public var audiences: [String]
+    public var expiresAt: Date
+    public var notBefore: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case subject = "sub"
+        case email
+        case name
+        case issuer = "iss"
+        case audience = "aud"
+        case expiresAt = "exp"
+        case notBefore = "nbf"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        subject = try container.decode(String.self, forKey: .subject)
+        email = try container.decode(String.self, forKey: .email)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        issuer = try container.decode(String.self, forKey: .issuer)
+        if let one = try? container.decodeIfPresent(String.self, forKey: .audience) {
+            audiences = [one]
+        } else {
+            audiences = try container.decodeIfPresent([String].self, forKey: .audience) ?? []
+        }
+        expiresAt = Date(timeIntervalSince1970: try container.decode(Double.self, forKey: .expiresAt))
+        notBefore = try container.decodeIfPresent(Double.self, forKey: .notBefore).map { Date(timeIntervalSince1970: $0) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(subject, forKey: .subject)
+        try container.encode(email, forKey: .email)
+        try container.encodeIfPresent(name, forKey: .name)
+        try container.encode(issuer, forKey: .issuer)
+        try container.encode(audiences, forKey: .audience)
+        try container.encode(Int64(expiresAt.timeIntervalSince1970), forKey: .expiresAt)
+        try container.encodeIfPresent(notBefore.map { Int64($0.timeIntervalSince1970) }, forKey: .notBefore)
+    }
+
+    public func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// Verifies external JWTs with the keys configured in `EXTERNAL_JWT_KEYS`, with the same header
+/// checks as our own tokens (no `none`, `alg` must match the key, unknown `kid` refused).
+public struct ExternalTokenVerifier: Sendable {
+    public let settings: ExternalJWTSettings
+    let keys: TokenKeySet
+    let leeway: Duration
+    let now: @Sendable () -> Date
+
+    public init(settings: ExternalJWTSettings, leeway: Duration, now: @escaping @Sendable () -> Date = Date.init) async throws {
+        let parsed: [SigningKey]
+        do {
+            parsed = try await TokenKeySet.parseSigningKeys(settings.keysJSON)
+        } catch let error as ConfigurationError {
+            throw ConfigurationError(setting: Settings.externalKeys.name, reason: error.reason)
+        }
+        // An issuer with a single key often leaves `kid` out: that one key then verifies such tokens.
+        let keys = parsed.count == 1 ? [parsed[0], parsed[0].withoutKID()] : parsed
+        self.keys = TokenKeySet(signer: parsed[0], keys: keys)
+        self.settings = settings
+        self.leeway = leeway
+        self.now = now
+    }
+
+    public func verify(_ token: String) async throws(TokenRejection) -> ExternalTokenClaims {
+        let candidates = try TokenService.selectKeys(for: token, in: keys)
+        var claims: ExternalTokenClaims?
+        for key in candidates {
+            do {
+                claims = try await key.collection.verify(token, as: ExternalTokenClaims.self)
+                break
+            } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
+                continue
+            } catch {
+                throw .malformed
+            }
+        }
+        guard let claims else { throw .badSignature }
+        guard claims.issuer == settings.issuer else { throw .wrongIssuer }
+        if let audience = settings.audience, !claims.audiences.contains(audience) { throw .wrongAudience }
+        let now = self.now()
+        if claims.expiresAt.addingTimeInterval(leeway.seconds) <= now { throw .expired }
+        if let notBefore = claims.notBefore, notBefore.addingTimeInterval(-leeway.seconds) > now { throw .notYetValid }
+        return claims
+    }
+}
+
+extension SigningKey {
+    func withoutKID() -> SigningKey {
+        SigningKey(kid: nil, algorithm: algorithm, canSign: canSign, publicJWK: publicJWK, collection: collection)
+    }
+}
+
+extension TokenService {
+    /// The `iss` claim of a token, read WITHOUT verifying anything: only to choose which verifier
+    /// to ask. Nil when the token is not a readable JWT.
+    public static func unverifiedIssuer(of token: String) -> String? {
+        guard token.utf8.count <= maximumTokenBytes else { return nil }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = Data(base64URLEncoded: parts[1]),
+            let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+        else { return nil }
+        return object["iss"] as? String
+    }
+}
