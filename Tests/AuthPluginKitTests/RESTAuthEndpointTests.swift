@@ -89,7 +89,8 @@ struct RESTAuthEndpointTests {
             #expect(try await client.call("link", ["rec": rec, "secret": secretField(token)]) as NSDictionary == [:])
             var other = rec
             other["uid"] = randomUID()
-            #expect(try await client.call("link", ["rec": other, "secret": secretField(token)]) as NSDictionary == ["err": "duplicate value"])
+            #expect(
+                try await client.call("link", ["rec": other, "secret": secretField(token)]) as NSDictionary == ["err": "duplicate value"])
 
             let again = try await client.call("auth", ["secret": secretField(token), "addr": "[::1]:4001"])
             #expect(again as NSDictionary == ["rec": ["uid": uid, "authlvl": "auth", "features": "V", "state": "undef"]])
@@ -113,7 +114,10 @@ struct RESTAuthEndpointTests {
 
                 let add = try await client.call("add", ["rec": ["uid": uid, "tags": ["x"], "State": "ok"], "secret": secretField(token)])
                 let login = try LoginNameMapper().loginName(for: email)
-                #expect(add as NSDictionary == ["rec": ["uid": uid, "authlvl": "auth", "features": "V", "tags": ["email:\(email)", "rest:\(login)"]]])
+                #expect(
+                    add as NSDictionary == [
+                        "rec": ["uid": uid, "authlvl": "auth", "features": "V", "tags": ["email:\(email)", "rest:\(login)"]]
+                    ])
                 #expect(tinodeProblems(endpoint: "add", status: 200, json: add).isEmpty)
                 let auth = try await client.call("auth", ["secret": secretField(token)])
                 #expect((auth["rec"] as? [String: Any])?["uid"] as? String == uid)
@@ -121,14 +125,17 @@ struct RESTAuthEndpointTests {
                 // upd with a token for a new address moves the link; the old address is free again.
                 let newEmail = uniqueEmail("bob-new")
                 let newToken = externalToken(email: newEmail)
-                let upd = try await client.call("upd", ["rec": ["uid": uid, "tags": ["rest:x"], "State": "ok"], "secret": secretField(newToken)])
+                let upd = try await client.call(
+                    "upd", ["rec": ["uid": uid, "tags": ["rest:x"], "State": "ok"], "secret": secretField(newToken)])
                 #expect(upd as NSDictionary == [:])
                 #expect(try await client.call("checkunique", ["secret": secretField(token)]) as NSDictionary == ["boolval": true])
-                #expect((try await client.call("auth", ["secret": secretField(newToken)])["rec"] as? [String: Any])?["uid"] as? String == uid)
+                #expect(
+                    (try await client.call("auth", ["secret": secretField(newToken)])["rec"] as? [String: Any])?["uid"] as? String == uid)
 
                 // del: links gone, every access id of the user revoked, and `{}` so that Tinode proceeds.
                 let (gateway, _) = try await gatewayToken(uid: uid, environment: environment, store: store)
-                #expect((try await client.call("auth", ["secret": secretField(gateway)])["rec"] as? [String: Any])?["uid"] as? String == uid)
+                #expect(
+                    (try await client.call("auth", ["secret": secretField(gateway)])["rec"] as? [String: Any])?["uid"] as? String == uid)
                 #expect(try await client.call("del", ["rec": ["uid": uid, "State": "ok"]]) as NSDictionary == [:])
                 #expect(try await client.call("auth", ["secret": secretField(gateway)]) as NSDictionary == ["err": "expired"])
                 #expect(try await client.call("checkunique", ["secret": secretField(newToken)]) as NSDictionary == ["boolval": true])
@@ -181,7 +188,8 @@ struct RESTAuthEndpointTests {
                 #expect(status == 200, "\(path) \(body)")
                 #expect(json as NSDictionary? == ["err": expected], "\(path) \(body) -> \(text)")
             }
-            let (status, _, _) = try await client.post("/auth", raw: #"{"endpoint":"auth","secret":""# + String(repeating: "A", count: 8000) + #""}"#)
+            let (status, _, _) = try await client.post(
+                "/auth", raw: #"{"endpoint":"auth","secret":""# + String(repeating: "A", count: 8000) + #""}"#)
             #expect(status == 413)
         }
     }

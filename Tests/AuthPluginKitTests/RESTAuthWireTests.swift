@@ -7,7 +7,8 @@ import Testing
 struct RESTAuthWireTests {
     @Test("Decodes the requests Tinode sends (section 1.4), capitalised State and nanosecond lifetime included")
     func decodesTinodeRequests() throws {
-        let auth = try RESTAuthRequest(json: Array(#"{"endpoint":"auth","name":"rest","secret":"ZXlKaGJHY2lPaS54Lnk=","addr":"127.0.0.1:5555"}"#.utf8))
+        let auth = try RESTAuthRequest(
+            json: Array(#"{"endpoint":"auth","name":"rest","secret":"ZXlKaGJHY2lPaS54Lnk=","addr":"127.0.0.1:5555"}"#.utf8))
         #expect(auth == RESTAuthRequest(endpoint: "auth", name: "rest", secret: Array("eyJhbGciOi.x.y".utf8), address: "127.0.0.1:5555"))
 
         let link = try RESTAuthRequest(
@@ -20,12 +21,16 @@ struct RESTAuthWireTests {
         #expect(link.address == nil)
 
         let add = try RESTAuthRequest(
-            json: Array(#"{"endpoint":"add","name":"rest","rec":{"uid":"LELEQHDWbgY","tags":["a","b"],"State":"ok"},"secret":"dTpw","addr":"[::1]:3333"}"#.utf8))
+            json: Array(
+                #"{"endpoint":"add","name":"rest","rec":{"uid":"LELEQHDWbgY","tags":["a","b"],"State":"ok"},"secret":"dTpw","addr":"[::1]:3333"}"#
+                    .utf8))
         #expect(add.address == "[::1]:3333")
         #expect(add.record?.tags == ["a", "b"])
 
         let gen = try RESTAuthRequest(
-            json: Array(#"{"endpoint":"gen","name":"rest","rec":{"uid":"LELEQHDWbgY","authlvl":"auth","features":"L","State":"ok","cred":"email:a@b.c"}}"#.utf8))
+            json: Array(
+                #"{"endpoint":"gen","name":"rest","rec":{"uid":"LELEQHDWbgY","authlvl":"auth","features":"L","State":"ok","cred":"email:a@b.c"}}"#
+                    .utf8))
         #expect(gen.record?.uid == "LELEQHDWbgY")
         #expect(gen.secret == nil)
 

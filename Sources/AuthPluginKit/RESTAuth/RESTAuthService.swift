@@ -218,10 +218,11 @@ public struct RESTAuthService: Sendable {
     }
 
     static func isTinodeUID(_ text: String) -> Bool {
-        text.utf8.count == 11 && text.utf8.allSatisfy { byte in
-            (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D
-                || byte == 0x5F
-        }
+        text.utf8.count == 11
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D
+                    || byte == 0x5F
+            }
     }
 
     static func mapped(_ rejection: TokenRejection) -> RESTAuthError {

@@ -74,7 +74,8 @@ public enum Settings {
         "LOGIN_NAME_MAX_LENGTH", default: "26", "Longest login name generated, 13 to 32 (26 fits every Tinode store adapter).")
     public static let logLevel = Setting("LOG_LEVEL", default: "info", "trace, debug, info, notice, warning, error or critical.")
     public static let restAuthPathPrefix = Setting(
-        "REST_AUTH_PATH_PREFIX", "Path under which REST-auth is also served (`/tinode` answers `POST /tinode` and `POST /tinode/<endpoint>`).")
+        "REST_AUTH_PATH_PREFIX",
+        "Path under which REST-auth is also served (`/tinode` answers `POST /tinode` and `POST /tinode/<endpoint>`).")
     public static let restAuthTimeout = Setting(
         "REST_AUTH_TIMEOUT_MS", default: "2000", "Deadline of one REST-auth request; past it the answer is `{\"err\":\"internal\"}`.")
     public static let restAuthMaxBody = Setting(
@@ -84,7 +85,8 @@ public enum Settings {
     public static let restAuthNamespaces = Setting(
         "REST_AUTH_RESTRICTED_NAMESPACES", default: "rest", "Comma-separated tag namespaces answered to `rtagns`.")
     public static let authPluginAllowedNetworks = Setting(
-        "AUTHPLUGIN_ALLOWED_NETWORKS", default: "127.0.0.0/8,::1/128", "Comma-separated CIDR blocks allowed to call AuthPlugin (add the container network).")
+        "AUTHPLUGIN_ALLOWED_NETWORKS", default: "127.0.0.0/8,::1/128",
+        "Comma-separated CIDR blocks allowed to call AuthPlugin (add the container network).")
     public static let externalIssuer = Setting(
         "EXTERNAL_JWT_ISSUER", "`iss` of your own backend's JWTs; such tokens identify users by their `email` claim.")
     public static let externalAudience = Setting(

@@ -292,7 +292,8 @@ public struct RESTAuthSettings: Sendable {
         restrictedNamespaces = namespaces
         let networks = reader.string(Settings.authPluginAllowedNetworks) ?? Settings.authPluginAllowedNetworks.defaultValue
         guard let allowList = NetworkAllowList(parsing: networks), !allowList.blocks.isEmpty else {
-            throw ConfigurationError(setting: Settings.authPluginAllowedNetworks.name, reason: "must be comma-separated CIDR blocks such as 10.0.0.0/8")
+            throw ConfigurationError(
+                setting: Settings.authPluginAllowedNetworks.name, reason: "must be comma-separated CIDR blocks such as 10.0.0.0/8")
         }
         allowedNetworks = allowList
         if let issuer = reader.string(Settings.externalIssuer) {

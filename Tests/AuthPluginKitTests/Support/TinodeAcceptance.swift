@@ -49,7 +49,10 @@ func tinodeProblems(endpoint: String, status: Int, json: [String: Any]?) -> [Str
         problems.append("checkunique without err must answer boolval true (false alone makes Tinode answer 200 to a failed acc)")
     }
     if let byteval = json["byteval"] {
-        if let text = byteval as? String, Data(base64Encoded: text) != nil {} else { problems.append("byteval is not padded standard base64") }
+        if let text = byteval as? String, Data(base64Encoded: text) != nil {
+        } else {
+            problems.append("byteval is not padded standard base64")
+        }
     }
     if let ts = json["ts"], !(ts is String) { problems.append("ts is not an RFC 3339 string") }
     return problems

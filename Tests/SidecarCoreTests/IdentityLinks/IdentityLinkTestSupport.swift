@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 import Valkey
 
 #if canImport(Glibc)
@@ -7,8 +6,6 @@ import Valkey
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-@testable import SidecarCore
 
 /// A fresh Tinode uid as Tinode writes it after `usr`: 11 characters of base64url.
 func makeTinodeUID() -> String {
