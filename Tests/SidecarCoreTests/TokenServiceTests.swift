@@ -90,7 +90,9 @@ struct TokenServiceTests {
         let service = try await TokenService(settings: settings(access: nil, keys: keys))
         let (token, _) = try await service.issueAccessToken(userID: "usrA", accessID: "x")
         #expect(try await service.verifyAccessToken(token).userID == "usrA")
-        let header = try JSONSerialization.jsonObject(with: Data(base64URLEncoded: token.split(separator: ".")[0])!) as! [String: Any]
+        let header =
+            try JSONSerialization.jsonObject(with: Data(Base64URL.decode(token.utf8.split(separator: UInt8(ascii: "."))[0])!))
+            as! [String: Any]
         #expect(header["kid"] as? String == "ec-2026")
         #expect(header["alg"] as? String == "ES256")
 

@@ -123,8 +123,30 @@ extension Data {
     }
 }
 
+/// Issues a Gateway access token for a made-up user and stores its access id, as the Gateway's
+/// login will; prints the token. Used by bench/authplugin-rest.sh.
+func mintGatewayToken(valkeyURL: String, accessSecret: String) async throws {
+    let client = ValkeyClient(configuration: try ValkeyConfiguration(url: valkeyURL))
+    let settings = JWTSettings(
+        accessSecret: SecretBytes(accessSecret), previousAccessSecret: nil, refreshSecret: SecretBytes(accessSecret),
+        signingKeysJSON: nil, issuer: "tinode-sidecar", audience: "tinode-sidecar", accessTTL: .seconds(3600),
+        refreshTTL: .seconds(3600), leeway: .seconds(5))
+    let service = try await TokenService(settings: settings)
+    let accessID = TokenService.randomID()
+    let (token, claims) = try await service.issueAccessToken(userID: "usrBenchUser01", accessID: accessID)
+    try await ValkeyTokenStore(client: client).put(
+        TokenRecord(
+            accessID: accessID, userID: claims.userID, tinodeToken: "YmVuY2g=", tinodeTokenExpires: claims.expiresAt,
+            createdAt: Date()),
+        ttl: .seconds(3600))
+    await client.shutdown()
+    print(token)
+}
+
 let arguments = CommandLine.arguments
 switch arguments.dropFirst().first {
+case "mint-gateway-token" where arguments.count == 4:
+    try await mintGatewayToken(valkeyURL: arguments[2], accessSecret: arguments[3])
 case "jwt":
     try await jwtBenchmark(
         seconds: arguments.count > 2 ? Double(arguments[2])! : 1.0, rounds: arguments.count > 3 ? Int(arguments[3])! : 5)

@@ -74,19 +74,7 @@ public struct ExternalTokenVerifier: Sendable {
     }
 
     public func verify(_ token: String) async throws(TokenRejection) -> ExternalTokenClaims {
-        let candidates = try TokenService.selectKeys(for: token, in: keys)
-        var claims: ExternalTokenClaims?
-        for key in candidates {
-            do {
-                claims = try await key.collection.verify(token, as: ExternalTokenClaims.self)
-                break
-            } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
-                continue
-            } catch {
-                throw .malformed
-            }
-        }
-        guard let claims else { throw .badSignature }
+        let claims = try await TokenService.verifiedClaims(token, as: ExternalTokenClaims.self, keys: keys)
         guard claims.issuer == settings.issuer else { throw .wrongIssuer }
         if let audience = settings.audience, !claims.audiences.contains(audience) { throw .wrongAudience }
         let now = self.now()
@@ -107,10 +95,14 @@ extension TokenService {
     /// to ask. Nil when the token is not a readable JWT.
     public static func unverifiedIssuer(of token: String) -> String? {
         guard token.utf8.count <= maximumTokenBytes else { return nil }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let payload = Data(base64URLEncoded: parts[1]),
-            let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
-        else { return nil }
-        return object["iss"] as? String
+        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = Base64URL.decode(parts[1]) else { return nil }
+        return (try? issuerDecoder.decode(IssuerClaim.self, from: Data(payload)))?.iss
+    }
+
+    private static let issuerDecoder = JSONDecoder()
+
+    private struct IssuerClaim: Decodable {
+        var iss: String?
     }
 }

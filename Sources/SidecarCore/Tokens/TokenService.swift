@@ -77,19 +77,7 @@ public struct TokenService: Sendable {
     private func verify<Claims: VerifiableClaims>(
         _ token: String, as type: Claims.Type, keys: TokenKeySet, use: TokenUse
     ) async throws(TokenRejection) -> Claims {
-        let candidates = try Self.selectKeys(for: token, in: keys)
-        var claims: Claims?
-        for key in candidates {
-            do {
-                claims = try await key.collection.verify(token, as: Claims.self)
-                break
-            } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
-                continue
-            } catch {
-                throw .malformed
-            }
-        }
-        guard let claims else { throw .badSignature }
+        let claims = try await Self.verifiedClaims(token, as: Claims.self, keys: keys)
         guard claims.use == use else { throw .wrongTokenUse }
         guard claims.issuer == issuer else { throw .wrongIssuer }
         guard claims.audience == audience else { throw .wrongAudience }
@@ -101,35 +89,50 @@ public struct TokenService: Sendable {
         return claims
     }
 
+    /// The token's claims once a key the header selects has verified its signature; the checks of
+    /// the claims themselves are the caller's.
+    static func verifiedClaims<Claims: JWTPayload>(
+        _ token: String, as type: Claims.Type, keys: TokenKeySet
+    ) async throws(TokenRejection) -> Claims {
+        for key in try selectKeys(for: token, in: keys) {
+            do {
+                return try await key.collection.verify(token, as: Claims.self)
+            } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
+                continue
+            } catch {
+                throw .malformed
+            }
+        }
+        throw .badSignature
+    }
+
     /// Reads the header and picks the keys that may verify the token; refuses what no key may.
     static func selectKeys(for token: String, in keys: TokenKeySet) throws(TokenRejection) -> [SigningKey] {
         guard token.utf8.count <= maximumTokenBytes else { throw .malformed }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts.allSatisfy({ $0.utf8.allSatisfy(isBase64URL) }),
-            !parts[0].isEmpty, !parts[1].isEmpty, parts[0].utf8.count <= maximumHeaderCharacters,
-            let headerData = Data(base64URLEncoded: parts[0]),
-            let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
+        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, parts[0].count <= maximumHeaderCharacters,
+            parts[2].allSatisfy(isBase64URL),
+            let headerBytes = Base64URL.decode(parts[0]),
+            let header = try? headerDecoder.decode(JOSEHeader.self, from: Data(headerBytes))
         else { throw .malformed }
-        guard let algText = header["alg"] as? String else { throw .malformed }
-        guard let alg = SigningAlgorithm(rawValue: algText) else { throw .unsupportedAlgorithm }
-        if header["crit"] != nil { throw .unsupportedCriticalHeader }
+        guard let alg = SigningAlgorithm(rawValue: header.alg) else { throw .unsupportedAlgorithm }
+        if header.hasCritical { throw .unsupportedCriticalHeader }
         // `jku`, `x5u`, `jwk` and `x5c` are never fetched or trusted: only our own keys verify.
         let candidates: [SigningKey]
-        switch header["kid"] {
-        case nil:
-            candidates = keys.unkeyed
-        case let kid as String:
+        if let kid = header.kid {
             guard let key = keys.keysByID[kid] else { throw .unknownKey }
             candidates = [key]
-        default:
-            throw .malformed
+        } else {
+            candidates = keys.unkeyed
         }
         guard !candidates.isEmpty else { throw .unknownKey }
         guard candidates.allSatisfy({ $0.algorithm == alg }) else { throw .algorithmMismatch }
         return candidates
     }
 
-    private static func isBase64URL(_ byte: UInt8) -> Bool {
+    private static let headerDecoder = JSONDecoder()
+
+    static func isBase64URL(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
@@ -139,14 +142,20 @@ public struct TokenService: Sendable {
     }
 }
 
-extension Data {
-    /// Decodes unpadded base64url (RFC 4648 §5).
-    init?(base64URLEncoded text: Substring) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        let remainder = base64.count % 4
-        if remainder == 1 { return nil }
-        if remainder > 0 { base64 += String(repeating: "=", count: 4 - remainder) }
-        self.init(base64Encoded: base64)
+/// The JOSE header fields verification looks at. A `kid` or `alg` of the wrong JSON type fails
+/// decoding, which the caller reports as malformed.
+struct JOSEHeader: Decodable {
+    var alg: String
+    var kid: String?
+    var hasCritical: Bool
+
+    enum CodingKeys: String, CodingKey { case alg, kid, crit }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        alg = try container.decode(String.self, forKey: .alg)
+        kid = try container.decodeIfPresent(String.self, forKey: .kid)
+        hasCritical = container.contains(.crit)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RedisTestSupport
 import Testing
 import Valkey
 
@@ -157,8 +158,11 @@ struct ValkeyIdentityLinkStoreTests {
 
     @Test("a stopped server surfaces as a backend error from every operation, never as 'not linked'")
     func stoppedServer() async throws {
-        let server = try await PrivateLinkTestServer.start()
-        let client = ValkeyClient(configuration: server.configuration)
+        let server = try RedisServerProcess()
+        try await server.start()
+        defer { server.stop() }
+        let client = ValkeyClient(
+            configuration: try ValkeyConfiguration(url: server.url, connectTimeout: .milliseconds(500), commandTimeout: .milliseconds(500)))
         let store = ValkeyIdentityLinkStore(client: client)
         let (email, uid) = (makeLinkEmail(), makeTinodeUID())
         #expect(try await store.link(email: email, uid: uid) == .created)
