@@ -60,6 +60,11 @@ struct RESTAuthEndpointTests {
 
                 try await store.delete(accessID: accessID)
                 #expect(try await client.call("auth", request) as NSDictionary == ["err": "expired"])
+
+                let metrics = try await client.client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                #expect(metrics.contains(#"authplugin_rest_requests_total{endpoint="auth",result="ok"}"#))
+                #expect(metrics.contains(#"authplugin_rest_requests_total{endpoint="auth",result="expired"}"#))
+                #expect(metrics.contains(#"authplugin_rest_request_duration_seconds_bucket{endpoint="auth""#))
             }
         }
     }

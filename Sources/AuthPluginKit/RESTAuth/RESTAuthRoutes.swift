@@ -1,7 +1,10 @@
+import Atomics
 import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
+import NIOPosix
 import SidecarCore
 
 /// Serves REST-auth over HTTP in both of Tinode's modes at once: `POST /` with the endpoint in the
@@ -14,6 +17,7 @@ struct RESTAuthRoutes: Sendable {
     let service: RESTAuthService
     let settings: RESTAuthSettings
     let logger: Logger
+    let metrics = RESTAuthMetrics()
 
     func register(on router: Router<AuthPluginRequestContext>) {
         var prefixes = [""]
@@ -32,7 +36,7 @@ struct RESTAuthRoutes: Sendable {
         let address = context.remoteAddress?.ipAddress
         guard let address, settings.allowedNetworks.allows(address) else {
             logger.warning("REST-auth caller refused by AUTHPLUGIN_ALLOWED_NETWORKS", metadata: ["addr": "\(address ?? "unknown")"])
-            Counter(label: "authplugin_rest_refused_total").increment()
+            metrics.refused.increment()
             return Response(status: .forbidden)
         }
         var request = request
@@ -41,16 +45,14 @@ struct RESTAuthRoutes: Sendable {
             body = try await request.collectBody(upTo: settings.maxBodyBytes)
         } catch {
             logger.warning("REST-auth body over the limit", metadata: ["addr": "\(address)", "limit": "\(settings.maxBodyBytes)"])
-            Counter(label: "authplugin_rest_refused_total").increment()
+            metrics.refused.increment()
             return Response(status: .contentTooLarge)
         }
 
         let (endpoint, response, clientAddress) = await respond(to: body, pathEndpoint: pathEndpoint)
         let outcome = response.err?.rawValue ?? "ok"
         let label = RESTAuthEndpoint(rawValue: endpoint)?.rawValue ?? "unknown"
-        Counter(label: "authplugin_rest_requests_total", dimensions: [("endpoint", label), ("result", outcome)]).increment()
-        Timer(label: "authplugin_rest_request_duration_seconds", dimensions: [("endpoint", label)])
-            .recordInterval(since: started)
+        metrics.record(endpoint: label, result: outcome, since: started)
         // The secret is never logged; the client's own address (from Tinode) is.
         logger.info(
             "REST-auth",
@@ -78,18 +80,28 @@ struct RESTAuthRoutes: Sendable {
     }
 }
 
-/// Runs `body`, or gives up after `timeout` and returns nil (the body's task is cancelled).
-func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
-    await withTaskGroup(of: T?.self) { group in
-        group.addTask { await body() }
-        group.addTask {
-            try? await Task.sleep(for: timeout)
-            return nil
-        }
-        let first = await group.next() ?? nil
-        group.cancelAll()
-        return first
+/// Runs `body`, or gives up after `timeout` and returns nil.
+///
+/// The body runs in a task of its own that an event-loop timer cancels, instead of racing a
+/// sleeping child task (a second task and a dispatch timer on every request). What the body awaits
+/// (Valkey) stops at once when cancelled; the body's late answer is discarded.
+func withDeadline<T: Sendable>(
+    _ timeout: Duration, on eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any(),
+    _ body: @escaping @Sendable () async -> T
+) async -> T? {
+    let expired = ManagedAtomic(false)
+    let work = Task { await body() }
+    let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.seconds * 1e9))) {
+        expired.store(true, ordering: .relaxed)
+        work.cancel()
     }
+    let result = await withTaskCancellationHandler {
+        await work.value
+    } onCancel: {
+        work.cancel()
+    }
+    timer.cancel()
+    return expired.load(ordering: .relaxed) ? nil : result
 }
 
 extension Timer {

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import SidecarCore
+import SidecarServer
 import Testing
 
 /// The HS256 key and issuer of the "self-hoster's backend" in these tests.
@@ -40,6 +41,7 @@ func withAuthPlugin(
     _ environment: [String: String], _ body: @escaping @Sendable (AuthPluginClient) async throws -> Void
 ) async throws {
     let configuration = try await configuration(environment)
+    Observability.bootstrap(logLevel: .error)
     var logger = Logger(label: "AuthPluginTest")
     logger.logLevel = .error
     let app = try await buildAuthPluginApplication(configuration: configuration, logger: logger)
