@@ -124,19 +124,20 @@ let package = Package(
             ],
             path: "bench/SidecarBench"
         ),
-        // Starts private redis-server processes for tests that stop or restart one.
+        // Shared by the test targets: private redis-server processes, free ports, client scopes.
         .target(
-            name: "RedisTestSupport",
-            path: "Tests/RedisTestSupport"
+            name: "TestSupport",
+            dependencies: ["Valkey"],
+            path: "Tests/TestSupport"
         ),
         .testTarget(
             name: "ValkeyTests",
-            dependencies: ["Valkey", "RedisTestSupport"]
+            dependencies: ["Valkey", "TestSupport"]
         ),
         .testTarget(
             name: "SidecarCoreTests",
             dependencies: [
-                "RedisTestSupport",
+                "TestSupport",
                 "SidecarCore",
                 "Valkey",
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -156,13 +157,13 @@ let package = Package(
         // Starts the built programs as real processes: health, start-up log, clean stop.
         .testTarget(
             name: "ProgramTests",
-            dependencies: ["AuthPlugin", "Gateway"]
+            dependencies: ["AuthPlugin", "Gateway", "TestSupport"]
         ),
         .testTarget(
             name: "AuthPluginKitTests",
             dependencies: [
                 "AuthPluginKit",
-                "RedisTestSupport",
+                "TestSupport",
                 "SidecarCore",
                 "SidecarServer",
                 "Valkey",

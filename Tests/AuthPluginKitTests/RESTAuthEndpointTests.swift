@@ -1,5 +1,6 @@
 import Foundation
 import SidecarCore
+import TestSupport
 import Testing
 import Valkey
 
@@ -14,17 +15,6 @@ func gatewayToken(uid: String, environment: [String: String], store: any TokenSt
         accessID: accessID, userID: "usr" + uid, tinodeToken: "dGlub2Rl", tinodeTokenExpires: claims.expiresAt, createdAt: Date())
     try await store.put(record, ttl: .seconds(600))
     return (token, accessID)
-}
-
-func withValkeyClient(_ url: String, _ body: (ValkeyClient) async throws -> Void) async throws {
-    let client = ValkeyClient(configuration: try ValkeyConfiguration(url: url))
-    do {
-        try await body(client)
-        await client.shutdown()
-    } catch {
-        await client.shutdown()
-        throw error
-    }
 }
 
 @Suite("REST-auth endpoints over HTTP, with a real Valkey")
@@ -46,7 +36,7 @@ struct RESTAuthEndpointTests {
     func gatewayTokenAndRevocation() async throws {
         let url = try testValkeyURL()
         let environment = baseEnvironment(valkeyURL: url)
-        try await withValkeyClient(url) { valkey in
+        try await withValkeyClient(try ValkeyConfiguration(url: url)) { valkey in
             let store = ValkeyTokenStore(client: valkey)
             let uid = randomUID()
             let (token, accessID) = try await gatewayToken(uid: uid, environment: environment, store: store)
@@ -110,7 +100,7 @@ struct RESTAuthEndpointTests {
         let email = uniqueEmail("bob")
         let token = externalToken(email: email, name: nil)
         let uid = randomUID()
-        try await withValkeyClient(url) { valkey in
+        try await withValkeyClient(try ValkeyConfiguration(url: url)) { valkey in
             let store = ValkeyTokenStore(client: valkey)
             try await withAuthPlugin(environment) { client in
                 let unique = try await client.call("checkunique", ["secret": secretField(token), "addr": "127.0.0.1:1"])

@@ -1,6 +1,6 @@
 import Foundation
-import RedisTestSupport
 import SidecarCore
+import TestSupport
 import Testing
 import Valkey
 
@@ -17,7 +17,7 @@ struct RESTAuthStoreOutageTests {
             environment["REST_AUTH_TIMEOUT_MS"] = "1000"
             let settings = environment
             let uid = randomUID()
-            try await withValkeyClient(server.url) { valkey in
+            try await withValkeyClient(try ValkeyConfiguration(url: server.url)) { valkey in
                 let store = ValkeyTokenStore(client: valkey)
                 let (token, _) = try await gatewayToken(uid: uid, environment: environment, store: store)
                 try await withAuthPlugin(environment) { client in
@@ -51,7 +51,7 @@ struct RESTAuthStoreOutageTests {
             var environment = baseEnvironment(valkeyURL: server.url)
             environment["VALKEY_COMMAND_TIMEOUT_MS"] = "10000"
             environment["REST_AUTH_TIMEOUT_MS"] = "400"
-            try await withValkeyClient(server.url) { valkey in
+            try await withValkeyClient(try ValkeyConfiguration(url: server.url)) { valkey in
                 let store = ValkeyTokenStore(client: valkey)
                 let (token, _) = try await gatewayToken(uid: randomUID(), environment: environment, store: store)
                 try await withAuthPlugin(environment) { client in

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 private let accessSecret = "access-secret-value-0123456789-abcdef"

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Valkey
 
@@ -6,7 +7,7 @@ import Valkey
 struct AuthenticationTests {
     @Test("the right password connects")
     func rightPassword() async throws {
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             try await client.ping()
         }
     }
@@ -16,7 +17,7 @@ struct AuthenticationTests {
         var config = try TestEnvironment.configuration()
         config.password = "definitely-wrong-\(UUID().uuidString)"
         let wrong = config.password!
-        try await withClient(config) { client in
+        try await withValkeyClient(config) { client in
             let error = await #expect(throws: ValkeyError.authenticationFailed) {
                 try await client.ping()
             }
@@ -29,11 +30,11 @@ struct AuthenticationTests {
         var config = try TestEnvironment.configuration()
         // The default user accepts its password with the explicit name too; a wrong name is refused.
         config.username = "default"
-        try await withClient(config) { client in
+        try await withValkeyClient(config) { client in
             try await client.ping()
         }
         config.username = "no-such-user"
-        try await withClient(config) { client in
+        try await withValkeyClient(config) { client in
             await #expect(throws: ValkeyError.authenticationFailed) {
                 try await client.ping()
             }
@@ -44,7 +45,7 @@ struct AuthenticationTests {
     func missingPassword() async throws {
         var config = try TestEnvironment.configuration()
         config.password = nil
-        try await withClient(config) { client in
+        try await withValkeyClient(config) { client in
             let error = await #expect(throws: ValkeyError.self) {
                 try await client.ping()
             }
@@ -63,15 +64,15 @@ struct AuthenticationTests {
         db3.database = 3
         var db0 = db3
         db0.database = 0
-        try await withClient(db3) { client in
+        try await withValkeyClient(db3) { client in
             try await client.set(key, to: "in three", expiration: .seconds(30))
             #expect(try await client.getString(key) == "in three")
         }
-        try await withClient(db0) { client in
+        try await withValkeyClient(db0) { client in
             let valueInDatabase0 = try await client.getString(key)
             #expect(valueInDatabase0 == nil)
         }
-        try await withClient(db3) { client in
+        try await withValkeyClient(db3) { client in
             try await client.del(key)
         }
     }

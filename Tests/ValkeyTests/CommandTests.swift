@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Valkey
 
@@ -8,7 +9,7 @@ struct CommandTests {
 
     @Test("set then get returns the value; a missing key reads as nil")
     func setGet() async throws {
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             #expect(try await client.set(prefix + "k", to: "hello", expiration: .seconds(60)))
             #expect(try await client.getString(prefix + "k") == "hello")
             #expect(try await client.get(prefix + "missing") == nil)
@@ -20,7 +21,7 @@ struct CommandTests {
     func binaryValues() async throws {
         let value: [UInt8] = [0, 0, 1, 0] + Array(0...255) + [0]
         let binaryKey: [UInt8] = Array((prefix + "bin\0ary").utf8)
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             try await client.set(prefix + "bin", to: value, expiration: .seconds(60))
             #expect(try await client.get(prefix + "bin") == value)
             // Arguments are binary-safe too, keys included.
@@ -37,7 +38,7 @@ struct CommandTests {
 
     @Test("del removes the given keys and counts those that existed")
     func delCounts() async throws {
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             try await client.set(prefix + "a", to: "1")
             try await client.set(prefix + "b", to: "2")
             #expect(try await client.del(prefix + "a", prefix + "b", prefix + "c") == 2)
@@ -49,7 +50,7 @@ struct CommandTests {
     @Test("expire, pexpire and ttl follow the server's conventions")
     func expireAndTTL() async throws {
         let key = prefix + "ttl"
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             #expect(try await client.ttl(key) == -2)
             #expect(try await client.expire(key, seconds: 10) == false)
             try await client.set(key, to: "v")
@@ -64,7 +65,7 @@ struct CommandTests {
 
     @Test("set with a TTL: whole seconds and milliseconds are both honoured")
     func setWithTTL() async throws {
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             try await client.set(prefix + "ex", to: "v", expiration: .seconds(100))
             #expect((99...100).contains(try await client.ttl(prefix + "ex")))
             try await client.set(prefix + "px", to: "v", expiration: .milliseconds(1_500))
@@ -76,7 +77,7 @@ struct CommandTests {
     @Test("a value set with a TTL is gone once the TTL has passed")
     func ttlHonoured() async throws {
         let key = prefix + "short"
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             try await client.set(key, to: "brief", expiration: .milliseconds(200))
             #expect(try await client.getString(key) == "brief")
             try await Task.sleep(for: .milliseconds(500))
@@ -87,7 +88,7 @@ struct CommandTests {
     @Test("set NX only writes a missing key")
     func setNX() async throws {
         let key = prefix + "nx"
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             #expect(try await client.set(key, to: "first", expiration: .seconds(60), onlyIfNotExists: true))
             #expect(try await client.set(key, to: "second", expiration: .seconds(60), onlyIfNotExists: true) == false)
             #expect(try await client.getString(key) == "first")
@@ -98,7 +99,7 @@ struct CommandTests {
     @Test("sadd, srem and smembers round-trip set members")
     func sets() async throws {
         let key = prefix + "set"
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             #expect(try await client.sadd(key, "a", "b", "c") == 3)
             #expect(try await client.sadd(key, "a", "d") == 1)
             #expect(Set(try await client.smembers(key)) == ["a", "b", "c", "d"])
@@ -112,7 +113,7 @@ struct CommandTests {
     @Test("incr counts up from a missing key")
     func incr() async throws {
         let key = prefix + "counter"
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             #expect(try await client.incr(key) == 1)
             #expect(try await client.incr(key) == 2)
             try await client.del(key)
@@ -122,7 +123,7 @@ struct CommandTests {
     @Test("an error reply is thrown as serverError and the connection stays in use")
     func serverErrorKeepsConnection() async throws {
         let key = prefix + "not-a-number"
-        try await withClient(TestEnvironment.configuration(poolSize: 1)) { client in
+        try await withValkeyClient(TestEnvironment.configuration(poolSize: 1)) { client in
             let before = try await client.command(["CLIENT", "ID"])
             try await client.set(key, to: "abc", expiration: .seconds(60))
             let error = await #expect(throws: ValkeyError.self) {
@@ -143,7 +144,7 @@ struct CommandTests {
     func scripts() async throws {
         let script = ValkeyScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
         let key = prefix + "script"
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             #expect(try await client.evaluate(script, keys: [key], arguments: ["5"]) == .integer(5))
             _ = try await client.command(["SCRIPT", "FLUSH"])
             #expect(try await client.evaluate(script, keys: [key], arguments: ["2"]) == .integer(7))
@@ -155,7 +156,7 @@ struct CommandTests {
     @Test("a transaction runs its commands together and returns each result")
     func transaction() async throws {
         let key = prefix + "tx"
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             let results = try await client.transaction([["SET", key, "10"], ["INCR", key], ["PEXPIRE", key, "60000"]])
             #expect(results == [.simpleString("OK"), .integer(11), .integer(1)])
             await #expect(throws: ValkeyError.self) {
@@ -168,7 +169,7 @@ struct CommandTests {
 
     @Test("a pipeline returns one reply per command, errors in place")
     func pipeline() async throws {
-        try await withClient(TestEnvironment.configuration()) { client in
+        try await withValkeyClient(TestEnvironment.configuration()) { client in
             let replies = try await client.pipeline([["PING"], ["NOSUCHCOMMAND"], ["ECHO", "hi"]])
             #expect(replies.count == 3)
             #expect(replies[0] == .simpleString("PONG"))

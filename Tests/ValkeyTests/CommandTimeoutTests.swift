@@ -1,4 +1,4 @@
-import RedisTestSupport
+import TestSupport
 import Testing
 import Valkey
 
@@ -9,8 +9,8 @@ struct CommandTimeoutTests {
         try await withRedisServer { server in
             let config = try ValkeyConfiguration(url: server.url, poolSize: 1, commandTimeout: .milliseconds(500))
             let admin = try ValkeyConfiguration(url: server.url, poolSize: 1)
-            try await withClient(config) { client in
-                try await withClient(admin) { adminClient in
+            try await withValkeyClient(config) { client in
+                try await withValkeyClient(admin) { adminClient in
                     try await client.ping()  // connected and authenticated before the pause
                     _ = try await adminClient.command(["CLIENT", "PAUSE", "1500", "ALL"])
                     let elapsed = await ContinuousClock().measure {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Valkey
 
@@ -8,7 +9,7 @@ struct ConnectionPoolTests {
 
     @Test("200 concurrent commands through a pool of 4 all get their own answer")
     func concurrentCommands() async throws {
-        try await withClient(TestEnvironment.configuration(poolSize: 4)) { client in
+        try await withValkeyClient(TestEnvironment.configuration(poolSize: 4)) { client in
             let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
                 for index in 0..<200 {
                     group.addTask {
@@ -31,7 +32,7 @@ struct ConnectionPoolTests {
 
     @Test("the pool never opens more connections than its size")
     func boundedConnections() async throws {
-        try await withClient(TestEnvironment.configuration(poolSize: 4)) { client in
+        try await withValkeyClient(TestEnvironment.configuration(poolSize: 4)) { client in
             let ids = try await withThrowingTaskGroup(of: RESPValue.self) { group in
                 for _ in 0..<100 {
                     group.addTask { try await client.command(["CLIENT", "ID"]) }
@@ -46,7 +47,7 @@ struct ConnectionPoolTests {
 
     @Test("a caller waiting for a busy pool times out after the command timeout")
     func waitTimesOut() async throws {
-        try await withClient(TestEnvironment.configuration(poolSize: 1, commandTimeout: .milliseconds(400))) { client in
+        try await withValkeyClient(TestEnvironment.configuration(poolSize: 1, commandTimeout: .milliseconds(400))) { client in
             // Five pipelined 0.25 s BLPOPs hold the only connection for about 1.25 s, while each single reply
             // still arrives within the 0.4 s command timeout.
             let blocker = Task {
@@ -67,7 +68,7 @@ struct ConnectionPoolTests {
 
     @Test("a caller waiting for a busy pool can be cancelled")
     func waitCancelled() async throws {
-        try await withClient(TestEnvironment.configuration(poolSize: 1, commandTimeout: .seconds(5))) { client in
+        try await withValkeyClient(TestEnvironment.configuration(poolSize: 1, commandTimeout: .seconds(5))) { client in
             let blocker = Task { try await client.command(["BLPOP", prefix + "never", "1"]) }
             try await Task.sleep(for: .milliseconds(100))
             let waiter = Task { try await client.ping() }
@@ -81,7 +82,7 @@ struct ConnectionPoolTests {
 
     @Test("cancelling a command that is blocked on the server returns at once")
     func inFlightCancelled() async throws {
-        try await withClient(TestEnvironment.configuration(poolSize: 1, commandTimeout: .seconds(10))) { client in
+        try await withValkeyClient(TestEnvironment.configuration(poolSize: 1, commandTimeout: .seconds(10))) { client in
             let blocked = Task { try await client.command(["BLPOP", prefix + "never", "8"]) }
             try await Task.sleep(for: .milliseconds(200))
             let elapsed = await ContinuousClock().measure {

@@ -1,4 +1,4 @@
-import RedisTestSupport
+import TestSupport
 import Testing
 import Valkey
 
@@ -8,7 +8,7 @@ struct ReconnectTests {
     func restart() async throws {
         try await withRedisServer { server in
             let config = try ValkeyConfiguration(url: server.url, poolSize: 4, connectTimeout: .seconds(1))
-            try await withClient(config) { client in
+            try await withValkeyClient(config) { client in
                 // Open several connections so that all of them go stale at once.
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for index in 0..<16 {
@@ -45,7 +45,7 @@ struct ReconnectTests {
     func serverDiesDuringCommand() async throws {
         try await withRedisServer { server in
             let config = try ValkeyConfiguration(url: server.url, poolSize: 1, commandTimeout: .seconds(5))
-            try await withClient(config) { client in
+            try await withValkeyClient(config) { client in
                 let blocked = Task { try await client.command(["BLPOP", "never", "4"]) }
                 try await Task.sleep(for: .milliseconds(300))
                 let elapsed = await ContinuousClock().measure {

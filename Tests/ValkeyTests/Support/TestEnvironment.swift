@@ -37,18 +37,3 @@ enum TestEnvironment {
         "valkey-tests:\(UUID().uuidString):"
     }
 }
-
-/// Runs `body` with a client and shuts the client down afterwards, also when `body` throws.
-func withClient(
-    _ configuration: ValkeyConfiguration,
-    _ body: (ValkeyClient) async throws -> Void
-) async throws {
-    let client = ValkeyClient(configuration: configuration)
-    do {
-        try await body(client)
-        await client.shutdown()
-    } catch {
-        await client.shutdown()
-        throw error
-    }
-}
