@@ -19,6 +19,7 @@ public struct TokenService: Sendable {
     public let refreshTTL: Duration
     public let leeway: Duration
     let now: @Sendable () -> Date
+    let verifiedAccessTokens = VerifiedTokenCache()
 
     public init(settings: JWTSettings, now: @escaping @Sendable () -> Date = Date.init) async throws {
         accessKeys = try await .access(settings)
@@ -59,7 +60,13 @@ public struct TokenService: Sendable {
     }
 
     public func verifyAccessToken(_ token: String) async throws(TokenRejection) -> AccessTokenClaims {
-        try await verify(token, as: AccessTokenClaims.self, keys: accessKeys, use: .access)
+        if let cached = verifiedAccessTokens.claims(for: token) {
+            try checkTimes(cached)
+            return cached
+        }
+        let claims = try await verify(token, as: AccessTokenClaims.self, keys: accessKeys, use: .access)
+        verifiedAccessTokens.remember(claims, for: token)
+        return claims
     }
 
     public func verifyRefreshToken(_ token: String) async throws(TokenRejection) -> RefreshTokenClaims {
@@ -81,12 +88,17 @@ public struct TokenService: Sendable {
         guard claims.use == use else { throw .wrongTokenUse }
         guard claims.issuer == issuer else { throw .wrongIssuer }
         guard claims.audience == audience else { throw .wrongAudience }
+        try checkTimes(claims)
+        return claims
+    }
+
+    /// `exp` and `nbf` against the clock, with the leeway; run on every use of a token.
+    private func checkTimes(_ claims: some VerifiableClaims) throws(TokenRejection) {
         let now = self.now()
         if claims.expiresAt.addingTimeInterval(leeway.seconds) <= now { throw .expired }
         if let notBefore = claims.notBefore, notBefore.addingTimeInterval(-leeway.seconds) > now {
             throw .notYetValid
         }
-        return claims
     }
 
     /// The token's claims once a key the header selects has verified its signature; the checks of
