@@ -73,4 +73,16 @@ struct RESTAuthWireTests {
         #expect(try object(.empty) == [:])
         #expect(try object(RESTAuthResponse(strarr: ["rest"])) == ["strarr": ["rest"]])
     }
+
+    @Test("Strings in answers are escaped so that any display name or tag stays valid JSON")
+    func escaping() throws {
+        let awkward = "Zoë \"Q\" \\ back\nslash\t\u{01}\u{1F} 漢 😀 </script>"
+        let response = RESTAuthResponse(
+            rec: .init(authlvl: "auth", features: "V", tags: [awkward], state: "ok"),
+            newacc: .init(auth: "JRWPAS", anon: "N", public: .init(fn: awkward)))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(response.encoded())) as? [String: Any])
+        #expect(((object["newacc"] as? [String: Any])?["public"] as? [String: Any])?["fn"] as? String == awkward)
+        #expect((object["rec"] as? [String: Any])?["tags"] as? [String] == [awkward])
+        #expect(String(decoding: RESTAuthResponse(boolval: false).encoded(), as: UTF8.self) == #"{"boolval":false}"#)
+    }
 }

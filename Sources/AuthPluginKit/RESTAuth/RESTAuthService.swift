@@ -134,8 +134,9 @@ public struct RESTAuthService: Sendable {
     func identify(_ secret: [UInt8]?) async throws(RESTAuthError) -> Identity {
         guard let secret, !secret.isEmpty else { throw .malformed }
         guard let token = String(validating: secret, as: UTF8.self) else { throw .malformed }
-        let issuer = TokenService.unverifiedIssuer(of: token)
-        // Unreadable tokens (no issuer to read) go to our own verifier, which says why.
+        // A token seen before needs no look at its issuer; unreadable tokens (no issuer to read) go
+        // to our own verifier, which says why.
+        let issuer = tokens.isKnownAccessToken(token) ? tokens.issuer : TokenService.unverifiedIssuer(of: token)
         if issuer == tokens.issuer || issuer == nil {
             let claims: AccessTokenClaims
             do {

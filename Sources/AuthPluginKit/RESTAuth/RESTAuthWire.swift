@@ -125,17 +125,109 @@ public struct RESTAuthResponse: Encodable, Sendable, Equatable {
     public static func failure(_ error: RESTAuthError) -> RESTAuthResponse { RESTAuthResponse(err: error) }
     public static let empty = RESTAuthResponse()
 
-    /// The JSON body.
+    /// The JSON body, written by hand: this runs on every request and Foundation's encoder was a
+    /// visible share of the cost. Keys as Tinode reads them; nil fields are left out.
     public func encoded() -> [UInt8] {
-        // Encoding these plain structs cannot fail; `{"err":"internal"}` is still a valid answer if it did.
-        (try? Self.encoder.encode(self)).map { Array($0) } ?? Array(#"{"err":"internal"}"#.utf8)
+        var json = JSONWriter()
+        json.beginObject()
+        if let err { json.field("err", string: err.rawValue) }
+        if let rec {
+            json.key("rec")
+            json.beginObject()
+            if let uid = rec.uid { json.field("uid", string: uid) }
+            if let level = rec.authlvl { json.field("authlvl", string: level) }
+            if let features = rec.features { json.field("features", string: features) }
+            if let tags = rec.tags { json.field("tags", strings: tags) }
+            if let state = rec.state { json.field("state", string: state) }
+            json.endObject()
+        }
+        if let newacc {
+            json.key("newacc")
+            json.beginObject()
+            json.field("auth", string: newacc.auth)
+            json.field("anon", string: newacc.anon)
+            if let description = newacc.public {
+                json.key("public")
+                json.beginObject()
+                json.field("fn", string: description.fn)
+                json.endObject()
+            }
+            json.endObject()
+        }
+        if let boolval { json.field("boolval", bool: boolval) }
+        if let strarr { json.field("strarr", strings: strarr) }
+        json.endObject()
+        return json.bytes
+    }
+}
+
+/// A minimal JSON writer for the answers above: objects, strings, booleans, string arrays.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+    private var needsComma = false
+
+    init() { bytes.reserveCapacity(160) }
+
+    mutating func beginObject() {
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
+    mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    mutating func key(_ name: String) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        appendString(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    mutating func field(_ name: String, string value: String) {
+        key(name)
+        appendString(value)
+        needsComma = true
+    }
+
+    mutating func field(_ name: String, bool value: Bool) {
+        key(name)
+        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        needsComma = true
+    }
+
+    mutating func field(_ name: String, strings values: [String]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            appendString(value)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
+    /// A JSON string (RFC 8259 §7): quote, backslash and control characters escaped, UTF-8 as is.
+    private mutating func appendString(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: Array("\\u00".utf8))
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0x0F)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
 }
 
 /// The error strings Tinode maps to client ctrl codes (tinode-protocol.md 1.6). Only strings with

@@ -59,6 +59,11 @@ public struct TokenService: Sendable {
         return (try await sign(claims, with: refreshKeys.signer), claims)
     }
 
+    /// Whether this exact token verified as one of our access tokens before (its issuer is ours).
+    public func isKnownAccessToken(_ token: String) -> Bool {
+        verifiedAccessTokens.claims(for: token) != nil
+    }
+
     public func verifyAccessToken(_ token: String) async throws(TokenRejection) -> AccessTokenClaims {
         if let cached = verifiedAccessTokens.claims(for: token) {
             try checkTimes(cached)
