@@ -287,4 +287,14 @@ struct VerifiedTokenCacheTests {
         clock.advance(by: 900 + 6)
         #expect(await rejection(service, token) == .expired)
     }
+
+    @Test("With rememberedTokens 0 nothing is remembered")
+    func cacheOff() async throws {
+        let service = try await TokenService(settings: settings(), rememberedTokens: 0)
+        let (token, _) = try await service.issueAccessToken(userID: "usrA", accessID: "x")
+        _ = try await service.verifyAccessToken(token)
+        _ = try await service.verifyAccessToken(token)
+        #expect(service.verifiedAccessTokens.count == 0)
+        #expect(!service.isKnownAccessToken(token))
+    }
 }

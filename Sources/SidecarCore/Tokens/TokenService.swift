@@ -19,9 +19,13 @@ public struct TokenService: Sendable {
     public let refreshTTL: Duration
     public let leeway: Duration
     let now: @Sendable () -> Date
-    let verifiedAccessTokens = VerifiedTokenCache()
+    let verifiedAccessTokens: VerifiedTokenCache
 
-    public init(settings: JWTSettings, now: @escaping @Sendable () -> Date = Date.init) async throws {
+    /// - Parameter rememberedTokens: how many verified access tokens to remember (0: none).
+    public init(
+        settings: JWTSettings, now: @escaping @Sendable () -> Date = Date.init, rememberedTokens: Int = 10_000
+    ) async throws {
+        verifiedAccessTokens = VerifiedTokenCache(capacity: rememberedTokens)
         accessKeys = try await .access(settings)
         refreshKeys = await .refresh(settings)
         issuer = settings.issuer

@@ -20,6 +20,7 @@ final class VerifiedTokenCache: Sendable {
     }
 
     func remember(_ claims: AccessTokenClaims, for token: String) {
+        guard capacity > 0 else { return }
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[token] = claims
