@@ -43,7 +43,7 @@ struct RESTAuthRoutes: Sendable {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: settings.maxBodyBytes)
-        } catch {
+        } catch is NIOTooManyBytesError {
             logger.warning("REST-auth body over the limit", metadata: ["addr": "\(address)", "limit": "\(settings.maxBodyBytes)"])
             metrics.refused.increment()
             return Response(status: .contentTooLarge)

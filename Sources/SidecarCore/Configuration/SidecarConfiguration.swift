@@ -184,7 +184,7 @@ public struct SidecarConfiguration: Sendable {
         return SecretBytes.random()
     }
 
-    static func bool(_ reader: ConfigReader, _ setting: Setting) throws -> Bool {
+    private static func bool(_ reader: ConfigReader, _ setting: Setting) throws -> Bool {
         let text = (reader.string(setting) ?? setting.defaultValue).lowercased()
         switch text {
         case "true", "1", "yes", "on": return true
@@ -193,7 +193,7 @@ public struct SidecarConfiguration: Sendable {
         }
     }
 
-    static func int(_ reader: ConfigReader, _ setting: Setting, in range: ClosedRange<Int>) throws -> Int {
+    private static func int(_ reader: ConfigReader, _ setting: Setting, in range: ClosedRange<Int>) throws -> Int {
         let text = reader.string(setting) ?? setting.defaultValue
         guard let value = Int(text), range.contains(value) else {
             throw ConfigurationError(
