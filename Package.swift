@@ -102,9 +102,27 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The Gateway's Tinode side (per-user MessageLoop sessions, their pool, the chat room) and, later,
+        // its HTTP API; the executable only parses its command line.
+        .target(
+            name: "GatewayKit",
+            dependencies: [
+                "SidecarCore",
+                "SidecarServer",
+                "TinodeProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .executableTarget(
             name: "Gateway",
             dependencies: [
+                "GatewayKit",
                 "SidecarCore",
                 "SidecarServer",
                 "TinodeProto",
@@ -124,11 +142,60 @@ let package = Package(
             ],
             path: "bench/SidecarBench"
         ),
+        // bench/gateway-sessions.sh: the session layer against the Tinode double (in its own process).
+        .executableTarget(
+            name: "GatewayBench",
+            dependencies: [
+                "GatewayKit",
+                "TinodeDouble",
+                "TinodeProto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/GatewayBench"
+        ),
         // Shared by the test targets: private redis-server processes, free ports, client scopes.
         .target(
             name: "TestSupport",
             dependencies: ["Valkey"],
             path: "Tests/TestSupport"
+        ),
+        // A stand-in for Tinode's pbx.Node service over a real gRPC socket (Tinode cannot be installed
+        // here). Behaves as tinode-protocol.md sections 3 and 8 say; checked against shared/fixtures.
+        .target(
+            name: "TinodeDouble",
+            dependencies: [
+                "TinodeProto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/TinodeDouble"
+        ),
+        .testTarget(
+            name: "TinodeDoubleTests",
+            dependencies: [
+                "TinodeDouble",
+                "TinodeProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayKitTests",
+            dependencies: [
+                "GatewayKit",
+                "TinodeDouble",
+                "TestSupport",
+                "SidecarCore",
+                "TinodeProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
         ),
         .testTarget(
             name: "ValkeyTests",

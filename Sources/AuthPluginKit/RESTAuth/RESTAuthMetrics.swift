@@ -1,4 +1,5 @@
 import Metrics
+import SidecarCore
 
 /// REST-auth's counters and timers, made once: building a metric per request costs a registry
 /// lookup under a lock and a label string on the hot path.

@@ -103,11 +103,3 @@ func withDeadline<T: Sendable>(
     timer.cancel()
     return expired.load(ordering: .relaxed) ? nil : result
 }
-
-extension Timer {
-    /// Records the time since `start`.
-    func recordInterval(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        recordNanoseconds(Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-    }
-}

@@ -65,6 +65,26 @@ public enum Settings {
     public static let tinodeTopicID = Setting(
         "TINODE_TOPIC_ID", "The chat room (`grp...`). Unset: the Gateway finds or creates the room tagged `room:general`.")
     public static let tinodeGRPCAddress = Setting("TINODE_GRPC_ADDR", default: "127.0.0.1:16060", "Tinode's gRPC listener (`grpc_listen`).")
+    public static let tinodeRequestTimeout = Setting(
+        "TINODE_REQUEST_TIMEOUT_MS", default: "5000", "How long the Gateway waits for Tinode's reply to one request.")
+    public static let tinodeHeartbeat = Setting(
+        "TINODE_HEARTBEAT_SECONDS", default: "30",
+        "A user's stream silent this long is probed (`hi`); half-dead and dead streams are then reconnected.")
+    public static let tinodeKeepalive = Setting(
+        "TINODE_GRPC_KEEPALIVE_SECONDS", default: "0",
+        "gRPC keepalive ping interval; 0 = off. Only with Tinode's `grpc_keepalive_enabled` (else it drops pings under 5 min).")
+    public static let tinodeConnections = Setting(
+        "TINODE_GRPC_CONNECTIONS", default: "2", "HTTP/2 connections to Tinode that carry the users' streams.")
+    public static let tinodeServiceLogin = Setting(
+        "TINODE_SERVICE_LOGIN", "Basic login of the account that finds or creates the chat room when TINODE_TOPIC_ID is unset.")
+    public static let tinodeServicePassword = Setting(
+        "TINODE_SERVICE_PASSWORD", secret: true, "Password of TINODE_SERVICE_LOGIN.")
+    public static let gatewaySessionIdle = Setting(
+        "GATEWAY_SESSION_IDLE_SECONDS", default: "300", "A user's Tinode session with no request and no live client this long is closed.")
+    public static let gatewayMaxSessions = Setting(
+        "GATEWAY_MAX_SESSIONS", default: "10000", "Most Tinode sessions at once; beyond it the least recently used is closed.")
+    public static let gatewayLiveBuffer = Setting(
+        "GATEWAY_LIVE_BUFFER", default: "256", "Events a live client (SSE, WebSocket) may fall behind before it is cut off.")
     public static let authPluginHTTPAddress = Setting(
         "AUTHPLUGIN_HTTP_ADDR", default: "127.0.0.1:5000", "Where AuthPlugin serves REST-auth, /healthz and /metrics.")
     public static let authPluginGRPCAddress = Setting(
@@ -104,6 +124,8 @@ public enum Settings {
         environment, ssl, sslCertificateFile, sslKeyFile, accessSecret, previousAccessSecret, refreshSecret,
         signingKeys, issuer, audience, accessTTL, refreshTTL, clockSkew, redisPassword, valkeyURL,
         valkeyPoolSize, valkeyConnectTimeout, valkeyCommandTimeout, tinodeTopicID, tinodeGRPCAddress,
+        tinodeRequestTimeout, tinodeHeartbeat, tinodeKeepalive, tinodeConnections, tinodeServiceLogin, tinodeServicePassword,
+        gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer,
         authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, loginNameMaxLength, logLevel,
         restAuthPathPrefix, restAuthTimeout, restAuthMaxBody, restAuthAllowNewAccounts, restAuthNamespaces,
         authPluginAllowedNetworks, externalIssuer, externalAudience, externalKeys, configFile, secretsDirectory,

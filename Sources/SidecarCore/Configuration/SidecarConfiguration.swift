@@ -37,6 +37,7 @@ public struct SidecarConfiguration: Sendable {
     public var valkey: ValkeySettings?
     public var tinodeTopicID: String?
     public var tinodeGRPCAddress: NetworkAddress
+    public var tinodeClient: TinodeClientSettings
     public var authPluginHTTPAddress: NetworkAddress
     public var authPluginGRPCAddress: NetworkAddress
     public var gatewayHTTPAddress: NetworkAddress
@@ -109,6 +110,23 @@ public struct SidecarConfiguration: Sendable {
 
         tinodeTopicID = reader.string(Settings.tinodeTopicID)
         tinodeGRPCAddress = try Self.address(reader, Settings.tinodeGRPCAddress)
+        let keepalive = try Self.int(reader, Settings.tinodeKeepalive, in: 0...86_400)
+        let serviceLogin = reader.string(Settings.tinodeServiceLogin)
+        let servicePassword = reader.string(Settings.tinodeServicePassword).map(SecretBytes.init)
+        if (serviceLogin == nil) != (servicePassword == nil) {
+            throw ConfigurationError(
+                setting: Settings.tinodeServiceLogin.name, reason: "TINODE_SERVICE_LOGIN and TINODE_SERVICE_PASSWORD go together")
+        }
+        tinodeClient = TinodeClientSettings(
+            requestTimeout: .milliseconds(try Self.int(reader, Settings.tinodeRequestTimeout, in: 100...120_000)),
+            heartbeatInterval: .seconds(try Self.int(reader, Settings.tinodeHeartbeat, in: 1...3600)),
+            keepalive: keepalive == 0 ? nil : .seconds(keepalive),
+            connections: try Self.int(reader, Settings.tinodeConnections, in: 1...64),
+            serviceLogin: serviceLogin,
+            servicePassword: servicePassword,
+            sessionIdleTimeout: .seconds(try Self.int(reader, Settings.gatewaySessionIdle, in: 1...86_400)),
+            maximumSessions: try Self.int(reader, Settings.gatewayMaxSessions, in: 1...1_000_000),
+            liveBufferSize: try Self.int(reader, Settings.gatewayLiveBuffer, in: 1...100_000))
         authPluginHTTPAddress = try Self.address(reader, Settings.authPluginHTTPAddress)
         authPluginGRPCAddress = try Self.address(reader, Settings.authPluginGRPCAddress)
         gatewayHTTPAddress = try Self.address(reader, Settings.gatewayHTTPAddress)
@@ -145,6 +163,18 @@ public struct SidecarConfiguration: Sendable {
             (Settings.redisPassword.name, mask(valkey?.password != nil)),
             (Settings.tinodeTopicID.name, tinodeTopicID ?? "<unset: find or create room:general>"),
             (Settings.tinodeGRPCAddress.name, tinodeGRPCAddress.description),
+            (
+                Settings.tinodeRequestTimeout.name,
+                "\(tinodeClient.requestTimeout.components.seconds * 1000 + tinodeClient.requestTimeout.components.attoseconds / 1_000_000_000_000_000)"
+            ),
+            (Settings.tinodeHeartbeat.name, "\(tinodeClient.heartbeatInterval.components.seconds)"),
+            (Settings.tinodeKeepalive.name, tinodeClient.keepalive.map { "\($0.components.seconds)" } ?? "0 (off)"),
+            (Settings.tinodeConnections.name, String(tinodeClient.connections)),
+            (Settings.tinodeServiceLogin.name, tinodeClient.serviceLogin ?? "<unset>"),
+            (Settings.tinodeServicePassword.name, mask(tinodeClient.servicePassword != nil)),
+            (Settings.gatewaySessionIdle.name, "\(tinodeClient.sessionIdleTimeout.components.seconds)"),
+            (Settings.gatewayMaxSessions.name, String(tinodeClient.maximumSessions)),
+            (Settings.gatewayLiveBuffer.name, String(tinodeClient.liveBufferSize)),
             (Settings.authPluginHTTPAddress.name, authPluginHTTPAddress.description),
             (Settings.authPluginGRPCAddress.name, authPluginGRPCAddress.description),
             (Settings.gatewayHTTPAddress.name, gatewayHTTPAddress.description),
@@ -209,6 +239,21 @@ public struct SidecarConfiguration: Sendable {
         }
         return address
     }
+}
+
+/// How the Gateway talks to Tinode: request timeout, heartbeat, keepalive, the session pool, and
+/// the service account that looks after the chat room.
+public struct TinodeClientSettings: Sendable {
+    public var requestTimeout: Duration
+    public var heartbeatInterval: Duration
+    /// gRPC keepalive interval; nil = off (Tinode's default drops clients that ping under 5 minutes).
+    public var keepalive: Duration?
+    public var connections: Int
+    public var serviceLogin: String?
+    public var servicePassword: SecretBytes?
+    public var sessionIdleTimeout: Duration
+    public var maximumSessions: Int
+    public var liveBufferSize: Int
 }
 
 /// What the token issuer and verifier need.

@@ -9,6 +9,8 @@ public struct StoreBackend: Sendable {
     public let store: any TokenStore
     /// E-mail <-> Tinode uid links of REST-auth users (durable in Valkey).
     public let identityLinks: any IdentityLinkStore
+    /// The Gateway's self-made service account (development without `TINODE_SERVICE_LOGIN`).
+    public let serviceAccounts: any ServiceAccountStore
     /// The Valkey client, when there is one: callers add it to their service group so that it is
     /// closed on graceful shutdown, and use it for their own keys (links, rate limits).
     public let valkey: ValkeyClient?
@@ -17,6 +19,7 @@ public struct StoreBackend: Sendable {
         guard let settings = configuration.valkey else {
             store = InMemoryTokenStore()
             identityLinks = InMemoryIdentityLinkStore()
+            serviceAccounts = InMemoryServiceAccountStore()
             valkey = nil
             return
         }
@@ -34,6 +37,7 @@ public struct StoreBackend: Sendable {
         let client = ValkeyClient(configuration: valkeyConfiguration, logger: logger)
         store = ValkeyTokenStore(client: client)
         identityLinks = ValkeyIdentityLinkStore(client: client)
+        serviceAccounts = ValkeyServiceAccountStore(client: client)
         valkey = client
     }
 

@@ -1,0 +1,696 @@
+import Foundation
+import Logging
+import SidecarCore
+import TinodeProto
+
+/// One user's session with Tinode: an actor owning one `MessageLoop` stream.
+///
+/// It opens on demand (`hi`, login, `sub me`, `sub <room>`), gives every request a unique id and
+/// routes Tinode's replies, which come out of order and sometimes as several messages, back to the
+/// request that caused them. A heartbeat finds dead and half-dead streams; a broken stream is
+/// reconnected with backoff, logged in again by token and re-subscribed, and the live feed resumes
+/// from the last delivered `seq`.
+public actor TinodeSession {
+    /// How the session proves who it is.
+    public enum Login: Sendable {
+        /// Tinode's own 50-byte token (the base64-decoded `token` param of an earlier login).
+        case token(Data)
+        /// `basic` with the mapped login name and the user's password (password login).
+        case basic(login: String, password: String)
+        /// Creates the account (`acc` with `basic`, `login: true`), then carries on as that user.
+        case register(login: String, password: String, name: String, email: String)
+    }
+
+    /// Who the session is logged in as, and the token that logs it in again.
+    public struct Identity: Sendable, Equatable {
+        public var userID: String
+        public var token: Data
+        public var tokenExpires: Date?
+    }
+
+    private enum Phase {
+        /// No stream; one is opened by the next request.
+        case idle
+        /// A stream is open and the handshake runs; requests wait for it.
+        case connecting(stream: TinodeStream, generation: Int, waiters: [CheckedContinuation<Void, any Error>])
+        case ready(stream: TinodeStream, generation: Int)
+        /// The last attempt failed; requests fail fast until `until`.
+        case backingOff(until: ContinuousClock.Instant, error: TinodeSessionError)
+        case closed(TinodeSessionError)
+    }
+
+    private let connector: any TinodeStreamOpening
+    private let tasks: BackgroundTasks
+    private let settings: TinodeSessionSettings
+    private let metrics: TinodeSessionMetrics
+    private var logger: Logger
+    private let feed: LiveFeed
+
+    private var login: Login
+    /// Set after the first successful login.
+    public private(set) var identity: Identity?
+    private var phase = Phase.idle
+    /// Counts streams; replies from an older stream are ignored.
+    private var generation = 0
+    private var requestCounter = 0
+    private var pending: [String: PendingRequest] = [:]
+    /// The pending `get data` requests: data messages carry no id and go to each of them.
+    private var dataPageIDs: Set<String> = []
+    private var lastHeard = ContinuousClock.now
+    private var failedAttempts = 0
+    private var evictedByTinode = false
+    private var sequence = SequenceTracker()
+    private var catchingUp = false
+    /// Times of recently echoed messages by topic and seq, for `pub` receipts (ctrl carries no time).
+    private var echoTimes: [MessageKey: Date] = [:]
+    private var echoOrder: [MessageKey] = []
+    private var echoWaiters: [MessageKey: CheckedContinuation<Date?, Never>] = [:]
+
+    private struct MessageKey: Hashable {
+        let topic: String
+        let seq: Int
+    }
+
+    public init(
+        login: Login, connector: any TinodeStreamOpening, tasks: BackgroundTasks, settings: TinodeSessionSettings,
+        metrics: TinodeSessionMetrics = TinodeSessionMetrics(), logger: Logger
+    ) {
+        self.login = login
+        self.connector = connector
+        self.tasks = tasks
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+        self.feed = LiveFeed(bufferSize: settings.liveBufferSize) { metrics.slowSubscriberCutOffs.increment() }
+    }
+
+    /// Live subscribers right now (read without waiting for the actor, for the pool's idle check).
+    public nonisolated var subscriberCount: Int { feed.subscriberCount }
+
+    /// True once the session is closed for good.
+    public var isClosed: Bool {
+        if case .closed = phase { return true }
+        return false
+    }
+
+    /// Requests that were sent and are not answered yet.
+    public var pendingCount: Int { pending.count }
+
+    /// The highest room seq handed to the live feed.
+    public var lastDeliveredSeq: Int? { sequence.lastDelivered }
+
+    // MARK: - Public operations
+
+    /// Opens the stream and logs in if that has not happened yet.
+    @discardableResult
+    public func connect() async throws -> Identity {
+        _ = try await readyStream()
+        guard let identity else { throw TinodeSessionError.protocolViolation("logged in without an identity") }
+        return identity
+    }
+
+    /// Sends a message to the room (or `topic`) as this user; returns Tinode's `seq` and time.
+    /// `content` is JSON bytes: a JSON string for plain text, an object for Drafty (with head `mime`).
+    public func publish(content: Data, head: [String: Data] = [:], topic: String? = nil) async throws -> PublishReceipt {
+        let topic = try topic ?? requireRoom()
+        for attempt in 1...2 {
+            let (stream, generation) = try await readyStream()
+            let id = nextRequestID()
+            let reply = try await perform(
+                ClientMessages.publish(id: id, topic: topic, content: content, head: head), id: id, kind: "pub",
+                expectation: .ctrl, on: stream, generation: generation)
+            guard let ctrl = reply.ctrl else { throw TinodeSessionError.protocolViolation("pub answered without ctrl") }
+            if ctrl.code == 409, ctrl.text == "must attach first", attempt == 1 {
+                // Tinode detached us from the topic (e.g. as a slow consumer); nothing was stored. Join
+                // again and send once more.
+                try await subscribe(topic: topic, on: stream, generation: generation)
+                continue
+            }
+            guard ctrl.isSuccess else { throw ctrl.rejection }
+            guard let seq = ctrl.intParam("seq") else { throw TinodeSessionError.protocolViolation("pub ack without seq") }
+            let time = await echoTime(of: MessageKey(topic: topic, seq: seq))
+            return PublishReceipt(topic: topic, seq: seq, timestamp: time ?? Date())
+        }
+        throw TinodeSessionError.protocolViolation("pub refused twice")
+    }
+
+    /// A page of the room's history, newest first: messages with seq below `before` (all when nil),
+    /// at most `limit` (Tinode caps pages at 100).
+    public func history(before: Int? = nil, limit: Int = 50, topic: String? = nil) async throws -> HistoryPage {
+        let topic = try topic ?? requireRoom()
+        let (stream, generation) = try await readyStream()
+        let messages = try await fetchData(topic: topic, since: nil, before: before, limit: limit, on: stream, generation: generation)
+        return HistoryPage(messages: messages)
+    }
+
+    /// Subscribes to the user's live feed; connects first so that the feed starts now.
+    public func subscribeLive() async throws -> LiveSubscription {
+        _ = try await readyStream()
+        return feed.subscribe()
+    }
+
+    /// Leaves a topic (`unsubscribe`: also ends the membership).
+    public func leave(topic: String, unsubscribe: Bool = false) async throws {
+        let (stream, generation) = try await readyStream()
+        let id = nextRequestID()
+        let reply = try await perform(
+            ClientMessages.leave(id: id, topic: topic, unsubscribe: unsubscribe), id: id, kind: "leave", expectation: .ctrl,
+            on: stream, generation: generation)
+        if let ctrl = reply.ctrl, !ctrl.isSuccess, ctrl.code != 304 { throw ctrl.rejection }
+    }
+
+    /// Sends any request built from its id and waits for what completes it; for the Gateway's own
+    /// housekeeping (finding the room), not for user traffic.
+    func request(kind: String, expectation: ReplyExpectation, _ build: (String) -> Pbx_ClientMsg) async throws -> Reply {
+        let (stream, generation) = try await readyStream()
+        let id = nextRequestID()
+        return try await perform(build(id), id: id, kind: kind, expectation: expectation, on: stream, generation: generation)
+    }
+
+    /// Sends a heartbeat (`hi` again, same version) and waits for its answer. A half-dead stream ends
+    /// on it and is reconnected; a silent one times out and is reconnected.
+    public func heartbeat() async throws {
+        guard case .ready(let stream, let generation) = phase else { return }
+        let id = nextRequestID()
+        do {
+            _ = try await perform(
+                ClientMessages.hi(id: id, version: settings.protocolVersion, userAgent: settings.userAgent), id: id,
+                kind: "heartbeat", expectation: .ctrl, on: stream, generation: generation)
+        } catch {
+            logger.info("heartbeat failed; reconnecting", metadata: ["reason": "\(error)"])
+            streamBroke(generation: generation, because: .unavailable(retryAfter: settings.reconnectInitialDelay))
+            throw error
+        }
+    }
+
+    /// Closes the session for good: pending requests and live subscribers end, the stream is
+    /// half-closed so Tinode ends its session cleanly.
+    public func close(reason: TinodeSessionError = .closed) {
+        let stream: TinodeStream?
+        switch phase {
+        case .ready(let open, _), .connecting(let open, _, _): stream = open
+        case .closed: return
+        case .idle, .backingOff: stream = nil
+        }
+        if case .connecting(_, _, let waiters) = phase {
+            for waiter in waiters { waiter.resume(throwing: reason) }
+        }
+        phase = .closed(reason)
+        failAllPending(with: reason)
+        feed.finishAll(.sessionClosed)
+        resumeEchoWaiters()
+        metrics.sessionsClosed.increment()
+        if let stream {
+            stream.finish()
+            // A half-dead stream never answers the half-close; do not keep it forever.
+            let grace = settings.requestTimeout
+            tasks.spawn {
+                try? await Task.sleep(for: grace)
+                stream.cancel()
+            }
+        }
+    }
+
+    // MARK: - Connecting
+
+    /// The open, logged-in stream; connects when there is none.
+    private func readyStream() async throws -> (TinodeStream, Int) {
+        while true {
+            switch phase {
+            case .ready(let stream, let generation):
+                return (stream, generation)
+            case .connecting:
+                try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+                    guard case .connecting(let stream, let generation, var waiters) = phase else {
+                        waiter.resume()
+                        return
+                    }
+                    waiters.append(waiter)
+                    phase = .connecting(stream: stream, generation: generation, waiters: waiters)
+                }
+            case .backingOff(let until, _):
+                let now = ContinuousClock.now
+                if now < until { throw TinodeSessionError.unavailable(retryAfter: until - now) }
+                try await openAndLogIn()
+            case .idle:
+                try await openAndLogIn()
+            case .closed(let reason):
+                throw reason
+            }
+        }
+    }
+
+    private func openAndLogIn() async throws {
+        generation += 1
+        let generation = generation
+        let stream = connector.openStream(
+            onMessage: { [weak self] message in await self?.received(message, generation: generation) },
+            onEnd: { [weak self] error in await self?.streamEnded(generation: generation, error: error) })
+        phase = .connecting(stream: stream, generation: generation, waiters: [])
+        lastHeard = .now
+        do {
+            try await handshake(on: stream, generation: generation)
+        } catch {
+            stream.cancel()
+            let failure = error as? TinodeSessionError ?? .unavailable(retryAfter: settings.reconnectInitialDelay)
+            connectFailed(generation: generation, failure: failure)
+            throw failure
+        }
+        guard case .connecting(_, generation, let waiters) = phase else {
+            // Closed while logging in.
+            stream.cancel()
+            if case .closed(let reason) = phase { throw reason }
+            throw TinodeSessionError.unavailable(retryAfter: settings.reconnectInitialDelay)
+        }
+        phase = .ready(stream: stream, generation: generation)
+        for waiter in waiters { waiter.resume() }
+        if failedAttempts > 0 || generation > 1 { metrics.reconnects.increment() }
+        failedAttempts = 0
+        evictedByTinode = false
+        logger.debug("Tinode session ready", metadata: ["user": "\(identity?.userID ?? "-")", "stream": "\(generation)"])
+        tasks.spawn { [weak self] in await self?.superviseHeartbeat(generation: generation) }
+        if sequence.hasHole || needsCatchUp { startCatchUp() }
+    }
+
+    /// Set by the handshake when the room moved on while we were away.
+    private var needsCatchUp = false
+    private var roomSeqAtJoin: Int?
+
+    /// `hi`, login (or registration), `sub me`, `sub <room>` with its description.
+    private func handshake(on stream: TinodeStream, generation: Int) async throws {
+        let helloID = nextRequestID()
+        let hello = try await perform(
+            ClientMessages.hi(id: helloID, version: settings.protocolVersion, userAgent: settings.userAgent), id: helloID,
+            kind: "hi", expectation: .ctrl, on: stream, generation: generation)
+        guard let helloCtrl = hello.ctrl, helloCtrl.isSuccess else {
+            throw hello.ctrl?.rejection ?? TinodeSessionError.protocolViolation("hi without ctrl")
+        }
+
+        let loginID = nextRequestID()
+        let (message, kind) = loginMessage(id: loginID)
+        let loginReply = try await perform(message, id: loginID, kind: kind, expectation: .ctrl, on: stream, generation: generation)
+        guard let loginCtrl = loginReply.ctrl else { throw TinodeSessionError.protocolViolation("login without ctrl") }
+        guard loginCtrl.code == 200 else {
+            if case .register = login, loginCtrl.code == 409 || loginCtrl.code == 422 { throw loginCtrl.rejection }
+            if evictedByTinode { throw TinodeSessionError.evicted }
+            if loginCtrl.code >= 500 { throw TinodeSessionError.unavailable(retryAfter: settings.reconnectInitialDelay) }
+            throw TinodeSessionError.authenticationFailed(code: Int(loginCtrl.code), text: loginCtrl.text)
+        }
+        try adoptLogin(from: loginCtrl)
+
+        try await subscribe(topic: "me", on: stream, generation: generation)
+        if let room = settings.roomTopic {
+            try await subscribe(topic: room, on: stream, generation: generation)
+        }
+    }
+
+    private func loginMessage(id: String) -> (Pbx_ClientMsg, String) {
+        switch login {
+        case .token(let token):
+            return (ClientMessages.login(id: id, scheme: "token", secret: token), "login")
+        case .basic(let name, let password):
+            return (ClientMessages.login(id: id, scheme: "basic", secret: Data("\(name):\(password)".utf8)), "login")
+        case .register(let name, let password, let displayName, let email):
+            return (ClientMessages.register(id: id, login: name, password: password, name: displayName, email: email), "acc")
+        }
+    }
+
+    /// Takes the user id and the fresh token from a login answer; from now on the session logs in
+    /// again by token (the password is not kept).
+    private func adoptLogin(from ctrl: Pbx_ServerCtrl) throws {
+        guard let user = ctrl.stringParam("user"), let tokenText = ctrl.stringParam("token"),
+            let token = Data(base64Encoded: tokenText)
+        else { throw TinodeSessionError.protocolViolation("login answer without user or token") }
+        if let known = identity?.userID, known != user {
+            throw TinodeSessionError.protocolViolation("login answered for another user")
+        }
+        let expires = ctrl.stringParam("expires").flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
+        identity = Identity(userID: user, token: token, tokenExpires: expires)
+        login = .token(token)
+        logger[metadataKey: "user"] = "\(user)"
+    }
+
+    /// Joins a topic; for the room also reads its description to learn its current seq.
+    private func subscribe(topic: String, on stream: TinodeStream, generation: Int) async throws {
+        let isRoom = topic == settings.roomTopic
+        let id = nextRequestID()
+        let reply = try await perform(
+            ClientMessages.subscribe(id: id, topic: topic, getDescription: isRoom), id: id, kind: "sub",
+            expectation: isRoom ? .subscriptionWithDescription : .ctrl, on: stream, generation: generation)
+        guard let ctrl = reply.ctrl else { throw TinodeSessionError.protocolViolation("sub without ctrl") }
+        guard ctrl.isSuccess || ctrl.code == 304 else { throw ctrl.rejection }
+        guard isRoom else { return }
+        var seq = reply.meta.map { Int($0.desc.seqID) }
+        if seq == nil {
+            // 304 `already subscribed` comes without the description: ask for it.
+            let descID = nextRequestID()
+            let desc = try await perform(
+                ClientMessages.getDescription(id: descID, topic: topic), id: descID, kind: "get", expectation: .meta, on: stream,
+                generation: generation)
+            seq = desc.meta.map { Int($0.desc.seqID) }
+        }
+        guard let seq else { return }
+        roomSeqAtJoin = seq
+        sequence.start(at: seq)
+        if let last = sequence.lastDelivered, seq > last { needsCatchUp = true }
+    }
+
+    private func connectFailed(generation: Int, failure: TinodeSessionError) {
+        if case .connecting(_, generation, let waiters) = phase {
+            for waiter in waiters { waiter.resume(throwing: failure) }
+        }
+        if case .closed = phase { return }
+        failAllPending(with: failure)
+        switch failure {
+        case .authenticationFailed, .evicted, .rejected:
+            // Logging in again will not help: the account is gone, the token expired, or the
+            // registration was refused.
+            close(reason: failure)
+        default:
+            failedAttempts += 1
+            let delay = backoffDelay(attempt: failedAttempts)
+            phase = .backingOff(until: .now + delay, error: failure)
+            if feed.subscriberCount > 0 { scheduleReconnect(after: delay) }
+        }
+    }
+
+    /// Exponential backoff with +-20 % jitter, capped.
+    private func backoffDelay(attempt: Int) -> Duration {
+        let base = settings.reconnectInitialDelay * (1 << min(attempt - 1, 16))
+        let capped = min(base, settings.reconnectMaximumDelay)
+        return capped * Double.random(in: 0.8...1.2)
+    }
+
+    /// Reconnects in the background, for live subscribers who wait for messages, not for requests.
+    private func scheduleReconnect(after delay: Duration) {
+        tasks.spawn { [weak self] in
+            try? await Task.sleep(for: delay)
+            await self?.reconnectForSubscribers()
+        }
+    }
+
+    private func reconnectForSubscribers() async {
+        guard feed.subscriberCount > 0 else { return }
+        switch phase {
+        case .idle:
+            _ = try? await readyStream()
+        case .backingOff(let until, _):
+            if ContinuousClock.now >= until { _ = try? await readyStream() }
+        case .connecting, .ready, .closed:
+            return
+        }
+    }
+
+    // MARK: - Stream events
+
+    private func received(_ message: Pbx_ServerMsg, generation: Int) {
+        guard generation == self.generation else { return }
+        lastHeard = .now
+        switch message.message {
+        case .ctrl(let ctrl):
+            if ctrl.id.isEmpty {
+                receivedUnaddressed(ctrl, generation: generation)
+            } else if var request = pending[ctrl.id] {
+                if request.accept(ctrl: ctrl) { complete(ctrl.id, request) } else { pending[ctrl.id] = request }
+            }
+        // A ctrl for an id no longer pending is a late or extra reply (a timed-out request, the
+        // second ctrl of a `sub`): dropped.
+        case .meta(let meta):
+            if var request = pending[meta.id] {
+                if request.accept(meta: meta) { complete(meta.id, request) } else { pending[meta.id] = request }
+            }
+        case .data(let data):
+            for id in dataPageIDs {
+                pending[id]?.accept(data: data)
+            }
+            receivedData(data)
+        case .pres(let presence):
+            feed.publish(
+                .presence(
+                    topic: presence.topic, what: "\(presence.what)", source: presence.src, seq: Int(presence.seqID)))
+        case .info, .none:
+            break
+        }
+    }
+
+    /// Replies with no id: 205 (evicted, server shutdown) ends the session on Tinode's side and leaves
+    /// the stream half-dead; 400/403 for a malformed message or a bad `extra` cannot be tied to a
+    /// request (we never send `extra`), so the only request still waiting for its first reply fails,
+    /// if exactly one does; otherwise they run into their timeouts.
+    private func receivedUnaddressed(_ ctrl: Pbx_ServerCtrl, generation: Int) {
+        metrics.unaddressedReplies.increment()
+        if ctrl.code == 205 {
+            logger.notice("Tinode ended the session", metadata: ["code": "\(ctrl.code)", "text": "\(ctrl.text)"])
+            metrics.evictions.increment()
+            evictedByTinode = ctrl.text == "evicted"
+            streamBroke(generation: generation, because: .unavailable(retryAfter: settings.reconnectInitialDelay))
+            return
+        }
+        logger.warning("Tinode reply without id", metadata: ["code": "\(ctrl.code)", "text": "\(ctrl.text)"])
+        let silent = pending.filter { !$0.value.heardAnything && $0.value.generation == generation }
+        if silent.count == 1, let (id, request) = silent.first {
+            var answered = request
+            answered.reply.ctrl = ctrl
+            complete(id, answered)
+        }
+    }
+
+    private func receivedData(_ data: Pbx_ServerData) {
+        let message = ChatMessage(data)
+        rememberEcho(of: message)
+        if data.topic == settings.roomTopic {
+            deliver(sequence.accept(message))
+            if sequence.hasHole { startCatchUp() }
+        } else {
+            // Other topics (p2p, other groups) have no ordering guarantee to keep: pass them on.
+            feed.publish(.message(message))
+        }
+    }
+
+    private func deliver(_ messages: [ChatMessage]) {
+        for message in messages { feed.publish(.message(message)) }
+    }
+
+    private func streamEnded(generation: Int, error: (any Error)?) {
+        guard generation == self.generation else { return }
+        switch phase {
+        case .closed, .idle, .backingOff:
+            return
+        case .connecting, .ready:
+            if let error, !(error is CancellationError) {
+                logger.info("Tinode stream ended", metadata: ["error": "\(error)"])
+            } else {
+                logger.info("Tinode stream ended")
+            }
+            streamBroke(generation: generation, because: .unavailable(retryAfter: settings.reconnectInitialDelay))
+        }
+    }
+
+    /// The stream is unusable: fail what waits on it, drop it, and reconnect now when live subscribers
+    /// wait (requests reconnect on demand).
+    private func streamBroke(generation: Int, because failure: TinodeSessionError) {
+        guard generation == self.generation else { return }
+        let stream: TinodeStream
+        let wasReady: Bool
+        switch phase {
+        case .ready(let open, _):
+            stream = open
+            wasReady = true
+        case .connecting(let open, _, let waiters):
+            // The handshake fails with the pending requests below and backs off on its own.
+            stream = open
+            wasReady = false
+            for waiter in waiters { waiter.resume(throwing: failure) }
+        case .idle, .backingOff, .closed:
+            return
+        }
+        stream.cancel()
+        self.generation += 1  // anything still coming from the old stream is ignored
+        failAllPending(with: failure)
+        catchingUp = false
+        phase = .idle
+        if wasReady, feed.subscriberCount > 0 { scheduleReconnect(after: backoffDelay(attempt: 1)) }
+    }
+
+    // MARK: - Heartbeat
+
+    private func superviseHeartbeat(generation: Int) async {
+        while true {
+            guard case .ready(_, generation) = phase else { return }
+            let due = lastHeard + settings.heartbeatInterval
+            if ContinuousClock.now < due {
+                do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
+                continue
+            }
+            do { try await heartbeat() } catch { return }
+        }
+    }
+
+    // MARK: - Catching up after a gap
+
+    /// Fetches the room's messages after the last delivered one, oldest window first, so that the
+    /// live feed has no gap; seqs a fetch does not return are gone (deleted) and are skipped.
+    private func startCatchUp() {
+        guard !catchingUp, case .ready = phase else { return }
+        catchingUp = true
+        tasks.spawn { [weak self] in await self?.catchUp() }
+    }
+
+    private func catchUp() async {
+        defer {
+            catchingUp = false
+            needsCatchUp = false
+        }
+        guard let room = settings.roomTopic else { return }
+        while case .ready(let stream, let generation) = phase {
+            guard let last = sequence.lastDelivered else { return }
+            let target = max(sequence.highestSeen ?? last, roomSeqAtJoin ?? last)
+            guard target > last else { return }
+            let windowEnd = min(target, last + settings.catchUpPageSize)
+            do {
+                let page = try await fetchData(
+                    topic: room, since: last + 1, before: windowEnd + 1, limit: settings.catchUpPageSize, on: stream,
+                    generation: generation)
+                // The page's messages went through `receivedData` already; what is still missing in
+                // the window no longer exists.
+                _ = page
+                deliver(sequence.skip(through: windowEnd))
+            } catch {
+                logger.info("catching up failed", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    // MARK: - Requests
+
+    private func requireRoom() throws -> String {
+        guard let room = settings.roomTopic else { throw TinodeSessionError.protocolViolation("no chat room configured") }
+        return room
+    }
+
+    private func nextRequestID() -> String {
+        requestCounter += 1
+        return String(requestCounter)
+    }
+
+    private func fetchData(
+        topic: String, since: Int?, before: Int?, limit: Int, on stream: TinodeStream, generation: Int
+    ) async throws -> [ChatMessage] {
+        let id = nextRequestID()
+        let reply = try await perform(
+            ClientMessages.getData(id: id, topic: topic, since: since, before: before, limit: limit), id: id, kind: "get",
+            expectation: .dataPage(topic: topic), on: stream, generation: generation)
+        if let ctrl = reply.ctrl, !ctrl.isSuccess { throw ctrl.rejection }
+        // Live messages of the topic may have arrived during the fetch: keep the requested range.
+        var seen = Set<Int>()
+        let messages = reply.data.map(ChatMessage.init).filter { message in
+            (since.map { message.seq >= $0 } ?? true) && (before.map { message.seq < $0 } ?? true) && seen.insert(message.seq).inserted
+        }
+        return Array(messages.sorted { $0.seq > $1.seq }.prefix(limit))
+    }
+
+    /// Sends a request and waits for its reply, at most `requestTimeout`. A reply after the timeout
+    /// finds no pending entry and is dropped.
+    private func perform(
+        _ message: Pbx_ClientMsg, id: String, kind: String, expectation: ReplyExpectation, on stream: TinodeStream,
+        generation: Int
+    ) async throws -> Reply {
+        let start = ContinuousClock.now
+        let timeout = settings.requestTimeout
+        let reply = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [weak self] in
+                let timedOut = (try? await Task.sleep(for: timeout)) != nil
+                await self?.abandon(id, reason: timedOut ? .timeout : nil)
+            }
+            defer { group.cancelAll() }
+            // Registered and sent in one step on the actor: the reply cannot overtake the waiter.
+            return try await withCheckedThrowingContinuation { waiter in
+                pending[id] = PendingRequest(kind: kind, expectation: expectation, generation: generation, sentAt: start, waiter: waiter)
+                if case .dataPage = expectation { dataPageIDs.insert(id) }
+                if !stream.send(message) {
+                    forget(id)
+                    waiter.resume(throwing: TinodeSessionError.unavailable(retryAfter: settings.reconnectInitialDelay))
+                }
+            }
+        }
+        metrics.recordLatency(kind: kind, since: start)
+        return reply
+    }
+
+    private func forget(_ id: String) {
+        pending.removeValue(forKey: id)
+        dataPageIDs.remove(id)
+    }
+
+    private func complete(_ id: String, _ request: PendingRequest) {
+        forget(id)
+        request.waiter.resume(returning: request.reply)
+    }
+
+    /// Ends a request that got no (complete) reply: `.timeout`, or cancellation when `reason` is nil.
+    private func abandon(_ id: String, reason: TinodeSessionError?) {
+        guard let request = pending[id] else { return }
+        forget(id)
+        if let reason {
+            metrics.timeouts.increment()
+            logger.info("Tinode request timed out", metadata: ["kind": "\(request.kind)", "id": "\(id)"])
+            request.waiter.resume(throwing: reason)
+            // No answer in time may mean a silent stream: probe it now rather than at the next beat.
+            if case .ready(_, let generation) = phase, request.kind != "heartbeat", request.generation == generation {
+                tasks.spawn { [weak self] in try? await self?.heartbeat() }
+            }
+        } else {
+            request.waiter.resume(throwing: CancellationError())
+        }
+    }
+
+    private func failAllPending(with failure: TinodeSessionError) {
+        let failed = pending
+        pending.removeAll()
+        dataPageIDs.removeAll()
+        for request in failed.values { request.waiter.resume(throwing: failure) }
+    }
+
+    // MARK: - Publish receipts
+
+    private func rememberEcho(of message: ChatMessage) {
+        let key = MessageKey(topic: message.topic, seq: message.seq)
+        if echoTimes.updateValue(message.timestamp, forKey: key) == nil {
+            echoOrder.append(key)
+            if echoOrder.count > 512 { echoTimes.removeValue(forKey: echoOrder.removeFirst()) }
+        }
+        echoWaiters.removeValue(forKey: key)?.resume(returning: message.timestamp)
+    }
+
+    private func echoTime(of key: MessageKey) async -> Date? {
+        if let time = echoTimes[key] { return time }
+        let wait = settings.echoWait
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask { [weak self] in
+                try? await Task.sleep(for: wait)
+                await self?.resumeEchoWaiter(key)
+            }
+            defer { group.cancelAll() }
+            return await withCheckedContinuation { waiter in
+                if let time = echoTimes[key] {
+                    waiter.resume(returning: time)
+                } else if case .closed = phase {
+                    waiter.resume(returning: nil)
+                } else {
+                    echoWaiters.updateValue(waiter, forKey: key)?.resume(returning: nil)
+                }
+            }
+        }
+    }
+
+    private func resumeEchoWaiter(_ key: MessageKey) {
+        echoWaiters.removeValue(forKey: key)?.resume(returning: echoTimes[key])
+    }
+
+    private func resumeEchoWaiters() {
+        let waiters = echoWaiters
+        echoWaiters.removeAll()
+        for waiter in waiters.values { waiter.resume(returning: nil) }
+    }
+}

@@ -1,0 +1,29 @@
+import Metrics
+import SidecarCore
+
+/// The session layer's metrics, made once (a metric built per request costs a registry lookup).
+public struct TinodeSessionMetrics: Sendable {
+    /// Request kinds with a latency timer of their own.
+    static let kinds = ["hi", "login", "acc", "sub", "leave", "pub", "get", "heartbeat"]
+
+    let activeSessions = Gauge(label: "gateway_tinode_sessions_active")
+    let reconnects = Counter(label: "gateway_tinode_reconnects_total")
+    let timeouts = Counter(label: "gateway_tinode_request_timeouts_total")
+    let evictions = Counter(label: "gateway_tinode_evictions_total")
+    let slowSubscriberCutOffs = Counter(label: "gateway_live_subscribers_cut_off_total")
+    let unaddressedReplies = Counter(label: "gateway_tinode_unaddressed_replies_total")
+    let sessionsClosed = Counter(label: "gateway_tinode_sessions_closed_total")
+    private let latencies: [String: Timer]
+
+    public init() {
+        var latencies: [String: Timer] = [:]
+        for kind in Self.kinds {
+            latencies[kind] = Timer(label: "gateway_tinode_request_duration_seconds", dimensions: [("kind", kind)])
+        }
+        self.latencies = latencies
+    }
+
+    func recordLatency(kind: String, since start: ContinuousClock.Instant) {
+        latencies[kind]?.recordInterval(since: start)
+    }
+}

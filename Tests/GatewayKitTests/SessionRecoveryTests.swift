@@ -1,0 +1,113 @@
+import Foundation
+import GatewayKit
+import Testing
+import TinodeDouble
+
+/// What happens when Tinode misbehaves: eviction, half-dead and silent streams, restarts. The live
+/// feed must resume from the last delivered seq with no gap and no duplicate.
+@Suite("Tinode session recovery", .timeLimit(.minutes(2)))
+struct SessionRecoveryTests {
+    @Test("live feed delivers other users' messages in order")
+    func liveFeed() async throws {
+        try await SessionHarness.run { harness in
+            let (session, _) = try await harness.register("judy")
+            let feed = try await session.subscribeLive()
+            for index in 1...5 {
+                try harness.double.publish(asUser: harness.roomOwner, topic: harness.room, content: jsonText("live \(index)"))
+            }
+            let messages = await collectMessages(feed, count: 5)
+            #expect(messages.map(\.seq) == [1, 2, 3, 4, 5])
+            #expect(messages.map(\.content) == (1...5).map { jsonText("live \($0)") })
+            #expect(messages.allSatisfy { $0.from == harness.roomOwner })
+        }
+    }
+
+    @Test("after a 205 eviction the session logs in again by token and the feed resumes without gaps")
+    func eviction() async throws {
+        try await SessionHarness.run { harness in
+            let (session, identity) = try await harness.register("kim")
+            let feed = try await session.subscribeLive()
+            try harness.double.publish(asUser: harness.roomOwner, topic: harness.room, content: jsonText("before"))
+            #expect(await collectMessages(feed, count: 1).map(\.seq) == [1])
+
+            harness.double.evict(user: identity.userID)
+            // Published while the session is down: must come through the catch-up, once.
+            for index in 2...4 {
+                try harness.double.publish(asUser: harness.roomOwner, topic: harness.room, content: jsonText("during \(index)"))
+            }
+            #expect(
+                await eventually {
+                    harness.double.openStreamCount(user: identity.userID) == 1 && harness.double.receivedCount(kind: "login") >= 1
+                })
+            try harness.double.publish(asUser: harness.roomOwner, topic: harness.room, content: jsonText("after"))
+            let messages = await collectMessages(feed, count: 4)
+            #expect(messages.map(\.seq) == [2, 3, 4, 5])
+            let receipt = try await session.publish(content: jsonText("still works"))
+            #expect(receipt.seq == 6)
+        }
+    }
+
+    @Test("a half-dead stream is found by the heartbeat and replaced; nothing is lost")
+    func halfDead() async throws {
+        try await SessionHarness.run { harness in
+            let (session, identity) = try await harness.register("liam")
+            let feed = try await session.subscribeLive()
+            harness.double.goHalfDead(user: identity.userID)
+            let start = ContinuousClock.now
+            for index in 1...3 {
+                try harness.double.publish(asUser: harness.roomOwner, topic: harness.room, content: jsonText("while silent \(index)"))
+            }
+            let messages = await collectMessages(feed, count: 3, timeout: .seconds(8))
+            #expect(messages.map(\.seq) == [1, 2, 3])
+            // Heartbeat interval (1 s) plus a reconnect: well within a few seconds.
+            #expect(ContinuousClock.now - start < .seconds(5))
+            #expect(harness.double.receivedCount(kind: "login") >= 1)
+            _ = try await session.publish(content: jsonText("ok"))
+        }
+    }
+
+    @Test("Tinode restarting: requests fail fast as unavailable, then work again; the feed catches up")
+    func restart() async throws {
+        try await SessionHarness.run { harness in
+            let (session, _) = try await harness.register("mia")
+            let feed = try await session.subscribeLive()
+            _ = try await session.publish(content: jsonText("one"))
+            #expect(await collectMessages(feed, count: 1).map(\.seq) == [1])
+
+            await harness.double.stop()
+            let start = ContinuousClock.now
+            var sawUnavailable = false
+            do {
+                _ = try await session.publish(content: jsonText("during outage"))
+            } catch let error as TinodeSessionError {
+                if case .unavailable = error { sawUnavailable = true }
+            }
+            #expect(sawUnavailable)
+            #expect(ContinuousClock.now - start < .seconds(3))
+            try harness.double.publish(asUser: harness.roomOwner, topic: harness.room, content: jsonText("stored while we were away"))
+
+            try await harness.double.restart()
+            let messages = await collectMessages(feed, count: 1, timeout: .seconds(8))
+            #expect(messages.map(\.seq) == [2])
+            #expect(
+                await eventually {
+                    (try? await session.publish(content: jsonText("back"))) != nil
+                })
+            #expect(harness.double.messages(inTopic: harness.room).map(\.seq) == [1, 2, 3])
+        }
+    }
+
+    @Test("a session whose token Tinode refuses closes for good and says so")
+    func refusedToken() async throws {
+        try await SessionHarness.run { harness in
+            let (_, identity) = try await harness.register("nina")
+            var tampered = identity.token
+            tampered[tampered.count - 1] ^= 0xFF
+            let session = try await harness.pool.session(userID: "usrSomeoneElse", token: tampered)
+            await #expect(throws: TinodeSessionError.authenticationFailed(code: 401, text: "authentication failed")) {
+                _ = try await session.publish(content: jsonText("x"))
+            }
+            #expect(await session.isClosed)
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GatewayKit
+import Logging
+import TinodeDouble
+import TinodeProto
+
+/// bench/gateway-sessions.sh drives these: a Tinode double in its own process, then the session
+/// layer's memory per idle session and its `pub` rate beside raw gRPC clients.
+@main
+struct GatewayBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks of the Gateway's Tinode session layer against the Tinode double.",
+        subcommands: [ServeDouble.self, IdleSessions.self, PublishRate.self])
+}
+
+/// Runs the double on a port and prints `room=<grp...>` once it serves.
+struct ServeDouble: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve-double")
+    @Option var port: Int
+
+    func run() async throws {
+        let double = try await TinodeDouble.start(port: port)
+        let owner = try double.createUser(login: "benchowner", password: "bench-owner-pw", name: "Owner")
+        let room = double.createGroup(owner: owner, name: "general", tags: ["room:general"])
+        // Written straight to the file descriptor: the script waits for this line while we keep running.
+        FileHandle.standardOutput.write(Data("room=\(room)\n".utf8))
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+}
+
+/// Resident memory of this process, from /proc/self/status.
+func residentKiB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+    }
+    return 0
+}
+
+func quietLogger() -> Logger {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    return logger
+}
+
+/// Runs the connector and pool around `body`.
+func withSessionLayer<Result: Sendable>(
+    port: Int, room: String, body: @Sendable (TinodeSessionPool) async throws -> Result
+) async throws -> Result {
+    var settings = TinodeSessionSettings()
+    settings.roomTopic = room
+    settings.requestTimeout = .seconds(30)
+    settings.heartbeatInterval = .seconds(600)
+    var poolSettings = TinodeSessionPoolSettings()
+    poolSettings.maximumSessions = 1_000_000
+    poolSettings.idleTimeout = .seconds(3600)
+    var options = GRPCTinodeConnector.Options(host: "127.0.0.1", port: port)
+    options.connections = 2
+    let connector = try GRPCTinodeConnector(options: options)
+    let pool = TinodeSessionPool(connector: connector, settings: settings, poolSettings: poolSettings, logger: quietLogger())
+    let services = Task {
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connector.run() }
+            group.addTask { try await pool.run() }
+            _ = try? await group.next()
+            group.cancelAll()
+        }
+    }
+    let result = try await body(pool)
+    await pool.drain()
+    services.cancel()
+    _ = await services.value
+    return result
+}
+
+/// (a) Memory: `count` users registered and left idle with an open, logged-in, subscribed session.
+struct IdleSessions: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "idle-sessions")
+    @Option var port: Int
+    @Option var room: String
+    @Option var count = 10_000
+    @Option var concurrency = 100
+    @Option var prefix = "idle"
+
+    func run() async throws {
+        let count = count, concurrency = concurrency, prefix = prefix
+        try await withSessionLayer(port: port, room: room) { pool in
+            // Warm up: one session so that connections, event loops and caches exist before the baseline.
+            _ = try await pool.logIn(.register(login: "\(prefix)warm", password: "bench-pw-1", name: "w", email: "w@x.test"))
+            try await Task.sleep(for: .seconds(1))
+            let before = residentKiB()
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var next = 0
+                func add() {
+                    let index = next
+                    next += 1
+                    group.addTask {
+                        _ = try await pool.logIn(
+                            .register(login: "\(prefix)\(index)", password: "bench-pw-1", name: "u\(index)", email: "u\(index)@x.test"))
+                    }
+                }
+                for _ in 0..<min(concurrency, count) { add() }
+                while try await group.next() != nil {
+                    if next < count { add() }
+                }
+            }
+            let opened = ContinuousClock.now - start
+            try await Task.sleep(for: .seconds(2))
+            let after = residentKiB()
+            let sessions = await pool.count - 1
+            let perSession = Double(after - before) / Double(sessions)
+            print(
+                String(
+                    format: "idle-sessions sessions=%d rss_before_kib=%d rss_after_kib=%d per_session_kib=%.1f open_seconds=%.1f",
+                    sessions, before, after, perSession, Double(opened.components.seconds) + Double(opened.components.attoseconds) / 1e18))
+        }
+    }
+}
+
+/// (b) Throughput: `users` users each publishing in a loop for `seconds`, through the session layer
+/// (`--mode session`) or as raw gRPC clients that do only hi/acc/sub and then pub + wait for the ack.
+struct PublishRate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "publish-rate")
+    @Option var port: Int
+    @Option var room: String
+    @Option var users = 100
+    @Option var seconds = 10
+    @Option var mode: String
+    @Option var prefix: String
+
+    func run() async throws {
+        let completed: Int
+        switch mode {
+        case "session": completed = try await runSessions()
+        case "raw": completed = try await runRaw()
+        default: throw ValidationError("mode is session or raw")
+        }
+        print(
+            String(
+                format: "publish-rate mode=%@ users=%d seconds=%d pubs=%d rate=%.0f", mode, users, seconds, completed,
+                Double(completed) / Double(seconds)))
+    }
+
+    func runSessions() async throws -> Int {
+        let users = users, seconds = seconds, prefix = prefix
+        return try await withSessionLayer(port: port, room: room) { pool in
+            var sessions: [TinodeSession] = []
+            for index in 0..<users {
+                let (session, _) = try await pool.logIn(
+                    .register(login: "\(prefix)\(index)", password: "bench-pw-1", name: "p\(index)", email: "p\(index)@x.test"))
+                sessions.append(session)
+            }
+            let content = try JSONEncoder().encode("benchmark message")
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            return try await withThrowingTaskGroup(of: Int.self) { group in
+                for session in sessions {
+                    group.addTask {
+                        var done = 0
+                        while ContinuousClock.now < deadline {
+                            _ = try await session.publish(content: content)
+                            done += 1
+                        }
+                        return done
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+    }
+
+    func runRaw() async throws -> Int {
+        let transport = try HTTP2ClientTransport.Posix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        let client = GRPCClient(transport: transport)
+        let users = users, seconds = seconds, prefix = prefix, room = room
+        return try await withThrowingTaskGroup(of: Int.self) { outer in
+            outer.addTask {
+                try await client.runConnections()
+                return 0
+            }
+            let node = Pbx_Node.Client(wrapping: client)
+            let total = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<users {
+                    group.addTask {
+                        try await RawUser.run(
+                            node: node, login: "\(prefix)\(index)", room: room,
+                            until: ContinuousClock.now + .seconds(seconds) + .seconds(2),
+                            measureFrom: .seconds(2))
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            client.beginGracefulShutdown()
+            outer.cancelAll()
+            return total
+        }
+    }
+}

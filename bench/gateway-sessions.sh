@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The Gateway's Tinode session layer against the Tinode double, which runs in its own process on
+# loopback so that the memory figure is the Gateway side's alone:
+#   (a) resident memory per idle session: COUNT users registered, logged in, subscribed to `me` and
+#       the room, then left idle; (RSS after - RSS before) / COUNT. Target: at most 64 KiB.
+#   (b) `pub` round trips per second with USERS users, each publishing in a loop, through the
+#       session layer against USERS raw gRPC clients that only send `pub` and wait for the ack, in
+#       the same run against the same double, alternating. Target: ratio at least 0.70.
+# Every pub is fanned out by the double to every member of the room, in both modes alike.
+#
+#   bench/gateway-sessions.sh [rounds] [seconds] [users] [idle-sessions]
+set -euo pipefail
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+ROUNDS="${1:-3}"
+SECONDS_PER_RUN="${2:-10}"
+USERS="${3:-100}"
+IDLE="${4:-10000}"
+
+swift build -c release --product GatewayBench >&2
+BENCH="$(swift build -c release --show-bin-path)/GatewayBench"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+OUT="$(mktemp)"
+"$BENCH" serve-double --port "$PORT" >"$OUT" 2>&1 &
+DOUBLE=$!
+trap 'kill "$DOUBLE" 2>/dev/null || true; rm -f "$OUT"' EXIT
+for _ in $(seq 1 100); do grep -q '^room=' "$OUT" && break; sleep 0.1; done
+ROOM="$(sed -n 's/^room=//p' "$OUT")"
+[[ -n "$ROOM" ]] || { echo "the double did not start" >&2; cat "$OUT" >&2; exit 1; }
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+echo "# machine: $(nproc) cores, $(uname -m); rounds: $ROUNDS (medians); double on 127.0.0.1:$PORT, room $ROOM"
+
+echo "# (a) $IDLE idle sessions in one process"
+"$BENCH" idle-sessions --port "$PORT" --room "$ROOM" --count "$IDLE" --prefix "idle"
+
+echo "# (b) pub round trips, $USERS users, ${SECONDS_PER_RUN}s per run"
+session_rates=()
+raw_rates=()
+for round in $(seq 1 "$ROUNDS"); do
+  raw=$("$BENCH" publish-rate --port "$PORT" --room "$ROOM" --users "$USERS" --seconds "$SECONDS_PER_RUN" --mode raw --prefix "raw${round}u")
+  echo "$raw"
+  raw_rates+=("$(sed 's/.*rate=//' <<<"$raw")")
+  ours=$("$BENCH" publish-rate --port "$PORT" --room "$ROOM" --users "$USERS" --seconds "$SECONDS_PER_RUN" --mode session --prefix "ses${round}u")
+  echo "$ours"
+  session_rates+=("$(sed 's/.*rate=//' <<<"$ours")")
+done
+o=$(printf '%s\n' "${session_rates[@]}" | median)
+b=$(printf '%s\n' "${raw_rates[@]}" | median)
+awk -v o="$o" -v b="$b" 'BEGIN {printf "pub_round_trips_per_s session=%.0f raw=%.0f ratio=%.2f\n", o, b, o/b}'
