@@ -8,7 +8,7 @@
 #       the same run against the same double, alternating. Target: ratio at least 0.70.
 # Every pub is fanned out by the double to every member of the room, in both modes alike.
 #
-#   bench/gateway-sessions.sh [rounds] [seconds] [users] [idle-sessions]
+#   bench/gateway-sessions.sh [rounds] [seconds] [users] [idle-sessions (0: skip)]
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -24,27 +24,38 @@ OUT="$(mktemp)"
 "$BENCH" serve-double --port "$PORT" >"$OUT" 2>&1 &
 DOUBLE=$!
 trap 'kill "$DOUBLE" 2>/dev/null || true; rm -f "$OUT"' EXIT
-for _ in $(seq 1 100); do grep -q '^room=' "$OUT" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q '^room=' "$OUT" && break; sleep 0.1; done
 ROOM="$(sed -n 's/^room=//p' "$OUT")"
+SOLO="$(sed -n 's/^solo=//p' "$OUT")"
 [[ -n "$ROOM" ]] || { echo "the double did not start" >&2; cat "$OUT" >&2; exit 1; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo "# machine: $(nproc) cores, $(uname -m); rounds: $ROUNDS (medians); double on 127.0.0.1:$PORT, room $ROOM"
 
-echo "# (a) $IDLE idle sessions in one process"
-"$BENCH" idle-sessions --port "$PORT" --room "$ROOM" --count "$IDLE" --prefix "idle"
+if ((IDLE > 0)); then
+  echo "# (a) $IDLE idle sessions in one process"
+  "$BENCH" idle-sessions --port "$PORT" --room "$ROOM" --count "$IDLE" --prefix "idle"
+fi
 
-echo "# (b) pub round trips, $USERS users, ${SECONDS_PER_RUN}s per run"
-session_rates=()
-raw_rates=()
-for round in $(seq 1 "$ROUNDS"); do
-  raw=$("$BENCH" publish-rate --port "$PORT" --room "$ROOM" --users "$USERS" --seconds "$SECONDS_PER_RUN" --mode raw --prefix "raw${round}u")
-  echo "$raw"
-  raw_rates+=("$(sed 's/.*rate=//' <<<"$raw")")
-  ours=$("$BENCH" publish-rate --port "$PORT" --room "$ROOM" --users "$USERS" --seconds "$SECONDS_PER_RUN" --mode session --prefix "ses${round}u")
-  echo "$ours"
-  session_rates+=("$(sed 's/.*rate=//' <<<"$ours")")
+# (b) twice: all users in the shared room (every pub fanned out to every user: the double's fan-out
+# dominates), and each user in a group of its own (what the session layer itself costs).
+for topics in shared own; do
+  echo "# (b) pub round trips, $USERS users, ${SECONDS_PER_RUN}s per run, topics: $topics"
+  extra=()
+  [[ "$topics" == own ]] && extra=(--solo "$SOLO")
+  session_rates=()
+  raw_rates=()
+  for round in $(seq 1 "$ROUNDS"); do
+    raw=$("$BENCH" publish-rate --port "$PORT" --room "$ROOM" --users "$USERS" --seconds "$SECONDS_PER_RUN" --mode raw \
+      --prefix "raw${topics}${round}u" "${extra[@]}")
+    echo "$raw"
+    raw_rates+=("$(sed 's/.*rate=//' <<<"$raw")")
+    ours=$("$BENCH" publish-rate --port "$PORT" --room "$ROOM" --users "$USERS" --seconds "$SECONDS_PER_RUN" --mode session \
+      --prefix "ses${topics}${round}u" "${extra[@]}")
+    echo "$ours"
+    session_rates+=("$(sed 's/.*rate=//' <<<"$ours")")
+  done
+  o=$(printf '%s\n' "${session_rates[@]}" | median)
+  b=$(printf '%s\n' "${raw_rates[@]}" | median)
+  awk -v t="$topics" -v o="$o" -v b="$b" 'BEGIN {printf "pub_round_trips_per_s topics=%s session=%.0f raw=%.0f ratio=%.2f\n", t, o, b, o/b}'
 done
-o=$(printf '%s\n' "${session_rates[@]}" | median)
-b=$(printf '%s\n' "${raw_rates[@]}" | median)
-awk -v o="$o" -v b="$b" 'BEGIN {printf "pub_round_trips_per_s session=%.0f raw=%.0f ratio=%.2f\n", o, b, o/b}'

@@ -20,13 +20,16 @@ struct GatewayBench: AsyncParsableCommand {
 struct ServeDouble: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve-double")
     @Option var port: Int
+    @Option(help: "Also create this many groups for runs where every user writes to a group of its own.")
+    var solo = 100
 
     func run() async throws {
         let double = try await TinodeDouble.start(port: port)
         let owner = try double.createUser(login: "benchowner", password: "bench-owner-pw", name: "Owner")
         let room = double.createGroup(owner: owner, name: "general", tags: ["room:general"])
-        // Written straight to the file descriptor: the script waits for this line while we keep running.
-        FileHandle.standardOutput.write(Data("room=\(room)\n".utf8))
+        let groups = (0..<solo).map { double.createGroup(owner: owner, name: "solo\($0)", tags: []) }
+        // Written straight to the file descriptor: the script waits for these lines while we keep running.
+        FileHandle.standardOutput.write(Data("solo=\(groups.joined(separator: ","))\nroom=\(room)\n".utf8))
         while true { try await Task.sleep(for: .seconds(3600)) }
     }
 }
@@ -131,6 +134,15 @@ struct PublishRate: AsyncParsableCommand {
     @Option var seconds = 10
     @Option var mode: String
     @Option var prefix: String
+    @Option(help: "Comma-separated groups, one per user: each user writes to its own instead of the shared room.")
+    var solo: String?
+
+    /// The topic user `index` writes to.
+    func topic(_ index: Int) -> String {
+        guard let solo else { return room }
+        let groups = solo.split(separator: ",").map(String.init)
+        return groups[index % groups.count]
+    }
 
     func run() async throws {
         let completed: Int
@@ -141,27 +153,30 @@ struct PublishRate: AsyncParsableCommand {
         }
         print(
             String(
-                format: "publish-rate mode=%@ users=%d seconds=%d pubs=%d rate=%.0f", mode, users, seconds, completed,
-                Double(completed) / Double(seconds)))
+                format: "publish-rate mode=%@ topics=%@ users=%d seconds=%d pubs=%d rate=%.0f", mode, solo == nil ? "shared" : "own",
+                users, seconds, completed, Double(completed) / Double(seconds)))
     }
 
     func runSessions() async throws -> Int {
         let users = users, seconds = seconds, prefix = prefix
         return try await withSessionLayer(port: port, room: room) { pool in
-            var sessions: [TinodeSession] = []
+            var sessions: [(TinodeSession, String)] = []
             for index in 0..<users {
                 let (session, _) = try await pool.logIn(
                     .register(login: "\(prefix)\(index)", password: "bench-pw-1", name: "p\(index)", email: "p\(index)@x.test"))
-                sessions.append(session)
+                let topic = self.topic(index)
+                // The first pub to a group the session has not joined joins it (409, sub, retry).
+                _ = try await session.publish(content: try JSONEncoder().encode("warm-up"), topic: topic)
+                sessions.append((session, topic))
             }
             let content = try JSONEncoder().encode("benchmark message")
             let deadline = ContinuousClock.now + .seconds(seconds)
             return try await withThrowingTaskGroup(of: Int.self) { group in
-                for session in sessions {
+                for (session, topic) in sessions {
                     group.addTask {
                         var done = 0
                         while ContinuousClock.now < deadline {
-                            _ = try await session.publish(content: content)
+                            _ = try await session.publish(content: content, topic: topic)
                             done += 1
                         }
                         return done
@@ -175,7 +190,7 @@ struct PublishRate: AsyncParsableCommand {
     func runRaw() async throws -> Int {
         let transport = try HTTP2ClientTransport.Posix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
         let client = GRPCClient(transport: transport)
-        let users = users, seconds = seconds, prefix = prefix, room = room
+        let users = users, seconds = seconds, prefix = prefix
         return try await withThrowingTaskGroup(of: Int.self) { outer in
             outer.addTask {
                 try await client.runConnections()
@@ -184,9 +199,10 @@ struct PublishRate: AsyncParsableCommand {
             let node = Pbx_Node.Client(wrapping: client)
             let total = try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<users {
+                    let topic = topic(index)
                     group.addTask {
                         try await RawUser.run(
-                            node: node, login: "\(prefix)\(index)", room: room,
+                            node: node, login: "\(prefix)\(index)", room: topic,
                             until: ContinuousClock.now + .seconds(seconds) + .seconds(2),
                             measureFrom: .seconds(2))
                     }

@@ -58,6 +58,8 @@ public actor TinodeSession {
     private var dataPageIDs: Set<String> = []
     private var lastHeard = ContinuousClock.now
     private var failedAttempts = 0
+    /// One probe at a time: many requests timing out together must not pile up heartbeats.
+    private var heartbeatInFlight = false
     private var evictedByTinode = false
     private var sequence = SequenceTracker()
     private var catchingUp = false
@@ -170,7 +172,9 @@ public actor TinodeSession {
     /// Sends a heartbeat (`hi` again, same version) and waits for its answer. A half-dead stream ends
     /// on it and is reconnected; a silent one times out and is reconnected.
     public func heartbeat() async throws {
-        guard case .ready(let stream, let generation) = phase else { return }
+        guard case .ready(let stream, let generation) = phase, !heartbeatInFlight else { return }
+        heartbeatInFlight = true
+        defer { heartbeatInFlight = false }
         let id = nextRequestID()
         do {
             _ = try await perform(
