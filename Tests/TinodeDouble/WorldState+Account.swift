@@ -1,0 +1,113 @@
+import Foundation
+import TinodeProto
+
+/// `{acc}`: new basic accounts (fixtures b, c) and password changes.
+extension WorldState {
+    mutating func account(_ acc: Pbx_ClientAcc, _ request: RequestContext) {
+        if acc.userID.hasPrefix("new") { return createAccount(acc, request) }
+        guard let user = sessions[request.sessionID]!.userID else {
+            return reply(ServerMessage.ctrl(.authenticationRequired, id: acc.id), request)
+        }
+        guard acc.userID.isEmpty || acc.userID == user else {
+            return reply(ServerMessage.ctrl(.permissionDenied, id: acc.id), request)
+        }
+        if acc.scheme == "basic", !acc.secret.isEmpty {
+            guard let (login, password) = BasicLoginPolicy.split(secret: acc.secret) else {
+                return reply(ServerMessage.ctrl(.malformed, id: acc.id), request)
+            }
+            // Renaming a login is not modelled: only the password of the same login may change.
+            guard login == users[user]?.login else { return reply(ServerMessage.ctrl(.notImplemented, id: acc.id), request) }
+            guard BasicLoginPolicy.isAcceptable(password: password, minLength: options.minPasswordLength) else {
+                return reply(ServerMessage.ctrl(.policyViolation, id: acc.id), request)
+            }
+            users[user]!.password = password
+            users[user]!.updatedAt = request.now
+        }
+        reply(ServerMessage.ctrl(.ok, id: acc.id), request)
+    }
+
+    /// The checks in Tinode's order: the secret, the login (422/409, `{"what":"auth"}`), the tags
+    /// (403 `{"what":"tags"}`), then what fails only once the user row exists: the password (422,
+    /// no params) and the postgres column that holds `basic:<login>` (500).
+    private mutating func createAccount(_ acc: Pbx_ClientAcc, _ request: RequestContext) {
+        let sessionID = request.sessionID
+        guard acc.scheme == "basic" else { return reply(ServerMessage.ctrl(.unknownScheme, id: acc.id), request) }
+        if acc.login, sessions[sessionID]!.userID != nil {
+            return reply(ServerMessage.ctrl(.alreadyAuthenticated, id: acc.id), request)
+        }
+        guard let (login, password) = BasicLoginPolicy.split(secret: acc.secret) else {
+            return reply(ServerMessage.ctrl(.malformed, id: acc.id), request)
+        }
+        guard BasicLoginPolicy.isAcceptable(login: login, minLength: options.minLoginLength) else {
+            return reply(ServerMessage.ctrl(.policyViolation, id: acc.id, params: ServerMessage.what("auth")), request)
+        }
+        guard userIDsByLogin[login] == nil else {
+            return reply(ServerMessage.ctrl(.duplicateCredential, id: acc.id, params: ServerMessage.what("auth")), request)
+        }
+        let tags = Tags.normalize(acc.tags)
+        guard !tags.contains(where: Tags.isRestricted) else {
+            return reply(ServerMessage.ctrl(.permissionDenied, id: acc.id, params: ServerMessage.what("tags")), request)
+        }
+        guard BasicLoginPolicy.isAcceptable(password: password, minLength: options.minPasswordLength) else {
+            return reply(ServerMessage.ctrl(.policyViolation, id: acc.id), request)
+        }
+        guard login.unicodeScalars.count <= options.maxStoredLoginLength else {
+            return reply(ServerMessage.ctrl(.internalError, id: acc.id), request)
+        }
+
+        let user = addUser(login: login, password: password, now: request.now) { record in
+            if acc.hasDesc {
+                record.publicJSON = GoJSON.reencode(acc.desc.public)
+                record.privateJSON = GoJSON.reencode(acc.desc.private)
+                if acc.desc.hasDefaultAcs {
+                    let defaults = record.defaultAccess
+                    let auth = acc.desc.defaultAcs.auth, anon = acc.desc.defaultAcs.anon
+                    record.defaultAccess = DefaultAccess(
+                        auth: auth.isEmpty ? defaults.auth : AccessMode(auth), anon: anon.isEmpty ? defaults.anon : AccessMode(anon))
+                }
+            }
+            record.tags += tags.filter { !record.tags.contains($0) }
+            record.credentials = acc.cred.map { CredentialRecord(method: $0.method, value: $0.value) }
+        }
+
+        var params: [String: Data] = [
+            "user": GoJSON.string(user),
+            "authlvl": GoJSON.string(AuthLevel.authenticated.name),
+            "desc": accountDescription(user),
+        ]
+        guard acc.login else { return reply(ServerMessage.ctrl(.created, id: acc.id, params: params), request) }
+        authenticate(sessionID, as: user, level: .authenticated)
+        params.merge(loginParams(user: user, level: .authenticated, now: request.now)) { _, new in new }
+        reply(ServerMessage.ctrl(.ok, id: acc.id, params: params), request)
+    }
+
+    /// Creates a basic account (tag `basic:<login>`, like basic's `add_to_tags`); the caller has
+    /// checked the login and password.
+    mutating func addUser(login: String, password: String, now: Int64, _ configure: (inout UserRecord) -> Void = { _ in }) -> String {
+        let user = newUserID()
+        var record = UserRecord(id: user, login: login, password: password, createdAt: now, updatedAt: now)
+        record.tags = ["basic:" + login]
+        configure(&record)
+        users[user] = record
+        userIDsByLogin[login] = user
+        return user
+    }
+
+    /// The `desc` parameter of `{acc}` replies: a Go struct, so its keys keep this order.
+    private func accountDescription(_ user: String) -> Data {
+        let record = users[user]!
+        var members: [(String, Data)] = [
+            ("created", GoJSON.time(millis: record.createdAt)),
+            ("updated", GoJSON.time(millis: record.updatedAt)),
+            (
+                "defacs",
+                GoJSON.object([
+                    ("auth", GoJSON.string(record.defaultAccess.auth.text)), ("anon", GoJSON.string(record.defaultAccess.anon.text)),
+                ])
+            ),
+        ]
+        if let publicJSON = record.publicJSON { members.append(("public", publicJSON)) }
+        if let privateJSON = record.privateJSON { members.append(("private", privateJSON)) }
+        return GoJSON.object(members)
+    }
+}
