@@ -192,9 +192,13 @@ let package = Package(
                 "TinodeDouble",
                 "TestSupport",
                 "SidecarCore",
+                "SidecarServer",
                 "TinodeProto",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewayKit
 import SidecarServer
 
 /// `Gateway [serve]` runs the HTTP API.

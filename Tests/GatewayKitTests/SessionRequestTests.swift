@@ -113,10 +113,9 @@ struct SessionRequestTests {
 
     @Test("a request whose reply never comes times out; the session goes on")
     func timeout() async throws {
-        var settings = SessionHarness.testSettings()
-        settings.requestTimeout = .milliseconds(400)
-        try await SessionHarness.run(settings: settings) { harness in
+        try await SessionHarness.run { harness in
             let (session, _) = try await harness.register("grace")
+            await session.setRequestTimeout(.milliseconds(400))
             harness.double.dropNextReplies(kind: "pub", count: 1)
             let start = ContinuousClock.now
             await #expect(throws: TinodeSessionError.timeout) { _ = try await session.publish(content: jsonText("lost reply")) }
@@ -132,10 +131,9 @@ struct SessionRequestTests {
 
     @Test("a reply that comes after its timeout is dropped without harm")
     func lateReply() async throws {
-        var settings = SessionHarness.testSettings()
-        settings.requestTimeout = .milliseconds(300)
-        try await SessionHarness.run(settings: settings) { harness in
+        try await SessionHarness.run { harness in
             let (session, _) = try await harness.register("heidi")
+            await session.setRequestTimeout(.milliseconds(300))
             harness.double.setReplyDelay(.milliseconds(600) ... .milliseconds(600))
             await #expect(throws: TinodeSessionError.timeout) { _ = try await session.publish(content: jsonText("late")) }
             try await Task.sleep(for: .milliseconds(500))  // the late ack arrives now, for an id nobody waits for

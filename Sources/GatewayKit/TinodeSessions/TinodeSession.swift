@@ -41,7 +41,7 @@ public actor TinodeSession {
 
     private let connector: any TinodeStreamOpening
     private let tasks: BackgroundTasks
-    private let settings: TinodeSessionSettings
+    private var settings: TinodeSessionSettings
     private let metrics: TinodeSessionMetrics
     private var logger: Logger
     private let feed: LiveFeed
@@ -145,6 +145,20 @@ public actor TinodeSession {
         return HistoryPage(messages: messages)
     }
 
+    /// The user's public name (`fn` of `me`'s public description), nil when there is none.
+    public func displayName() async throws -> String? {
+        let (stream, generation) = try await readyStream()
+        let id = nextRequestID()
+        let reply = try await perform(
+            ClientMessages.getDescription(id: id, topic: "me"), id: id, kind: "get", expectation: .meta, on: stream,
+            generation: generation)
+        if let ctrl = reply.ctrl, !ctrl.isSuccess { throw ctrl.rejection }
+        guard let publicData = reply.meta?.desc.public, !publicData.isEmpty,
+            let object = try? JSONSerialization.jsonObject(with: publicData) as? [String: Any]
+        else { return nil }
+        return object["fn"] as? String
+    }
+
     /// Subscribes to the user's live feed; connects first so that the feed starts now.
     public func subscribeLive() async throws -> LiveSubscription {
         _ = try await readyStream()
@@ -167,6 +181,11 @@ public actor TinodeSession {
         let (stream, generation) = try await readyStream()
         let id = nextRequestID()
         return try await perform(build(id), id: id, kind: kind, expectation: expectation, on: stream, generation: generation)
+    }
+
+    /// Changes how long later requests wait for their reply.
+    public func setRequestTimeout(_ timeout: Duration) {
+        settings.requestTimeout = timeout
     }
 
     /// Sends a heartbeat (`hi` again, same version) and waits for its answer. A half-dead stream ends

@@ -85,6 +85,14 @@ public enum Settings {
         "GATEWAY_MAX_SESSIONS", default: "10000", "Most Tinode sessions at once; beyond it the least recently used is closed.")
     public static let gatewayLiveBuffer = Setting(
         "GATEWAY_LIVE_BUFFER", default: "256", "Events a live client (SSE, WebSocket) may fall behind before it is cut off.")
+    public static let gatewayAuthAttempts = Setting(
+        "GATEWAY_AUTH_ATTEMPTS_PER_MINUTE", default: "20", "Register and login attempts per client address per minute (429 beyond).")
+    public static let gatewaySendBurst = Setting(
+        "GATEWAY_SEND_BURST", default: "30", "Messages a user may send at once before the per-second rate applies.")
+    public static let gatewaySendsPerSecond = Setting(
+        "GATEWAY_SENDS_PER_SECOND", default: "5", "Messages per user per second, sustained (429 beyond).")
+    public static let gatewayMaxMessageBytes = Setting(
+        "GATEWAY_MAX_MESSAGE_BYTES", default: "16384", "Longest message text or Drafty content, in bytes (413 beyond).")
     public static let authPluginHTTPAddress = Setting(
         "AUTHPLUGIN_HTTP_ADDR", default: "127.0.0.1:5000", "Where AuthPlugin serves REST-auth, /healthz and /metrics.")
     public static let authPluginGRPCAddress = Setting(
@@ -125,7 +133,8 @@ public enum Settings {
         signingKeys, issuer, audience, accessTTL, refreshTTL, clockSkew, redisPassword, valkeyURL,
         valkeyPoolSize, valkeyConnectTimeout, valkeyCommandTimeout, tinodeTopicID, tinodeGRPCAddress,
         tinodeRequestTimeout, tinodeHeartbeat, tinodeKeepalive, tinodeConnections, tinodeServiceLogin, tinodeServicePassword,
-        gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer,
+        gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer, gatewayAuthAttempts, gatewaySendBurst, gatewaySendsPerSecond,
+        gatewayMaxMessageBytes,
         authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, loginNameMaxLength, logLevel,
         restAuthPathPrefix, restAuthTimeout, restAuthMaxBody, restAuthAllowNewAccounts, restAuthNamespaces,
         authPluginAllowedNetworks, externalIssuer, externalAudience, externalKeys, configFile, secretsDirectory,

@@ -38,6 +38,7 @@ public struct SidecarConfiguration: Sendable {
     public var tinodeTopicID: String?
     public var tinodeGRPCAddress: NetworkAddress
     public var tinodeClient: TinodeClientSettings
+    public var gatewayLimits: GatewayLimits
     public var authPluginHTTPAddress: NetworkAddress
     public var authPluginGRPCAddress: NetworkAddress
     public var gatewayHTTPAddress: NetworkAddress
@@ -110,6 +111,16 @@ public struct SidecarConfiguration: Sendable {
 
         tinodeTopicID = reader.string(Settings.tinodeTopicID)
         tinodeGRPCAddress = try Self.address(reader, Settings.tinodeGRPCAddress)
+        let sendsPerSecondText = reader.string(Settings.gatewaySendsPerSecond) ?? Settings.gatewaySendsPerSecond.defaultValue
+        guard let sendsPerSecond = Double(sendsPerSecondText), sendsPerSecond > 0, sendsPerSecond <= 10_000 else {
+            throw ConfigurationError(
+                setting: Settings.gatewaySendsPerSecond.name, reason: "must be a number above 0, not `\(sendsPerSecondText)`")
+        }
+        gatewayLimits = GatewayLimits(
+            authAttemptsPerMinute: try Self.int(reader, Settings.gatewayAuthAttempts, in: 1...1_000_000),
+            sendBurst: try Self.int(reader, Settings.gatewaySendBurst, in: 1...100_000),
+            sendsPerSecond: sendsPerSecond,
+            maxMessageBytes: try Self.int(reader, Settings.gatewayMaxMessageBytes, in: 1...100_000))
         let keepalive = try Self.int(reader, Settings.tinodeKeepalive, in: 0...86_400)
         let serviceLogin = reader.string(Settings.tinodeServiceLogin)
         let servicePassword = reader.string(Settings.tinodeServicePassword).map(SecretBytes.init)
@@ -175,6 +186,10 @@ public struct SidecarConfiguration: Sendable {
             (Settings.gatewaySessionIdle.name, "\(tinodeClient.sessionIdleTimeout.components.seconds)"),
             (Settings.gatewayMaxSessions.name, String(tinodeClient.maximumSessions)),
             (Settings.gatewayLiveBuffer.name, String(tinodeClient.liveBufferSize)),
+            (Settings.gatewayAuthAttempts.name, String(gatewayLimits.authAttemptsPerMinute)),
+            (Settings.gatewaySendBurst.name, String(gatewayLimits.sendBurst)),
+            (Settings.gatewaySendsPerSecond.name, String(gatewayLimits.sendsPerSecond)),
+            (Settings.gatewayMaxMessageBytes.name, String(gatewayLimits.maxMessageBytes)),
             (Settings.authPluginHTTPAddress.name, authPluginHTTPAddress.description),
             (Settings.authPluginGRPCAddress.name, authPluginGRPCAddress.description),
             (Settings.gatewayHTTPAddress.name, gatewayHTTPAddress.description),
@@ -254,6 +269,15 @@ public struct TinodeClientSettings: Sendable {
     public var sessionIdleTimeout: Duration
     public var maximumSessions: Int
     public var liveBufferSize: Int
+}
+
+/// The Gateway API's rate and size limits.
+public struct GatewayLimits: Sendable {
+    public var authAttemptsPerMinute: Int
+    public var sendBurst: Int
+    public var sendsPerSecond: Double
+    /// Below Tinode's 128 KiB message limit, which ends the whole stream when exceeded.
+    public var maxMessageBytes: Int
 }
 
 /// What the token issuer and verifier need.

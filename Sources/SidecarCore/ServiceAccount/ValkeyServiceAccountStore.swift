@@ -12,17 +12,14 @@ public struct ValkeyServiceAccountStore: ServiceAccountStore {
     }
 
     public func load() async throws -> ServiceAccountCredentials? {
-        guard let bytes = try await backend({ try await client.get(key) }) else { return nil }
+        guard let bytes = try await storeOperation({ try await client.get(key) }) else { return nil }
         return try JSONDecoder().decode(ServiceAccountCredentials.self, from: Data(bytes))
     }
 
     public func storeIfAbsent(_ credentials: ServiceAccountCredentials) async throws -> ServiceAccountCredentials {
         let json = String(decoding: try JSONEncoder().encode(credentials), as: UTF8.self)
-        _ = try await backend { try await client.set(key, to: json, onlyIfNotExists: true) }
+        _ = try await storeOperation { try await client.set(key, to: json, onlyIfNotExists: true) }
         return try await load() ?? credentials
     }
 
-    private func backend<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let error as ValkeyError { throw TokenStoreError.backend(error) }
-    }
 }

@@ -11,6 +11,12 @@ public struct StoreBackend: Sendable {
     public let identityLinks: any IdentityLinkStore
     /// The Gateway's self-made service account (development without `TINODE_SERVICE_LOGIN`).
     public let serviceAccounts: any ServiceAccountStore
+    /// Refresh-token families (rotation, reuse detection).
+    public let refreshFamilies: any RefreshFamilyStore
+    /// Answers kept for `Idempotency-Key` retries.
+    public let idempotency: any IdempotencyStore
+    /// Token buckets shared by all instances.
+    public let rateLimiter: any RateLimiter
     /// The Valkey client, when there is one: callers add it to their service group so that it is
     /// closed on graceful shutdown, and use it for their own keys (links, rate limits).
     public let valkey: ValkeyClient?
@@ -20,6 +26,9 @@ public struct StoreBackend: Sendable {
             store = InMemoryTokenStore()
             identityLinks = InMemoryIdentityLinkStore()
             serviceAccounts = InMemoryServiceAccountStore()
+            refreshFamilies = InMemoryRefreshFamilyStore()
+            idempotency = InMemoryIdempotencyStore()
+            rateLimiter = InMemoryRateLimiter()
             valkey = nil
             return
         }
@@ -38,6 +47,9 @@ public struct StoreBackend: Sendable {
         store = ValkeyTokenStore(client: client)
         identityLinks = ValkeyIdentityLinkStore(client: client)
         serviceAccounts = ValkeyServiceAccountStore(client: client)
+        refreshFamilies = ValkeyRefreshFamilyStore(client: client)
+        idempotency = ValkeyIdempotencyStore(client: client)
+        rateLimiter = ValkeyRateLimiter(client: client)
         valkey = client
     }
 

@@ -33,6 +33,8 @@ public struct TokenRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var login: String?
     public var email: String?
+    /// The refresh-token family issued with this access token; logout revokes it too.
+    public var refreshFamilyID: String?
 
     public init(
         accessID: String,
@@ -41,7 +43,8 @@ public struct TokenRecord: Codable, Sendable, Equatable {
         tinodeTokenExpires: Date,
         createdAt: Date,
         login: String? = nil,
-        email: String? = nil
+        email: String? = nil,
+        refreshFamilyID: String? = nil
     ) {
         self.accessID = accessID
         self.userID = userID
@@ -50,6 +53,7 @@ public struct TokenRecord: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.login = login
         self.email = email
+        self.refreshFamilyID = refreshFamilyID
     }
 
     enum CodingKeys: String, CodingKey {
@@ -60,6 +64,7 @@ public struct TokenRecord: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case login
         case email
+        case refreshFamilyID = "refresh_family_id"
     }
 }
 

@@ -21,10 +21,11 @@ struct SessionHarness: Sendable {
         return logger
     }()
 
-    /// Settings tuned for tests: short timeouts and heartbeats so that recovery shows within seconds.
+    /// Settings tuned for tests: short heartbeats so that recovery shows within seconds, and a
+    /// request timeout long enough for a busy CI machine (tests of timeouts set their own).
     static func testSettings() -> TinodeSessionSettings {
         var settings = TinodeSessionSettings()
-        settings.requestTimeout = .seconds(2)
+        settings.requestTimeout = .seconds(10)
         settings.heartbeatInterval = .seconds(1)
         settings.reconnectInitialDelay = .milliseconds(50)
         settings.reconnectMaximumDelay = .milliseconds(500)

@@ -1,0 +1,191 @@
+import Foundation
+import Hummingbird
+import SidecarCore
+
+/// What a refresh needs to issue the next access token, kept with the refresh family.
+struct FamilyPayload: Codable {
+    var userID: String
+    var tinodeToken: String
+    var tinodeTokenExpires: Date
+    var login: String?
+    var email: String?
+}
+
+extension GatewayAPI {
+    /// `POST /v1/auth/register {"email","password","name"}` -> 201 with a token pair. The account is
+    /// made in Tinode with `basic` (login = the mapped name, the address as an `email` credential).
+    func registerUser(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
+        let email = try body.string("email")
+        let password = try body.string("password")
+        let name = try body.optionalString("name") ?? ""
+        let login = try mappedLogin(email)
+        try checkPassword(password)
+        try await limit("register:" + context.callerAddress, settings.authAttempts)
+        let identity: TinodeSession.Identity
+        do {
+            (_, identity) = try await pool.logIn(
+                .register(login: login, password: password, name: name.isEmpty ? email : name, email: email))
+        } catch TinodeSessionError.rejected(let code, _, let params) where code == 409 {
+            _ = params
+            throw APIError(.conflict, "email_taken", "An account with this address exists already.")
+        } catch TinodeSessionError.rejected(let code, _, _) where code == 422 {
+            throw APIError(.unprocessableContent, "password_rejected", "Tinode's password policy refused this password.")
+        } catch let error as TinodeSessionError {
+            throw APIError.tinode(error)
+        }
+        logger.info("registered", metadata: ["user": "\(identity.userID)", "login": "\(login)"])
+        return try await issueTokens(for: identity, login: login, email: email, status: .created)
+    }
+
+    /// `POST /v1/auth/login {"email","password"}` -> 200 with a token pair; one answer for a wrong
+    /// address or password alike.
+    func logIn(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
+        let email = try body.string("email")
+        let password = try body.string("password")
+        try await limit("login:" + context.callerAddress, settings.authAttempts)
+        let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
+        guard let login = try? loginNames.loginName(for: email), !password.isEmpty else { throw wrong }
+        let identity: TinodeSession.Identity
+        do {
+            (_, identity) = try await pool.logIn(.basic(login: login, password: password))
+        } catch TinodeSessionError.authenticationFailed {
+            throw wrong
+        } catch let error as TinodeSessionError {
+            throw APIError.tinode(error)
+        }
+        return try await issueTokens(for: identity, login: login, email: email, status: .ok)
+    }
+
+    /// `POST /v1/auth/refresh {"refresh_token"}` -> 200 with a new pair. Each refresh token works
+    /// once; presenting a used one revokes its whole family.
+    func refresh(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
+        let presented = try body.string("refresh_token")
+        let invalid = APIError(.unauthorized, "invalid_refresh_token", "The refresh token is invalid, expired or used.")
+        guard let claims = try? await tokens.verifyRefreshToken(presented) else { throw invalid }
+        let nextRefreshID = Self.randomID()
+        let rotation: RefreshRotation
+        do {
+            rotation = try await refreshFamilies.rotate(
+                familyID: claims.familyID, presented: claims.refreshID, next: nextRefreshID, payload: nil, ttl: tokens.refreshTTL)
+        } catch {
+            throw APIError.store(error)
+        }
+        switch rotation {
+        case .reused:
+            logger.warning("refresh token reused: family revoked", metadata: ["user": "\(claims.userID)"])
+            throw invalid
+        case .unknownFamily:
+            throw invalid
+        case .rotated(let payloadData):
+            guard let payload = try? JSONDecoder().decode(FamilyPayload.self, from: payloadData), payload.userID == claims.userID
+            else { throw invalid }
+            var tinodeToken = payload.tinodeToken
+            var expires = payload.tinodeTokenExpires
+            // A live session logged in again by token since and holds a fresher one (Tinode's tokens slide).
+            if let session = await pool.existingSession(userID: payload.userID), let identity = await session.identity {
+                tinodeToken = identity.token.base64EncodedString()
+                expires = identity.tokenExpires ?? expires
+            }
+            return try await issueAccessAndRespond(
+                userID: payload.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: payload.login, email: payload.email,
+                familyID: claims.familyID, refreshID: nextRefreshID, status: .ok)
+        }
+    }
+
+    /// `POST /v1/auth/logout` (Bearer) -> 204: the access id and the refresh family are revoked and
+    /// the user's Tinode session is closed.
+    func logOut(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let caller = try await authenticate(request)
+        do {
+            try await tokenStore.delete(accessID: caller.record.accessID)
+            if let family = caller.record.refreshFamilyID { try await refreshFamilies.revoke(familyID: family) }
+        } catch {
+            throw APIError.store(error)
+        }
+        await pool.close(userID: caller.userID)
+        return Response(status: .noContent)
+    }
+
+    /// `GET /v1/me` -> who the token belongs to.
+    func me(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let caller = try await authenticate(request)
+        let session = try await session(for: caller)
+        let name = try await tinodeCall { try await session.displayName() }
+        return try jsonResponse([
+            "user_id": caller.userID, "login": orNull(caller.record.login), "email": orNull(caller.record.email),
+            "name": orNull(name),
+        ])
+    }
+
+    // MARK: - Helpers
+
+    private func mappedLogin(_ email: String) throws -> String {
+        do {
+            return try loginNames.loginName(for: email)
+        } catch {
+            throw APIError(.unprocessableContent, "invalid_email", "This is not an e-mail address we can use: \(error).")
+        }
+    }
+
+    private func checkPassword(_ password: String) throws {
+        guard !password.isEmpty else { throw APIError(.unprocessableContent, "password_rejected", "The password is empty.") }
+        // bcrypt (Tinode's basic authenticator) refuses more than 72 bytes with an internal error.
+        guard password.utf8.count <= 72 else {
+            throw APIError(.unprocessableContent, "password_rejected", "The password is longer than 72 bytes.")
+        }
+    }
+
+    /// A new login: a new refresh family and a first access token.
+    private func issueTokens(
+        for identity: TinodeSession.Identity, login: String, email: String, status: HTTPResponse.Status
+    ) async throws -> Response {
+        let familyID = Self.randomID()
+        let refreshID = Self.randomID()
+        let tinodeToken = identity.token.base64EncodedString()
+        let expires = identity.tokenExpires ?? Date().addingTimeInterval(14 * 86_400)
+        let payload = FamilyPayload(
+            userID: identity.userID, tinodeToken: tinodeToken, tinodeTokenExpires: expires, login: login, email: email)
+        do {
+            try await refreshFamilies.start(
+                familyID: familyID, refreshID: refreshID, payload: try JSONEncoder().encode(payload), ttl: tokens.refreshTTL)
+        } catch {
+            throw APIError.store(error)
+        }
+        return try await issueAccessAndRespond(
+            userID: identity.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: login, email: email, familyID: familyID,
+            refreshID: refreshID, status: status)
+    }
+
+    private func issueAccessAndRespond(
+        userID: String, tinodeToken: String, tinodeExpires: Date, login: String?, email: String?, familyID: String, refreshID: String,
+        status: HTTPResponse.Status
+    ) async throws -> Response {
+        let accessID = Self.randomID()
+        let record = TokenRecord(
+            accessID: accessID, userID: userID, tinodeToken: tinodeToken, tinodeTokenExpires: tinodeExpires, createdAt: Date(),
+            login: login, email: email, refreshFamilyID: familyID)
+        do {
+            try await tokenStore.put(record, ttl: tokens.accessTTL)
+        } catch {
+            throw APIError.store(error)
+        }
+        let access = try await tokens.issueAccessToken(userID: userID, accessID: accessID)
+        let refresh = try await tokens.issueRefreshToken(userID: userID, refreshID: refreshID, familyID: familyID)
+        return try jsonResponse(
+            [
+                "user_id": userID, "login": orNull(login), "access_token": access.token, "refresh_token": refresh.token,
+                "token_type": "Bearer", "expires_in": Int(tokens.accessTTL.components.seconds),
+            ], status: status)
+    }
+
+    /// 128 random bits, base64url without padding.
+    static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

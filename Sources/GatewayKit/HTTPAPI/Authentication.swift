@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import SidecarCore
+
+/// Who a request is, from its Bearer access token.
+struct Caller: Sendable {
+    let claims: AccessTokenClaims
+    let record: TokenRecord
+    var userID: String { record.userID }
+}
+
+extension GatewayAPI {
+    /// Verifies the Bearer token and finds its live record: a token whose `access_id` is gone
+    /// (logout, revocation) is refused like an invalid one.
+    func authenticate(_ request: Request) async throws -> Caller {
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw APIError.unauthorized
+        }
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let claims: AccessTokenClaims
+        do {
+            claims = try await tokens.verifyAccessToken(token)
+        } catch {
+            throw APIError.unauthorized
+        }
+        let record: TokenRecord?
+        do {
+            record = try await tokenStore.get(accessID: claims.accessID)
+        } catch {
+            throw APIError.store(error)
+        }
+        guard let record, record.userID == claims.userID else { throw APIError.unauthorized }
+        return Caller(claims: claims, record: record)
+    }
+
+    /// The caller's Tinode session (created on first use, logging in with the stored Tinode token).
+    func session(for caller: Caller) async throws -> TinodeSession {
+        guard let token = Data(base64Encoded: caller.record.tinodeToken) else { throw APIError.unauthorized }
+        do {
+            return try await pool.session(userID: caller.userID, token: token)
+        } catch let error as TinodeSessionError {
+            throw APIError.tinode(error)
+        }
+    }
+}
+
+/// Runs `body`, mapping a Tinode session error to its API error.
+func tinodeCall<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as TinodeSessionError {
+        throw APIError.tinode(error)
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+import Hummingbird
+import SidecarCore
+
+extension GatewayAPI {
+    /// `GET /readyz`: 200 when the token store answers and the chat room is known (Tinode was
+    /// reached); 503 with what is missing otherwise.
+    public func registerReadiness(on router: Router<GatewayRequestContext>) {
+        router.get("readyz") { _, _ -> Response in
+            var problems: [String] = []
+            do {
+                _ = try await self.tokenStore.get(accessID: "readiness-probe")
+            } catch {
+                problems.append("token store: \(error)")
+            }
+            if await self.pool.roomTopic == nil { problems.append("tinode: chat room not known yet") }
+            if problems.isEmpty { return try jsonResponse(["status": "ready"]) }
+            var response = try jsonResponse(["status": "not ready", "problems": problems], status: .serviceUnavailable)
+            response.headers[.retryAfter] = "1"
+            return response
+        }
+    }
+}

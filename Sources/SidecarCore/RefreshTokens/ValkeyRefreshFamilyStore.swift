@@ -1,0 +1,78 @@
+import Foundation
+import Valkey
+
+/// Refresh families in Valkey: `<prefix>refresh:<familyID>` is a hash of the live refresh id and the
+/// payload, expiring with the refresh token. Rotation is one Lua script, so two refreshes racing with the same token
+/// cannot both win: the second one is a reuse.
+public struct ValkeyRefreshFamilyStore: RefreshFamilyStore {
+    private let client: ValkeyClient
+    private let keyPrefix: String
+
+    public init(client: ValkeyClient, keyPrefix: String = "sidecar:") {
+        self.client = client
+        self.keyPrefix = keyPrefix
+    }
+
+    public func start(familyID: String, refreshID: String, payload: Data, ttl: Duration) async throws {
+        _ = try await storeOperation {
+            try await client.evaluate(
+                Self.startScript, keys: [key(familyID)],
+                arguments: [refreshID, String(decoding: payload, as: UTF8.self), String(milliseconds(ttl))])
+        }
+    }
+
+    public func rotate(familyID: String, presented: String, next: String, payload: Data?, ttl: Duration) async throws
+        -> RefreshRotation
+    {
+        let reply = try await storeOperation {
+            try await client.evaluate(
+                Self.rotateScript, keys: [key(familyID)],
+                arguments: [presented, next, String(milliseconds(ttl)), payload.map { String(decoding: $0, as: UTF8.self) } ?? ""])
+        }
+        if let values = reply.array, values.count == 2, values[0].integer == 1, let stored = values[1].bytes {
+            return .rotated(payload: Data(stored))
+        }
+        switch reply.integer {
+        case 2: return .reused
+        case 0: return .unknownFamily
+        default: throw TokenStoreError.backend(.protocol(reason: "unexpected reply to the rotate script"))
+        }
+    }
+
+    private func milliseconds(_ ttl: Duration) -> Int64 {
+        max(1, ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    public func revoke(familyID: String) async throws {
+        _ = try await storeOperation { try await client.del(key(familyID)) }
+    }
+
+    private func key(_ familyID: String) -> String { keyPrefix + "refresh:" + familyID }
+
+    /// KEYS: family. ARGV: live id, payload, TTL in ms.
+    private static let startScript = ValkeyScript(
+        """
+        redis.call('DEL', KEYS[1])
+        redis.call('HSET', KEYS[1], 'live', ARGV[1], 'payload', ARGV[2])
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        return 1
+        """
+    )
+
+    /// KEYS: family. ARGV: presented id, next id, TTL in ms, new payload ("" keeps it).
+    /// Returns {1, payload} rotated, 2 reused (family deleted), 0 unknown.
+    private static let rotateScript = ValkeyScript(
+        """
+        local live = redis.call('HGET', KEYS[1], 'live')
+        if not live then return 0 end
+        if live ~= ARGV[1] then
+          redis.call('DEL', KEYS[1])
+          return 2
+        end
+        redis.call('HSET', KEYS[1], 'live', ARGV[2])
+        if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'payload', ARGV[4]) end
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        return {1, redis.call('HGET', KEYS[1], 'payload')}
+        """
+    )
+}
