@@ -25,8 +25,12 @@ public func buildGatewayApplication(
         tokens: try await TokenService(settings: configuration.jwt), backend: backend, pool: tinode.pool,
         loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength), settings: settings, logger: logger)
     let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
     router.addOperationalRoutes()
     api.registerReadiness(on: router)
+    api.registerOpenAPI(on: router)
     api.register(on: router)
     return Application(
         router: router,

@@ -1,7 +1,9 @@
 import Foundation
-import GatewayKit
+import Hummingbird
 import Testing
 import TinodeDouble
+
+@testable import GatewayKit
 
 /// The HTTP API end to end: real HTTP, the real Gateway application, the Tinode double on a real
 /// gRPC socket and the test redis-server.
@@ -250,6 +252,41 @@ struct GatewayAPITests {
             let limited = try await gateway.request(.post, "/v1/messages", json: ["text": "again"], token: token)
             #expect(limited.errorCode == "rate_limited")
             #expect(limited.headers[.init("Retry-After")!] != nil)
+        }
+    }
+}
+
+@Suite("Gateway OpenAPI document", .timeLimit(.minutes(2)))
+struct OpenAPIDocumentTests {
+    @Test("the document describes exactly the routes served, and each documented route answers")
+    func matchesRoutes() async throws {
+        try await GatewayHarness.run { gateway in
+            let reply = try await gateway.request(.get, "/openapi.json")
+            #expect(reply.status == 200)
+            let document = try #require(reply.json)
+            #expect(document["openapi"] as? String == "3.1.0")
+            let paths = try #require(document["paths"] as? [String: [String: Any]])
+            let documented = Set(paths.flatMap { path, methods in methods.keys.map { "\($0.uppercased()) \(path)" } })
+            #expect(documented == GatewayAPI.operations)
+            for operation in documented.sorted() {
+                let parts = operation.split(separator: " ")
+                let method = HTTPRequest.Method(String(parts[0]))!
+                if parts[1] == "/v1/messages/stream" { continue }  // never ends without a token; checked by the SSE test
+                let answer = try await gateway.request(method, String(parts[1]))
+                #expect(answer.status != 404, "\(operation) is documented but not served")
+            }
+            #expect(try await gateway.request(.get, "/v1/not-a-route").status == 404)
+        }
+    }
+
+    @Test("every response carries a request id: the caller's when given, a new one otherwise")
+    func requestID() async throws {
+        try await GatewayHarness.run { gateway in
+            let given = try await gateway.request(.get, "/healthz", headers: [.init("X-Request-ID")!: "trace-123"])
+            #expect(given.headers[.init("X-Request-ID")!] == "trace-123")
+            let made = try await gateway.request(.get, "/v1/me")
+            #expect(made.status == 401)
+            #expect(made.headers[.init("X-Request-ID")!]?.count == 36)
         }
     }
 }

@@ -1,8 +1,17 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import SidecarCore
 
 extension GatewayAPI {
+    /// `GET /openapi.json`: the OpenAPI 3.1 document of the API.
+    public func registerOpenAPI(on router: Router<GatewayRequestContext>) {
+        router.get("openapi.json") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
+        }
+    }
+
     /// `GET /readyz`: 200 when the token store answers and the chat room is known (Tinode was
     /// reached); 503 with what is missing otherwise.
     public func registerReadiness(on router: Router<GatewayRequestContext>) {

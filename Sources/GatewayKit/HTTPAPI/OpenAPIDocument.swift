@@ -1,0 +1,212 @@
+import Foundation
+
+/// The OpenAPI 3.1 description of the Gateway's HTTP API, served at `GET /openapi.json`. A test
+/// checks its paths against the routes the Gateway serves.
+enum OpenAPIDocument {
+    static let json: Data = {
+        (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    }()
+
+    private static func ref(_ name: String) -> [String: Any] { ["$ref": "#/components/schemas/\(name)"] }
+    private static func jsonContent(_ schema: [String: Any]) -> [String: Any] { ["application/json": ["schema": schema]] }
+    private static func error(_ description: String) -> [String: Any] {
+        ["description": description, "content": jsonContent(ref("Error"))]
+    }
+    private static let bearer: [[String: [String]]] = [["bearer": []]]
+    private static var unavailable: [String: Any] { error("Tinode or the token store is unavailable (with Retry-After).") }
+
+    /// Built on each use (a dictionary of `Any` cannot be a shared constant); `json` keeps the bytes.
+    static var document: [String: Any] {
+        [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "tinode-sidecar Gateway", "version": "1",
+                "description": "Register, log in and chat in one Tinode group room over plain HTTP.",
+            ],
+            "paths": [
+                "/v1/auth/register": [
+                    "post": [
+                        "summary": "Create an account and log in",
+                        "requestBody": ["required": true, "content": jsonContent(ref("Registration"))],
+                        "responses": [
+                            "201": ["description": "Registered", "content": jsonContent(ref("TokenPair"))],
+                            "400": error("Missing or mistyped field."), "409": error("The address is registered already."),
+                            "422": error("Address or password refused."), "429": error("Too many attempts."), "503": unavailable,
+                        ],
+                    ]
+                ],
+                "/v1/auth/login": [
+                    "post": [
+                        "summary": "Log in with e-mail and password",
+                        "requestBody": ["required": true, "content": jsonContent(ref("Credentials"))],
+                        "responses": [
+                            "200": ["description": "Logged in", "content": jsonContent(ref("TokenPair"))],
+                            "400": error("Missing or mistyped field."), "401": error("Wrong address or password."),
+                            "429": error("Too many attempts."), "503": unavailable,
+                        ],
+                    ]
+                ],
+                "/v1/auth/refresh": [
+                    "post": [
+                        "summary": "Exchange a refresh token for a new pair (each works once)",
+                        "requestBody": [
+                            "required": true,
+                            "content": jsonContent([
+                                "type": "object", "required": ["refresh_token"], "properties": ["refresh_token": ["type": "string"]],
+                            ]),
+                        ],
+                        "responses": [
+                            "200": ["description": "New pair", "content": jsonContent(ref("TokenPair"))],
+                            "401": error("Invalid, expired or reused refresh token (reuse revokes the family)."), "503": unavailable,
+                        ],
+                    ]
+                ],
+                "/v1/auth/logout": [
+                    "post": [
+                        "summary": "Revoke the access token and its refresh family", "security": bearer,
+                        "responses": ["204": ["description": "Logged out"], "401": error("Invalid token."), "503": unavailable],
+                    ]
+                ],
+                "/v1/me": [
+                    "get": [
+                        "summary": "Who the token belongs to", "security": bearer,
+                        "responses": [
+                            "200": ["description": "The user", "content": jsonContent(ref("Me"))], "401": error("Invalid token."),
+                            "503": unavailable,
+                        ],
+                    ]
+                ],
+                "/v1/messages": [
+                    "post": [
+                        "summary": "Send a message to the chat room", "security": bearer,
+                        "parameters": [
+                            [
+                                "name": "Idempotency-Key", "in": "header", "required": false,
+                                "schema": ["type": "string", "maxLength": 200],
+                                "description": "A retry with the same key returns the first answer (kept 24 h).",
+                            ]
+                        ],
+                        "requestBody": ["required": true, "content": jsonContent(ref("NewMessage"))],
+                        "responses": [
+                            "201": ["description": "Stored", "content": jsonContent(ref("SendReceipt"))],
+                            "400": error("Neither text nor content."), "401": error("Invalid token."),
+                            "409": error("The same Idempotency-Key is in progress."), "413": error("Message too large."),
+                            "415": error("Not JSON."), "429": error("Too many messages."), "503": unavailable,
+                        ],
+                    ],
+                    "get": [
+                        "summary": "A page of history, newest first", "security": bearer,
+                        "parameters": [
+                            ["name": "before", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1]],
+                            [
+                                "name": "limit", "in": "query", "required": false,
+                                "schema": ["type": "integer", "minimum": 1, "maximum": 100, "default": 50],
+                            ],
+                        ],
+                        "responses": [
+                            "200": ["description": "The page", "content": jsonContent(ref("HistoryPage"))],
+                            "400": error("Bad paging parameters."), "401": error("Invalid token."), "503": unavailable,
+                        ],
+                    ],
+                ],
+                "/v1/messages/stream": [
+                    "get": [
+                        "summary": "Live messages as Server-Sent Events (id = seq)", "security": bearer,
+                        "parameters": [
+                            [
+                                "name": "Last-Event-ID", "in": "header", "required": false, "schema": ["type": "integer"],
+                                "description": "Replay the messages after this seq first.",
+                            ]
+                        ],
+                        "responses": [
+                            "200": ["description": "An event stream", "content": ["text/event-stream": ["schema": ["type": "string"]]]],
+                            "401": error("Invalid token."), "503": unavailable,
+                        ],
+                    ]
+                ],
+                "/healthz": ["get": ["summary": "The process is alive", "responses": ["200": ["description": "Alive"]]]],
+                "/readyz": [
+                    "get": [
+                        "summary": "The token store answers and the chat room is known",
+                        "responses": ["200": ["description": "Ready"], "503": ["description": "Not ready (with Retry-After)"]],
+                    ]
+                ],
+                "/metrics": ["get": ["summary": "Prometheus metrics", "responses": ["200": ["description": "Text format 0.0.4"]]]],
+                "/openapi.json": ["get": ["summary": "This document", "responses": ["200": ["description": "OpenAPI 3.1"]]]],
+            ],
+            "components": [
+                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]],
+                "schemas": [
+                    "Error": [
+                        "type": "object", "required": ["error"],
+                        "properties": [
+                            "error": [
+                                "type": "object", "required": ["code", "message"],
+                                "properties": ["code": ["type": "string"], "message": ["type": "string"]],
+                            ]
+                        ],
+                    ],
+                    "Registration": [
+                        "type": "object", "required": ["email", "password"],
+                        "properties": [
+                            "email": ["type": "string", "format": "email"], "password": ["type": "string"], "name": ["type": "string"],
+                        ],
+                    ],
+                    "Credentials": [
+                        "type": "object", "required": ["email", "password"],
+                        "properties": ["email": ["type": "string", "format": "email"], "password": ["type": "string"]],
+                    ],
+                    "TokenPair": [
+                        "type": "object",
+                        "required": ["user_id", "login", "access_token", "refresh_token", "token_type", "expires_in"],
+                        "properties": [
+                            "user_id": ["type": "string"], "login": ["type": "string"], "access_token": ["type": "string"],
+                            "refresh_token": ["type": "string"], "token_type": ["const": "Bearer"],
+                            "expires_in": ["type": "integer", "description": "Seconds the access token lives."],
+                        ],
+                    ],
+                    "Me": [
+                        "type": "object", "required": ["user_id", "login", "email", "name"],
+                        "properties": [
+                            "user_id": ["type": "string"], "login": ["type": ["string", "null"]], "email": ["type": ["string", "null"]],
+                            "name": ["type": ["string", "null"]],
+                        ],
+                    ],
+                    "NewMessage": [
+                        "type": "object",
+                        "properties": [
+                            "text": ["type": "string"],
+                            "content": ["type": "object", "description": "Drafty (sent with head mime text/x-drafty)"],
+                        ],
+                        "oneOf": [["required": ["text"]], ["required": ["content"]]],
+                    ],
+                    "SendReceipt": [
+                        "type": "object", "required": ["seq", "topic", "ts"],
+                        "properties": [
+                            "seq": ["type": "integer"], "topic": ["type": "string"], "ts": ["type": "string", "format": "date-time"],
+                        ],
+                    ],
+                    "Message": [
+                        "type": "object", "required": ["seq", "from", "ts"],
+                        "properties": [
+                            "seq": ["type": "integer"], "from": ["type": "string"], "text": ["type": "string"],
+                            "content": ["description": "Non-text content (Drafty)"], "ts": ["type": "string", "format": "date-time"],
+                        ],
+                    ],
+                    "HistoryPage": [
+                        "type": "object", "required": ["messages", "next_before"],
+                        "properties": [
+                            "messages": ["type": "array", "items": ref("Message")], "next_before": ["type": ["integer", "null"]],
+                        ],
+                    ],
+                ],
+            ],
+        ]
+    }
+
+    /// Method and path of every operation, for the test that compares them with the served routes.
+    static var operations: Set<String> {
+        guard let paths = document["paths"] as? [String: [String: Any]] else { return [] }
+        return Set(paths.flatMap { path, methods in methods.keys.map { "\($0.uppercased()) \(path)" } })
+    }
+}
