@@ -188,6 +188,7 @@ let package = Package(
         .testTarget(
             name: "GatewayKitTests",
             dependencies: [
+                "AuthPluginKit",
                 "GatewayKit",
                 "TinodeDouble",
                 "TestSupport",
