@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import SidecarCore
 import SidecarServer
@@ -34,6 +35,7 @@ public func buildGatewayApplication(
     api.register(on: router)
     return Application(
         router: router,
+        server: .http1WebSocketUpgrade { request, _, _ in await api.webSocketUpgrade(request) },
         configuration: .init(address: configuration.gatewayHTTPAddress.bindAddress, serverName: "Gateway"),
         services: backend.services + tinode.services,
         logger: logger

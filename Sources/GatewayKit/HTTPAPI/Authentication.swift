@@ -13,10 +13,20 @@ extension GatewayAPI {
     /// Verifies the Bearer token and finds its live record: a token whose `access_id` is gone
     /// (logout, revocation) is refused like an invalid one.
     func authenticate(_ request: Request) async throws -> Caller {
-        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        try await authenticate(authorization: request.headers[.authorization])
+    }
+
+    /// The same from the `Authorization` header's value, or from a bare token (`bearerToken`), which
+    /// WebSocket clients in browsers must pass in the query because they cannot set headers.
+    func authenticate(authorization: String?, bearerToken: String? = nil) async throws -> Caller {
+        let token: String
+        if let header = authorization, header.count > 7, header.prefix(7).lowercased() == "bearer " {
+            token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        } else if let bearerToken, !bearerToken.isEmpty {
+            token = bearerToken
+        } else {
             throw APIError.unauthorized
         }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let claims: AccessTokenClaims
         do {
             claims = try await tokens.verifyAccessToken(token)

@@ -61,6 +61,7 @@ public struct GatewayAPI: Sendable {
         (.post, "/v1/messages", { api, request, context in try await api.send(request, context) }),
         (.get, "/v1/messages", { api, request, context in try await api.history(request, context) }),
         (.get, "/v1/messages/stream", { api, request, context in try await api.stream(request, context) }),
+        (.get, "/v1/ws", { api, request, context in try await api.webSocketRefused(request, context) }),
     ]
 
     /// The operational routes, served beside the API.

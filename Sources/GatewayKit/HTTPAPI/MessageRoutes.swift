@@ -87,7 +87,7 @@ extension GatewayAPI {
     }
 
     /// Tinode content for `{"text"}` (a JSON string) or `{"content"}` (Drafty, with head `mime`).
-    private func messageContent(_ body: JSONBody) throws -> (Data, [String: Data]) {
+    func messageContent(_ body: JSONBody) throws -> (Data, [String: Data]) {
         if let text = try body.optionalString("text") {
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.badRequest("`text` is empty.") }
             guard text.utf8.count <= settings.maxMessageBytes else {

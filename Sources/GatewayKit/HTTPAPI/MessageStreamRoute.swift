@@ -87,7 +87,7 @@ extension GatewayAPI {
     }
 
     /// Room messages with seq above `seq`, oldest first, read back from history page by page.
-    private func missedMessages(after seq: Int, session: TinodeSession) async throws -> [ChatMessage] {
+    func missedMessages(after seq: Int, session: TinodeSession) async throws -> [ChatMessage] {
         var collected: [ChatMessage] = []
         var before: Int?
         while true {

@@ -124,6 +124,17 @@ enum OpenAPIDocument {
                         ],
                     ]
                 ],
+                "/v1/ws": [
+                    "get": [
+                        "summary":
+                            "The live feed and sending over a WebSocket (token as Bearer or ?access_token=; ?last_event_id= resumes)",
+                        "security": bearer,
+                        "responses": [
+                            "101": ["description": "Switching to WebSocket; frames are JSON: message, send, sent, error"],
+                            "401": error("Invalid token."), "426": error("Not a WebSocket request."),
+                        ],
+                    ]
+                ],
                 "/healthz": ["get": ["summary": "The process is alive", "responses": ["200": ["description": "Alive"]]]],
                 "/readyz": [
                     "get": [
