@@ -6,7 +6,6 @@
 #   (b) `pub` round trips per second with USERS users, each publishing in a loop, through the
 #       session layer against USERS raw gRPC clients that only send `pub` and wait for the ack, in
 #       the same run against the same double, alternating. Target: ratio at least 0.70.
-# Every pub is fanned out by the double to every member of the room, in both modes alike.
 #
 #   bench/gateway-sessions.sh [rounds] [seconds] [users] [idle-sessions (0: skip)]
 set -euo pipefail
@@ -37,9 +36,11 @@ if ((IDLE > 0)); then
   "$BENCH" idle-sessions --port "$PORT" --room "$ROOM" --count "$IDLE" --prefix "idle"
 fi
 
-# (b) twice: all users in the shared room (every pub fanned out to every user: the double's fan-out
-# dominates), and each user in a group of its own (what the session layer itself costs).
-for topics in shared own; do
+# (b) each user writes to a group of its own, so the figure is what the session layer costs.
+# TOPICS="own shared" adds a run with everyone in the shared room: every pub is then fanned out to
+# every user, and at 100 users the double (like Tinode) gives up on streams that fall more than 128
+# messages behind, so that run is a fan-out stress test rather than a round-trip measure.
+for topics in ${TOPICS:-own}; do
   echo "# (b) pub round trips, $USERS users, ${SECONDS_PER_RUN}s per run, topics: $topics"
   extra=()
   [[ "$topics" == own ]] && extra=(--solo "$SOLO")
