@@ -3,7 +3,7 @@ import TinodeProto
 extension Pbx_ClientMsg {
     /// The name of the field set in the `oneof`, as the fixtures and `receivedCount(kind:)` use it;
     /// "" for an empty message.
-    var kindName: String {
+    public var kindName: String {
         switch message {
         case .hi: "hi"
         case .acc: "acc"

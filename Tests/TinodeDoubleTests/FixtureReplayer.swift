@@ -58,7 +58,7 @@ final class FixtureReplayer {
             try stream(of: line, place).halfClose()
         case ("out", _):
             let recorded = try Pbx_ClientMsg(serializedBytes: try payload(of: line, place))
-            guard recorded.fixtureKind == line.kind else { throw ReplayError("\(place): the payload is a \(recorded.fixtureKind)") }
+            guard recorded.kindName == line.kind else { throw ReplayError("\(place): the payload is a \(recorded.kindName)") }
             do {
                 try stream(of: line, place).send(try bindings.rewrite(recorded))
             } catch let error as ReplayError {
@@ -131,25 +131,6 @@ final class FixtureReplayer {
     /// "RESOURCE_EXHAUSTED" and "resourceExhausted" name the same status.
     private static func statusName(_ text: String) -> String {
         text.replacingOccurrences(of: "_", with: "").uppercased()
-    }
-}
-
-extension Pbx_ClientMsg {
-    /// The `kind` the fixtures give a client message: the name of the field set in its `oneof`.
-    var fixtureKind: String {
-        switch message {
-        case .hi: "hi"
-        case .acc: "acc"
-        case .login: "login"
-        case .sub: "sub"
-        case .leave: "leave"
-        case .pub: "pub"
-        case .get: "get"
-        case .set: "set"
-        case .del: "del"
-        case .note: "note"
-        case nil: ""
-        }
     }
 }
 
