@@ -23,6 +23,18 @@ struct GatewayHarness: Sendable {
         let double = try await TinodeDouble.start()
         let owner = try double.createUser(login: "roomowner", password: "owner-password", name: "Owner")
         let room = double.createGroup(owner: owner, name: "general", tags: ["room:general"])
+        let app = try await makeApplication(double: double, room: room, valkey: valkey, extraEnvironment: extraEnvironment)
+        try await app.test(.live) { client in
+            try await body(GatewayHarness(client: client, double: double, room: room, port: client.port ?? 0))
+        }
+        await double.stop()
+    }
+
+    /// A Gateway application for `double` and `room`. Records an issue and throws when the test
+    /// redis-server is needed and missing.
+    static func makeApplication(
+        double: TinodeDouble, room: String, valkey: Bool = true, extraEnvironment: [String: String] = [:]
+    ) async throws -> some ApplicationProtocol {
         var environment = [
             "GATEWAY_HTTP_ADDR": "127.0.0.1:0", "TINODE_GRPC_ADDR": "127.0.0.1:\(double.port)", "TINODE_TOPIC_ID": room,
             "ACCESS_SECRET": "gateway-test-access-secret-0123456789ab", "REFRESH_SECRET": "gateway-test-refresh-secret-0123456789a",
@@ -32,7 +44,7 @@ struct GatewayHarness: Sendable {
         if valkey {
             guard let url = ProcessInfo.processInfo.environment["VALKEY_TEST_URL"], !url.isEmpty else {
                 Issue.record("VALKEY_TEST_URL is not set: run scripts/test, which starts redis-server")
-                return
+                throw CancellationError()
             }
             environment["VALKEY_URL"] = url
         }
@@ -41,12 +53,7 @@ struct GatewayHarness: Sendable {
         Observability.bootstrap(logLevel: .error)
         var logger = Logger(label: "GatewayTest")
         logger.logLevel = .error
-        let app = try await buildGatewayApplication(configuration: configuration, logger: logger)
-        try await app.test(.live) { client in
-            let harness = GatewayHarness(client: client, double: double, room: room, port: client.port ?? 0)
-            try await body(harness)
-        }
-        await double.stop()
+        return try await buildGatewayApplication(configuration: configuration, logger: logger)
     }
 
     /// A response: status, headers and the JSON body (nil when not JSON).
