@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import SidecarCore
@@ -9,12 +11,11 @@ import SidecarServer
 public func buildGatewayApplication(
     configuration: SidecarConfiguration, logger: Logger
 ) async throws -> some ApplicationProtocol {
-    if configuration.ssl {
-        // Refuse rather than silently serve plain HTTP to someone who asked for HTTPS.
-        throw ConfigurationError(
-            setting: Settings.ssl.name,
-            reason: "HTTPS is not served by this version yet; terminate TLS in front of the Gateway or set SSL=false")
-    }
+    // Checked before anything starts: a bad certificate is a configuration error, not a late surprise.
+    let tls =
+        try configuration.ssl
+        ? GatewayTLS.configuration(certificateFile: configuration.sslCertificateFile ?? "", keyFile: configuration.sslKeyFile ?? "")
+        : nil
     let backend = try StoreBackend(configuration: configuration, logger: logger)
     let tinode = try TinodeLayer(configuration: configuration, serviceAccounts: backend.serviceAccounts, logger: logger)
     var settings = GatewayAPISettings()
@@ -35,9 +36,16 @@ public func buildGatewayApplication(
     api.register(on: router)
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade { request, _, _ in await api.webSocketUpgrade(request) },
+        server: try server(tls: tls, api: api),
         configuration: .init(address: configuration.gatewayHTTPAddress.bindAddress, serverName: "Gateway"),
         services: backend.services + tinode.services,
         logger: logger
     )
+}
+
+/// HTTP/1.1 with WebSocket upgrades, inside TLS when `SSL=true`.
+private func server(tls: TLSConfiguration?, api: GatewayAPI) throws -> HTTPServerBuilder {
+    let plain = HTTPServerBuilder.http1WebSocketUpgrade { request, _, _ in await api.webSocketUpgrade(request) }
+    guard let tls else { return plain }
+    return try .tls(plain, tlsConfiguration: tls)
 }
