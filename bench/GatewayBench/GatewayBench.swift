@@ -22,9 +22,13 @@ struct ServeDouble: AsyncParsableCommand {
     @Option var port: Int
     @Option(help: "Also create this many groups for runs where every user writes to a group of its own.")
     var solo = 100
+    @Option(help: "Messages a stream may have unsent before the double gives up on it (Tinode: 128).")
+    var sendQueueLimit = 128
 
     func run() async throws {
-        let double = try await TinodeDouble.start(port: port)
+        var options = TinodeDouble.Options()
+        options.sendQueueLimit = sendQueueLimit
+        let double = try await TinodeDouble.start(port: port, options: options)
         let owner = try double.createUser(login: "benchowner", password: "bench-owner-pw", name: "Owner")
         let room = double.createGroup(owner: owner, name: "general", tags: ["room:general"])
         let groups = (0..<solo).map { double.createGroup(owner: owner, name: "solo\($0)", tags: []) }

@@ -56,7 +56,10 @@ public final class ChatRoomService: Service {
                     break
                 } catch {
                     logger.warning("chat room not available yet; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-                    try? await Task.sleep(for: delay)
+                    // Shutting down must not wait for the retry.
+                    let wait = delay
+                    let waitedFully = (try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }) != nil
+                    if !waitedFully { break }
                     delay = min(delay * 2, .seconds(15))
                 }
             }

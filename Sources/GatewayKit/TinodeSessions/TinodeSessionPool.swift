@@ -170,8 +170,9 @@ public actor TinodeSessionPool: Service {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await self.backgroundTasks.run() }
             group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: self.poolSettings.sweepInterval)
+                // Ends quietly when cancelled: a CancellationError here would fail the service group
+                // (and the program's exit status) on an ordinary shutdown.
+                while (try? await Task.sleep(for: self.poolSettings.sweepInterval)) != nil {
                     await self.sweep()
                 }
             }

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The Gateway's send path end to end: `POST /v1/messages` from USERS logged-in users (wrk, USERS
+# connections, each request with one of the users' tokens in turn) through the release Gateway
+# (JWT check, Valkey token lookup, the user's Tinode session) to the Tinode double, beside USERS raw
+# gRPC clients publishing to the double directly (`pub`, wait for the ack), alternating, same run.
+# Both sides write to one shared group of USERS members, so the double fans each message out to
+# USERS sessions either way; its send-queue limit is raised so that the fan-out alone cannot cut a
+# client off. Target: Gateway rate at least 0.60 of the direct rate, p99 under 20 ms.
+#
+#   bench/gateway-http.sh [rounds] [seconds] [users]
+set -euo pipefail
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+ROUNDS="${1:-3}"
+SECONDS_PER_RUN="${2:-10}"
+USERS="${3:-100}"
+
+command -v wrk >/dev/null || { echo "needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "needs redis-server (Debian: redis-server)" >&2; exit 1; }
+swift build -c release --product Gateway >&2
+swift build -c release --product GatewayBench >&2
+BIN="$(swift build -c release --show-bin-path)"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+DIR="$(mktemp -d)"
+REDIS_PORT="$(free_port)"; DOUBLE_PORT="$(free_port)"; HTTP_PORT="$(free_port)"
+PASSWORD="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+SECRET="bench-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --requirepass "$PASSWORD" --save '' --appendonly no \
+  --dir "$DIR" --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
+for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" -a "$PASSWORD" --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+"$BIN/GatewayBench" serve-double --port "$DOUBLE_PORT" --solo 1 --send-queue-limit 1000000 >"$DIR/double.out" 2>&1 &
+DOUBLE_PID=$!
+GATEWAY_PID=""
+cleanup() {
+  [[ -n "$GATEWAY_PID" ]] && kill "$GATEWAY_PID" 2>/dev/null || true
+  kill "$DOUBLE_PID" 2>/dev/null || true
+  kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do grep -q '^room=' "$DIR/double.out" && break; sleep 0.1; done
+ROOM="$(sed -n 's/^room=//p' "$DIR/double.out")"
+DIRECT_GROUP="$(sed -n 's/^solo=//p' "$DIR/double.out")"
+
+ENV=development ACCESS_SECRET="$SECRET" REFRESH_SECRET="$SECRET-refresh" VALKEY_URL="redis://:$PASSWORD@127.0.0.1:$REDIS_PORT/0" \
+  TINODE_GRPC_ADDR="127.0.0.1:$DOUBLE_PORT" TINODE_TOPIC_ID="$ROOM" GATEWAY_HTTP_ADDR="127.0.0.1:$HTTP_PORT" \
+  GATEWAY_AUTH_ATTEMPTS_PER_MINUTE=1000000 GATEWAY_SEND_BURST=1000000 GATEWAY_SENDS_PER_SECOND=1000000 LOG_LEVEL=warning \
+  "$BIN/Gateway" serve 2>"$DIR/gateway.log" &
+GATEWAY_PID=$!
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
+
+# Register the users; keep their access tokens, one per line.
+python3 - "$HTTP_PORT" "$USERS" >"$DIR/tokens" <<'PY'
+import json, sys, urllib.request, uuid
+port, users = sys.argv[1], int(sys.argv[2])
+for i in range(users):
+    body = json.dumps({"email": f"bench{i}-{uuid.uuid4().hex[:8]}@example.com", "password": "bench-password", "name": f"B{i}"})
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/auth/register", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+    print(json.load(urllib.request.urlopen(request))["access_token"])
+PY
+[[ "$(wc -l <"$DIR/tokens")" -eq "$USERS" ]] || { echo "registration failed" >&2; tail "$DIR/gateway.log" >&2; exit 1; }
+
+cat >"$DIR/send.lua" <<LUA
+local tokens = {}
+for line in io.lines("$DIR/tokens") do tokens[#tokens + 1] = line end
+local n = math.random(#tokens)
+request = function()
+  n = n % #tokens + 1
+  return wrk.format("POST", "/v1/messages",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[n]}, '{"text":"benchmark message"}')
+end
+LUA
+
+run_wrk() {
+  wrk -t2 -c"$USERS" -d"${SECONDS_PER_RUN}s" --latency -s "$DIR/send.lua" "http://127.0.0.1:$HTTP_PORT/v1/messages" 2>&1 | awk '
+    /Requests\/sec/ {rps=$2}
+    /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p99=v}
+    /Non-2xx/ {bad=$4}
+    END {printf "%s %s %s\n", rps, p99, (bad==""?0:bad)}'
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+gateway=(); gateway_p99=(); direct=()
+for round in $(seq 1 "$ROUNDS"); do
+  read -r rps p99 bad < <(run_wrk); gateway+=("$rps"); gateway_p99+=("$p99")
+  [[ "$bad" == 0 ]] || echo "warning: $bad non-2xx answers in round $round" >&2
+  raw=$("$BIN/GatewayBench" publish-rate --port "$DOUBLE_PORT" --room "$ROOM" --solo "$DIRECT_GROUP" --users "$USERS" \
+    --seconds "$SECONDS_PER_RUN" --mode raw --prefix "direct${round}u")
+  direct+=("$(sed 's/.*rate=//' <<<"$raw")")
+  echo "# round $round: gateway ${gateway[-1]} req/s p99 ${gateway_p99[-1]} ms; direct gRPC ${direct[-1]} pub/s"
+done
+G=$(printf '%s\n' "${gateway[@]}" | median); D=$(printf '%s\n' "${direct[@]}" | median)
+GP=$(printf '%s\n' "${gateway_p99[@]}" | median)
+echo "# $(nproc) cores; $USERS users; wrk -t2 -c$USERS -d${SECONDS_PER_RUN}s; medians of $ROUNDS rounds"
+awk -v g="$G" -v d="$D" -v gp="$GP" 'BEGIN {
+  printf "gateway_send_rps=%.0f gateway_p99_ms=%.2f direct_pub_per_s=%.0f\n", g, gp, d
+  printf "ratio=%.2f (target >= 0.60) p99_target_ms=20\n", g/d }'
