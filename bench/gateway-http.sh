@@ -46,10 +46,11 @@ DIRECT_GROUP="$(sed -n 's/^solo=//p' "$DIR/double.out")"
 
 ENV=development ACCESS_SECRET="$SECRET" REFRESH_SECRET="$SECRET-refresh" VALKEY_URL="redis://:$PASSWORD@127.0.0.1:$REDIS_PORT/0" \
   TINODE_GRPC_ADDR="127.0.0.1:$DOUBLE_PORT" TINODE_TOPIC_ID="$ROOM" GATEWAY_HTTP_ADDR="127.0.0.1:$HTTP_PORT" \
-  GATEWAY_AUTH_ATTEMPTS_PER_MINUTE=1000000 GATEWAY_SEND_BURST=1000000 GATEWAY_SENDS_PER_SECOND=1000000 LOG_LEVEL=warning \
+  GATEWAY_AUTH_ATTEMPTS_PER_MINUTE=1000000 GATEWAY_SEND_BURST=100000 GATEWAY_SENDS_PER_SECOND=10000 LOG_LEVEL=warning \
   "$BIN/Gateway" serve 2>"$DIR/gateway.log" &
 GATEWAY_PID=$!
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "the Gateway is not ready:" >&2; tail "$DIR/gateway.log" >&2; exit 1; }
 
 # Register the users; keep their access tokens, one per line.
 python3 - "$HTTP_PORT" "$USERS" >"$DIR/tokens" <<'PY'

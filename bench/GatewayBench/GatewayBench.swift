@@ -192,18 +192,23 @@ struct PublishRate: AsyncParsableCommand {
     }
 
     func runRaw() async throws -> Int {
-        let transport = try HTTP2ClientTransport.Posix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
-        let client = GRPCClient(transport: transport)
+        // Two HTTP/2 connections, as the session layer uses by default (TINODE_GRPC_CONNECTIONS).
+        let clients = try (0..<2).map { _ in
+            GRPCClient(
+                transport: try HTTP2ClientTransport.Posix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext))
+        }
         let users = users, seconds = seconds, prefix = prefix
         return try await withThrowingTaskGroup(of: Int.self) { outer in
-            outer.addTask {
-                try await client.runConnections()
-                return 0
+            for client in clients {
+                outer.addTask {
+                    try await client.runConnections()
+                    return 0
+                }
             }
-            let node = Pbx_Node.Client(wrapping: client)
             let total = try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<users {
                     let topic = topic(index)
+                    let node = Pbx_Node.Client(wrapping: clients[index % clients.count])
                     group.addTask {
                         try await RawUser.run(
                             node: node, login: "\(prefix)\(index)", room: topic,
@@ -213,7 +218,7 @@ struct PublishRate: AsyncParsableCommand {
                 }
                 return try await group.reduce(0, +)
             }
-            client.beginGracefulShutdown()
+            for client in clients { client.beginGracefulShutdown() }
             outer.cancelAll()
             return total
         }

@@ -114,7 +114,8 @@ public struct SidecarConfiguration: Sendable {
         let sendsPerSecondText = reader.string(Settings.gatewaySendsPerSecond) ?? Settings.gatewaySendsPerSecond.defaultValue
         guard let sendsPerSecond = Double(sendsPerSecondText), sendsPerSecond > 0, sendsPerSecond <= 10_000 else {
             throw ConfigurationError(
-                setting: Settings.gatewaySendsPerSecond.name, reason: "must be a number above 0, not `\(sendsPerSecondText)`")
+                setting: Settings.gatewaySendsPerSecond.name,
+                reason: "must be a number above 0 and at most 10000, not `\(sendsPerSecondText)`")
         }
         gatewayLimits = GatewayLimits(
             authAttemptsPerMinute: try Self.int(reader, Settings.gatewayAuthAttempts, in: 1...1_000_000),
