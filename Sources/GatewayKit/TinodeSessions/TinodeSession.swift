@@ -480,7 +480,9 @@ public actor TinodeSession {
 
     private func receivedData(_ data: Pbx_ServerData) {
         let message = ChatMessage(data)
-        rememberEcho(of: message)
+        // Only our own messages have a `pub` waiting for their time; in a busy room that is a small
+        // share of what arrives.
+        if data.fromUserID == identity?.userID { rememberEcho(of: message) }
         if data.topic == settings.roomTopic {
             deliver(sequence.accept(message))
             if sequence.hasHole { startCatchUp() }
@@ -681,7 +683,11 @@ public actor TinodeSession {
         let key = MessageKey(topic: message.topic, seq: message.seq)
         if echoTimes.updateValue(message.timestamp, forKey: key) == nil {
             echoOrder.append(key)
-            if echoOrder.count > 512 { echoTimes.removeValue(forKey: echoOrder.removeFirst()) }
+            // Forget the oldest half at once: amortised, instead of shifting the array on every message.
+            if echoOrder.count > 512 {
+                for old in echoOrder.prefix(256) { echoTimes.removeValue(forKey: old) }
+                echoOrder.removeFirst(256)
+            }
         }
         echoWaiters.removeValue(forKey: key)?.resume(returning: message.timestamp)
     }
