@@ -238,6 +238,24 @@ struct GatewayAPITests {
         }
     }
 
+    @Test("register and login attempts beyond the per-address rate get 429 with Retry-After")
+    func authRateLimited() async throws {
+        try await GatewayHarness.run(valkey: false, extraEnvironment: ["GATEWAY_AUTH_ATTEMPTS_PER_MINUTE": "3"]) { gateway in
+            var statuses: [Int] = []
+            for index in 1...3 {
+                let reply = try await gateway.request(
+                    .post, "/v1/auth/login", json: ["email": "guess\(index)@example.com", "password": "wrong-password"])
+                statuses.append(reply.status)
+            }
+            let limited = try await gateway.request(
+                .post, "/v1/auth/register", json: ["email": "late-\(UUID())@example.com", "password": "secret-password"])
+            #expect(statuses == [401, 401, 401])
+            #expect(limited.status == 429)
+            #expect(limited.errorCode == "rate_limited")
+            #expect(Int(limited.headers[.init("Retry-After")!] ?? "") ?? 0 >= 1)
+        }
+    }
+
     @Test("sends beyond the per-user rate get 429 with Retry-After")
     func rateLimited() async throws {
         try await GatewayHarness.run(valkey: false, extraEnvironment: ["GATEWAY_SEND_BURST": "3", "GATEWAY_SENDS_PER_SECOND": "0.5"]) {

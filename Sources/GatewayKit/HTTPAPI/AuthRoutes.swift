@@ -21,7 +21,7 @@ extension GatewayAPI {
         let name = try body.optionalString("name") ?? ""
         let login = try mappedLogin(email)
         try checkPassword(password)
-        try await limit("register:" + context.callerAddress, settings.authAttempts)
+        try await limit("auth:" + context.callerAddress, settings.authAttempts)
         let identity: TinodeSession.Identity
         do {
             (_, identity) = try await pool.logIn(
@@ -44,7 +44,7 @@ extension GatewayAPI {
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
         let email = try body.string("email")
         let password = try body.string("password")
-        try await limit("login:" + context.callerAddress, settings.authAttempts)
+        try await limit("auth:" + context.callerAddress, settings.authAttempts)
         let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
         guard let login = try? loginNames.loginName(for: email), !password.isEmpty else { throw wrong }
         let identity: TinodeSession.Identity

@@ -9,7 +9,8 @@ public struct GatewayAPISettings: Sendable {
     public var maxBodyBytes = 65_536
     /// Longest message text, in bytes of UTF-8 (Tinode refuses whole messages over 128 KiB).
     public var maxMessageBytes = 16_384
-    /// Register and login attempts per address.
+    /// Register and login attempts per address, together (one bucket: guessing passwords and making
+    /// accounts draw on the same budget).
     public var authAttempts = RateLimit.perMinute(20)
     /// Messages per user.
     public var sends = RateLimit(capacity: 30, perSecond: 5)
