@@ -102,6 +102,24 @@ struct GatewayAPITests {
         }
     }
 
+    @Test("a send refused before it reached Tinode (429) frees its Idempotency-Key: the retry posts once")
+    func idempotentRetryAfterRefusal() async throws {
+        try await GatewayHarness.run(valkey: false, extraEnvironment: ["GATEWAY_SEND_BURST": "1", "GATEWAY_SENDS_PER_SECOND": "2"]) {
+            gateway in
+            let (_, tokens) = try await gateway.register("dora")
+            let token = try #require(tokens["access_token"] as? String)
+            let first = try await gateway.request(.post, "/v1/messages", json: ["text": "first"], token: token)
+            #expect(first.status == 201)
+            let key: HTTPFields = [.init("Idempotency-Key")!: UUID().uuidString]
+            let refused = try await gateway.request(.post, "/v1/messages", json: ["text": "second"], token: token, headers: key)
+            #expect(refused.status == 429)
+            try await Task.sleep(for: .milliseconds(700))  // the bucket refills a token every 0.5 s
+            let retry = try await gateway.request(.post, "/v1/messages", json: ["text": "second"], token: token, headers: key)
+            #expect(retry.status == 201, "\(retry.text)")
+            #expect(gateway.double.messages(inTopic: gateway.room).count == 2)
+        }
+    }
+
     @Test("refresh rotates; a used refresh token revokes the whole family")
     func refreshRotation() async throws {
         try await GatewayHarness.run { gateway in

@@ -29,16 +29,20 @@ extension GatewayAPI {
                 break
             }
         }
-        try await limit("send:" + caller.userID, settings.sends)
-        let session = try await session(for: caller)
         let receipt: PublishReceipt
         do {
+            try await limit("send:" + caller.userID, settings.sends)
+            let session = try await session(for: caller)
             receipt = try await session.publish(content: content, head: head)
-        } catch let error as TinodeSessionError {
-            // A timeout may have stored the message: keep the key claimed (until the claim expires) so
-            // that a quick retry does not post it twice. Anything else was not stored.
-            if let key, error != .timeout { try? await idempotency.release(scope: caller.userID, key: key) }
-            throw APIError.tinode(error)
+        } catch {
+            // Nothing was stored, so a retry with the same key must be free to try again; except after
+            // a timeout, which may have stored the message: the key then stays claimed until the claim
+            // expires, so that a quick retry does not post it twice.
+            if let key, (error as? TinodeSessionError) != .timeout {
+                try? await idempotency.release(scope: caller.userID, key: key)
+            }
+            if let failure = error as? TinodeSessionError { throw APIError.tinode(failure) }
+            throw error
         }
         let answer = try JSONSerialization.data(
             withJSONObject: ["seq": receipt.seq, "topic": receipt.topic, "ts": timestampText(receipt.timestamp)], options: [.sortedKeys])
