@@ -37,7 +37,9 @@ final class LiveFeed: Sendable {
     }
 
     func publish(_ event: LiveEvent) {
-        let current = subscribers.withLock { Array($0.values) }
+        // Most sessions have no live client most of the time: no copy, no allocation then.
+        let current = subscribers.withLock { $0.isEmpty ? [] : Array($0.values) }
+        if current.isEmpty { return }
         for subscriber in current {
             if case .dropped = subscriber.continuation.yield(event) {
                 subscriber.subscription.end(.cutOff)

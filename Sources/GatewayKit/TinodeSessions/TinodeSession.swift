@@ -443,8 +443,8 @@ public actor TinodeSession {
                 if request.accept(meta: meta) { complete(meta.id, request) } else { pending[meta.id] = request }
             }
         case .data(let data):
-            for id in dataPageIDs {
-                pending[id]?.accept(data: data)
+            if !dataPageIDs.isEmpty {
+                for id in dataPageIDs { pending[id]?.accept(data: data) }
             }
             receivedData(data)
         case .pres(let presence):
