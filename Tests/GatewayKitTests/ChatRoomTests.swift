@@ -51,7 +51,7 @@ struct ChatRoomTests {
             }
             let roomService = service(harness, account: .configured(.init(login: "gatewaysvc", password: "service-password")))
             let running = Task { try await roomService.run() }
-            #expect(await eventually { await harness.pool.roomTopic != nil })
+            #expect(await eventually(timeout: .seconds(30)) { await harness.pool.roomTopic != nil })
             running.cancel()
             let (session, _) = try await harness.register("zoe")
             _ = try await session.publish(content: jsonText("hello room"))

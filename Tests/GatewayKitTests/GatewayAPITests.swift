@@ -104,7 +104,9 @@ struct GatewayAPITests {
 
     @Test("a send refused before it reached Tinode (429) frees its Idempotency-Key: the retry posts once")
     func idempotentRetryAfterRefusal() async throws {
-        try await GatewayHarness.run(valkey: false, extraEnvironment: ["GATEWAY_SEND_BURST": "1", "GATEWAY_SENDS_PER_SECOND": "2"]) {
+        // One token, refilled every 4 s: long enough that a busy machine does not refill it between the
+        // first two sends.
+        try await GatewayHarness.run(valkey: false, extraEnvironment: ["GATEWAY_SEND_BURST": "1", "GATEWAY_SENDS_PER_SECOND": "0.25"]) {
             gateway in
             let (_, tokens) = try await gateway.register("dora")
             let token = try #require(tokens["access_token"] as? String)
@@ -113,7 +115,7 @@ struct GatewayAPITests {
             let key: HTTPFields = [.init("Idempotency-Key")!: UUID().uuidString]
             let refused = try await gateway.request(.post, "/v1/messages", json: ["text": "second"], token: token, headers: key)
             #expect(refused.status == 429)
-            try await Task.sleep(for: .milliseconds(700))  // the bucket refills a token every 0.5 s
+            try await Task.sleep(for: .milliseconds(4200))  // the bucket refills a token every 4 s
             let retry = try await gateway.request(.post, "/v1/messages", json: ["text": "second"], token: token, headers: key)
             #expect(retry.status == 201, "\(retry.text)")
             #expect(gateway.double.messages(inTopic: gateway.room).count == 2)
@@ -276,7 +278,7 @@ struct GatewayAPITests {
 
     @Test("sends beyond the per-user rate get 429 with Retry-After")
     func rateLimited() async throws {
-        try await GatewayHarness.run(valkey: false, extraEnvironment: ["GATEWAY_SEND_BURST": "3", "GATEWAY_SENDS_PER_SECOND": "0.5"]) {
+        try await GatewayHarness.run(valkey: false, extraEnvironment: ["GATEWAY_SEND_BURST": "3", "GATEWAY_SENDS_PER_SECOND": "0.05"]) {
             gateway in
             let (_, tokens) = try await gateway.register("kim_user")
             let token = try #require(tokens["access_token"] as? String)

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOPosix
 import Synchronization
 import TinodeProto
 
@@ -25,6 +26,9 @@ public final class TinodeDouble: Sendable {
         /// the task itself and always awaits it in `stop()`.
         let serving: Task<Void, Never>
     }
+
+    /// The doubles' own event loops (never shut down, like NIO's singleton).
+    private static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
     private init(options: Options) {
         world = World(options: options)
@@ -84,7 +88,10 @@ public final class TinodeDouble: Sendable {
                 // max_message_size is enforced by NodeService's deserializer, which ends the call with
                 // RESOURCE_EXHAUSTED like Tinode; the transport would reset the stream instead.
                 config.rpc.maxRequestPayloadSize = max(options.maxMessageSize * 4, 16 << 20)
-            }
+            },
+            // Not the shared singleton: a busy double must not delay the timers of the code under test
+            // that runs in the same process.
+            eventLoopGroup: Self.eventLoops
         )
         let server = GRPCServer(transport: transport, services: [NodeService(world: world)])
         world.acceptSessions()

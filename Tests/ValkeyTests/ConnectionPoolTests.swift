@@ -9,7 +9,9 @@ struct ConnectionPoolTests {
 
     @Test("200 concurrent commands through a pool of 4 all get their own answer")
     func concurrentCommands() async throws {
-        try await withValkeyClient(TestEnvironment.configuration(poolSize: 4)) { client in
+        // The timeout also bounds the wait for a free connection: generous, so that a busy CI machine
+        // does not turn queueing into a failure; what is checked is that each caller gets its own answer.
+        try await withValkeyClient(TestEnvironment.configuration(poolSize: 4, commandTimeout: .seconds(30))) { client in
             let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
                 for index in 0..<200 {
                     group.addTask {
