@@ -37,11 +37,6 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         APIError(.serviceUnavailable, "service_unavailable", "\(what) is unavailable; retry later.", retryAfter: retryAfter)
     }
 
-    /// The store could not answer: never "invalid token", always "try again".
-    static func store(_ error: any Error) -> APIError {
-        unavailable("The token store")
-    }
-
     /// Maps what a Tinode session reported.
     static func tinode(_ error: TinodeSessionError) -> APIError {
         switch error {

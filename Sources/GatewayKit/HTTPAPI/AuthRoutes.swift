@@ -71,7 +71,7 @@ extension GatewayAPI {
             rotation = try await refreshFamilies.rotate(
                 familyID: claims.familyID, presented: claims.refreshID, next: nextRefreshID, payload: nil, ttl: tokens.refreshTTL)
         } catch {
-            throw APIError.store(error)
+            throw storeFailure(error)
         }
         switch rotation {
         case .reused:
@@ -103,7 +103,7 @@ extension GatewayAPI {
             try await tokenStore.delete(accessID: caller.record.accessID)
             if let family = caller.record.refreshFamilyID { try await refreshFamilies.revoke(familyID: family) }
         } catch {
-            throw APIError.store(error)
+            throw storeFailure(error)
         }
         await pool.close(userID: caller.userID)
         return Response(status: .noContent)
@@ -152,7 +152,7 @@ extension GatewayAPI {
             try await refreshFamilies.start(
                 familyID: familyID, refreshID: refreshID, payload: try JSONEncoder().encode(payload), ttl: tokens.refreshTTL)
         } catch {
-            throw APIError.store(error)
+            throw storeFailure(error)
         }
         return try await issueAccessAndRespond(
             userID: identity.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: login, email: email, familyID: familyID,
@@ -170,7 +170,7 @@ extension GatewayAPI {
         do {
             try await tokenStore.put(record, ttl: tokens.accessTTL)
         } catch {
-            throw APIError.store(error)
+            throw storeFailure(error)
         }
         let access = try await tokens.issueAccessToken(userID: userID, accessID: accessID)
         let refresh = try await tokens.issueRefreshToken(userID: userID, refreshID: refreshID, familyID: familyID)

@@ -37,7 +37,7 @@ extension GatewayAPI {
         do {
             record = try await tokenStore.get(accessID: claims.accessID)
         } catch {
-            throw APIError.store(error)
+            throw storeFailure(error)
         }
         guard let record, record.userID == claims.userID else { throw APIError.unauthorized }
         return Caller(claims: claims, record: record)

@@ -83,6 +83,13 @@ public struct GatewayAPI: Sendable {
         }
     }
 
+    /// The store could not answer: logged with its cause, answered as "try again" (503), never as
+    /// "invalid token", so that an outage does not look like a logout.
+    func storeFailure(_ error: any Error) -> APIError {
+        logger.warning("token store unavailable", metadata: ["error": "\(error)"])
+        return APIError.unavailable("The token store")
+    }
+
     /// Takes a token from a bucket; a store outage lets the request through (and is logged) rather
     /// than turning every request into an error.
     func limit(_ key: String, _ rate: RateLimit) async throws {

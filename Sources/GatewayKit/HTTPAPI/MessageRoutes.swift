@@ -17,7 +17,7 @@ extension GatewayAPI {
             do {
                 claim = try await idempotency.claim(scope: caller.userID, key: key, claimTTL: .seconds(60))
             } catch {
-                throw APIError.store(error)
+                throw storeFailure(error)
             }
             switch claim {
             case .completed(let answer):

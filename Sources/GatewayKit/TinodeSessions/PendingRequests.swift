@@ -28,7 +28,6 @@ struct PendingRequest {
     let kind: String
     let expectation: ReplyExpectation
     let generation: Int
-    let sentAt: ContinuousClock.Instant
     let waiter: CheckedContinuation<Reply, any Error>
     var reply = Reply()
     var heardAnything = false

@@ -631,7 +631,7 @@ public actor TinodeSession {
             defer { group.cancelAll() }
             // Registered and sent in one step on the actor: the reply cannot overtake the waiter.
             return try await withCheckedThrowingContinuation { waiter in
-                pending[id] = PendingRequest(kind: kind, expectation: expectation, generation: generation, sentAt: start, waiter: waiter)
+                pending[id] = PendingRequest(kind: kind, expectation: expectation, generation: generation, waiter: waiter)
                 if case .dataPage = expectation { dataPageIDs.insert(id) }
                 if !stream.send(message) {
                     forget(id)
