@@ -38,8 +38,8 @@ fi
 
 # (b) each user writes to a group of its own, so the figure is what the session layer costs.
 # TOPICS="own shared" adds a run with everyone in the shared room: every pub is then fanned out to
-# every user, and at 100 users the double (like Tinode) gives up on streams that fall more than 128
-# messages behind, so that run is a fan-out stress test rather than a round-trip measure.
+# every user, so that run measures the fan-out (the double's and the clients') more than the
+# round trip; streams that fall more than 128 messages behind are given up, as Tinode does.
 for topics in ${TOPICS:-own}; do
   echo "# (b) pub round trips, $USERS users, ${SECONDS_PER_RUN}s per run, topics: $topics"
   extra=()
