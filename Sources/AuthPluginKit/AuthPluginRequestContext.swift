@@ -1,14 +1,4 @@
-import Hummingbird
-import NIOCore
+import SidecarServer
 
-/// AuthPlugin's request context: Hummingbird's core plus the caller's address, which the
-/// allow-list checks and the logs record.
-public struct AuthPluginRequestContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
-
-    public init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
-    }
-}
+/// AuthPlugin's request context: the one both programs share.
+public typealias AuthPluginRequestContext = SidecarRequestContext
