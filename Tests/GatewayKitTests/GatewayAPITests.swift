@@ -216,7 +216,7 @@ struct GatewayAPITests {
             let down = try await gateway.request(.post, "/v1/messages", json: ["text": "during outage"], token: token)
             #expect(down.status == 503)
             #expect(down.headers[.init("Retry-After")!] != nil)
-            #expect(ContinuousClock.now - start < .seconds(3))
+            #expect(ContinuousClock.now - start < .seconds(6))  // fast: far below the 10 s request timeout
             try await gateway.double.restart()
             var status = 0
             for _ in 0..<50 where status != 201 {
