@@ -24,7 +24,7 @@ public struct ValkeyTokenStore: TokenStore {
         let milliseconds = Self.milliseconds(ttl)
         guard milliseconds > 0 else { throw TokenStoreError.invalidTTL }
         let json = String(decoding: try Self.encoder.encode(record), as: UTF8.self)
-        _ = try await backend {
+        _ = try await storeOperation {
             try await client.evaluate(
                 Self.putScript,
                 keys: [accessKey(record.accessID), userKey(record.userID)],
@@ -35,7 +35,7 @@ public struct ValkeyTokenStore: TokenStore {
 
     public func get(accessID: String) async throws -> TokenRecord? {
         // Valkey expires keys itself, so a missing key covers both "never stored" and "expired".
-        guard let bytes = try await backend({ try await client.get(accessKey(accessID)) }) else { return nil }
+        guard let bytes = try await storeOperation({ try await client.get(accessKey(accessID)) }) else { return nil }
         do {
             return try Self.decoder.decode(TokenRecord.self, from: Data(bytes))
         } catch {
@@ -46,11 +46,11 @@ public struct ValkeyTokenStore: TokenStore {
     public func delete(accessID: String) async throws {
         // The user's index keeps the id until the next put prunes it; looking the user up first would cost a
         // round trip on every logout for no visible gain.
-        _ = try await backend { try await client.del(accessKey(accessID)) }
+        _ = try await storeOperation { try await client.del(accessKey(accessID)) }
     }
 
     public func deleteAll(userID: String) async throws -> Int {
-        let reply = try await backend {
+        let reply = try await storeOperation {
             try await client.evaluate(Self.deleteAllScript, keys: [userKey(userID)], arguments: [accessKeyPrefix])
         }
         guard let removed = reply.integer else {
@@ -64,15 +64,6 @@ public struct ValkeyTokenStore: TokenStore {
     private func accessKey(_ accessID: String) -> String { accessKeyPrefix + accessID }
 
     private func userKey(_ userID: String) -> String { keyPrefix + "user:" + userID + ":access" }
-
-    /// Surfaces every Valkey failure as ``TokenStoreError/backend(_:)`` so callers have one type to map.
-    private func backend<T>(_ operation: () async throws -> T) async throws -> T {
-        do {
-            return try await operation()
-        } catch let error as ValkeyError {
-            throw TokenStoreError.backend(error)
-        }
-    }
 
     /// Rounds up so that a sub-millisecond remainder never shortens a token's life.
     private static func milliseconds(_ duration: Duration) -> Int64 {
