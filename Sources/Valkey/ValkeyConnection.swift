@@ -187,6 +187,7 @@ final class ReplyRouter: ChannelInboundHandler, @unchecked Sendable {
     private var context: ChannelHandlerContext?
     private var queue = CircularBuffer<PendingRequest>(initialCapacity: 16)
     private var repliesRead: UInt64 = 0
+    private var flushScheduled = false
     /// Why the connection is unusable, once it is.
     private var failure: ValkeyError?
 
@@ -222,7 +223,15 @@ final class ReplyRouter: ChannelInboundHandler, @unchecked Sendable {
         request.attach(continuation, timer: timer)
         request.repliesReadBeforeSend = repliesRead
         queue.append(request)
-        context.writeAndFlush(wrapOutboundOut(payload), promise: nil)
+        context.write(wrapOutboundOut(payload), promise: nil)
+        if !flushScheduled {
+            // Commands submitted in the same turn of the event loop leave in one system call.
+            flushScheduled = true
+            context.eventLoop.execute { [self] in
+                flushScheduled = false
+                self.context?.flush()
+            }
+        }
     }
 
     func cancel(_ request: PendingRequest) {
