@@ -1,6 +1,15 @@
-// One-shot (service mongo-init, run by mongosh against mongo-primary as the root user): initiates the
-// replica set rs0 and creates or updates the two application users. Every step checks first, so a
-// second `docker compose up` changes nothing (or only applies changed passwords from .env).
+// One-shot (service mongo-init, run by mongosh against mongo-primary): initiates the replica set rs0
+// and creates or updates the two application users. Every step checks first, so a second
+// `docker compose up` changes nothing (or only applies changed passwords from .env).
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+// The root user was created by the image's entrypoint on mongo-primary's first start.
+db.getSiblingDB('admin').auth(required('MONGO_ROOT_USER'), required('MONGO_ROOT_PASSWORD'));
 
 const members = [
   { _id: 0, host: 'mongo-primary:27017', priority: 2 },
@@ -20,12 +29,6 @@ try {
 for (let waited = 0; !db.hello().isWritablePrimary; waited++) {
   if (waited >= 60) throw new Error('mongo-primary did not become primary within 60 s');
   sleep(1000);
-}
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
 }
 
 // Users live in `admin` (Tinode's auth_source default); their roles name the tinode database.
