@@ -66,6 +66,27 @@ struct SessionRecoveryTests {
         }
     }
 
+    @Test(
+        "a heartbeat that comes due while a timed-out request's probe waits does not spin on the session",
+        .timeLimit(.minutes(1)))
+    func heartbeatDuringProbe() async throws {
+        try await SessionHarness.run { harness in
+            let (session, identity) = try await harness.register("mia")
+            // Shorter than the heartbeat interval (1 s): the timeout's probe (0.7 s) is still waiting on
+            // the silent stream when the heartbeat comes due.
+            await session.setRequestTimeout(.milliseconds(700))
+            harness.double.holdReplies(user: identity.userID)
+            await #expect(throws: TinodeSessionError.self) { try await session.publish(content: jsonText("held")) }
+            try await Task.sleep(for: .milliseconds(1500))
+            // The probe failed meanwhile and the session reconnects, unless it is stuck looping.
+            await session.setRequestTimeout(.seconds(10))
+            let start = ContinuousClock.now
+            harness.double.releaseReplies(user: identity.userID)
+            _ = try await session.publish(content: jsonText("after the probe"))
+            #expect(ContinuousClock.now - start < .seconds(20))
+        }
+    }
+
     @Test("Tinode restarting: requests fail fast as unavailable, then work again; the feed catches up")
     func restart() async throws {
         try await SessionHarness.run { harness in

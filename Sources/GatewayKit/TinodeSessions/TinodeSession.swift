@@ -547,7 +547,13 @@ public actor TinodeSession {
                 do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
                 continue
             }
+            let probing = heartbeatInFlight
             do { try await heartbeat() } catch { return }
+            // When a probe (after a request timeout) was already in flight, `heartbeat()` returned at
+            // once without waiting for it: wait for its answer rather than looping on the actor.
+            if probing {
+                do { try await Task.sleep(for: settings.requestTimeout) } catch { return }
+            }
         }
     }
 
