@@ -21,6 +21,8 @@ public final class ValkeyClient: Service, Sendable {
     public let configuration: ValkeyConfiguration
     private let logger: Logger
     private let pool: ConnectionPool
+    private let cache: TrackedCache
+    private let eventLoopGroup: any EventLoopGroup
 
     /// Creates a client; no connection is opened until the first command.
     ///
@@ -38,13 +40,20 @@ public final class ValkeyClient: Service, Sendable {
         logger[metadataKey: "valkey.db"] = "\(configuration.database)"
         self.configuration = configuration
         self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+        let cache = TrackedCache(
+            maximumEntries: configuration.cachedEntries, maximumAge: configuration.cachedEntryMaximumAge, logger: logger)
+        self.cache = cache
+        // Keys a connection read with tracking on are no longer reported once it is gone.
+        let onClose: (@Sendable () -> Void)? = cache.isEnabled ? { @Sendable in cache.forgetAll() } : nil
         self.pool = ConnectionPool(maxConnections: configuration.poolSize, logger: logger) {
-            try await ValkeyConnection.connect(configuration, on: eventLoopGroup.next())
+            try await ValkeyConnection.connect(configuration, on: eventLoopGroup.next(), onClose: onClose)
         }
     }
 
     deinit {
         // Only reached when the owner never called shutdown().
+        cache.close()
         pool.closeNow()
     }
 
@@ -57,6 +66,7 @@ public final class ValkeyClient: Service, Sendable {
     /// Refuses new commands, lets commands already sent finish (at most one command timeout), then closes
     /// the connections; later commands fail with ``ValkeyError/poolClosed``. Safe to call twice.
     public func shutdown() async {
+        cache.close()
         await pool.close(within: configuration.commandTimeout)
         logger.debug("Valkey client shut down")
     }
@@ -97,6 +107,59 @@ public final class ValkeyClient: Service, Sendable {
             throw ValkeyError.serverError(message: message)
         default:
             throw ValkeyError.protocol(reason: "unexpected reply to EXEC")
+        }
+    }
+
+    /// `GET` served from memory while the server has not reported a change of the key since it was read
+    /// (see ``ValkeyConfiguration/cachedEntries``); a plain `GET` when caching is off or not ready yet.
+    ///
+    /// Only for keys that are read far more often than written: each cached key costs the server an
+    /// entry in its tracking table until the key changes.
+    public func cachedGet(_ key: String) async throws -> [UInt8]? {
+        guard cache.isEnabled else { return try await get(key) }
+        switch cache.lookup(key, open: { [self] in try await openInvalidationListener() }) {
+        case .hit(let value):
+            return value
+        case .bypass:
+            return try await get(key)
+        case .miss(let redirect, let epoch):
+            let replies = try await send([
+                ["CLIENT", "TRACKING", "ON", "REDIRECT", String(redirect), "OPTIN"].map { Array($0.utf8) },
+                [Array("CLIENT".utf8), Array("CACHING".utf8), Array("YES".utf8)],
+                [Array("GET".utf8), Array(key.utf8)],
+            ])
+            let value: [UInt8]?
+            switch replies[2] {
+            case .bulkString(let bytes): value = bytes
+            case .null: value = nil
+            case .error(let message): throw ValkeyError.serverError(message: message)
+            case let other: throw Self.unexpected(other, to: "GET")
+            }
+            // The subscription was replaced meanwhile (the redirect id is gone): use the value, keep nothing.
+            if case .simpleString = replies[0], case .simpleString = replies[1] {
+                cache.store(key, value: value, epoch: epoch)
+            }
+            return value
+        }
+    }
+
+    /// A connection of its own subscribed to the server's invalidation reports; returns its client id.
+    private func openInvalidationListener() async throws -> (Int64, ValkeyConnection) {
+        let cache = self.cache
+        let connection = try await ValkeyConnection.connect(
+            configuration, on: eventLoopGroup.next(), onPush: { cache.received($0) }, onClose: { cache.listenerClosed() })
+        do {
+            connection.reserve()
+            let replies = try await connection.send(
+                [[Array("CLIENT".utf8), Array("ID".utf8)], [Array("SUBSCRIBE".utf8), Array(TrackedCache.channel.utf8)]],
+                timeout: configuration.commandTimeout)
+            guard let id = replies[0].integer, case .array = replies[1] else {
+                throw ValkeyError.protocol(reason: "unexpected reply to CLIENT ID / SUBSCRIBE")
+            }
+            return (id, connection)
+        } catch {
+            connection.close()
+            throw error
         }
     }
 

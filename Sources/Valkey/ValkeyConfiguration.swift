@@ -29,6 +29,10 @@ public struct ValkeyConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// Bounds waiting for one reply, and waiting for a free pooled connection.
     public var commandTimeout: Duration
+    /// How many values ``ValkeyClient/cachedGet(_:)`` keeps in memory; 0 turns the cache off.
+    public var cachedEntries: Int = 100_000
+    /// How long a cached value is served at most, should the server's report of its change never come.
+    public var cachedEntryMaximumAge: Duration = .seconds(10)
 
     /// Creates a configuration from its parts.
     ///

@@ -31,11 +31,16 @@ final class ValkeyConnection: Sendable {
     /// - Throws: ``ValkeyError/connectionFailed(reason:)`` when the server cannot be reached within the
     ///   connect timeout, ``ValkeyError/authenticationFailed`` when `AUTH` is refused, and whatever the
     ///   set-up commands fail with otherwise.
+    ///
+    /// - Parameters:
+    ///   - onPush: Receives the `message` arrays of a connection that subscribed to a channel.
+    ///   - onClose: Called once when the connection has closed, for whatever reason.
     static func connect(
-        _ configuration: ValkeyConfiguration, on eventLoop: any EventLoop
+        _ configuration: ValkeyConfiguration, on eventLoop: any EventLoop,
+        onPush: (@Sendable (RESPValue) -> Void)? = nil, onClose: (@Sendable () -> Void)? = nil
     ) async throws -> ValkeyConnection {
         let endpoint = "\(configuration.host):\(configuration.port)"
-        let router = try ReplyRouter()
+        let router = try ReplyRouter(onPush: onPush)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
@@ -51,6 +56,7 @@ final class ValkeyConnection: Sendable {
         } catch {
             throw ValkeyError.connectionFailed(reason: "\(endpoint): \(error)")
         }
+        if let onClose { channel.closeFuture.whenComplete { _ in onClose() } }
         let connection = ValkeyConnection(endpoint: endpoint, channel: channel, router: router)
         do {
             try await connection.prepare(configuration)
@@ -191,8 +197,13 @@ final class ReplyRouter: ChannelInboundHandler, @unchecked Sendable {
     /// Why the connection is unusable, once it is.
     private var failure: ValkeyError?
 
-    init() throws(ValkeyError) {
+    /// Where published messages go on a subscribed connection; nil on ordinary connections, where every
+    /// reply answers a command.
+    private let onPush: (@Sendable (RESPValue) -> Void)?
+
+    init(onPush: (@Sendable (RESPValue) -> Void)? = nil) throws(ValkeyError) {
         parser = try ReplyParser()
+        self.onPush = onPush
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -244,6 +255,10 @@ final class ReplyRouter: ChannelInboundHandler, @unchecked Sendable {
             try bytes.withUnsafeReadableBytes { raw throws(ValkeyError) in try parser.feed(raw) }
             while let reply = try parser.nextReply() {
                 repliesRead &+= 1
+                if let onPush, case .array(let parts) = reply, parts.first?.string == "message" {
+                    onPush(reply)
+                    continue
+                }
                 guard let head = queue.first else {
                     throw ValkeyError.protocol(reason: "reply without a command")
                 }

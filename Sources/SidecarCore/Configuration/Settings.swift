@@ -58,6 +58,9 @@ public enum Settings {
         "VALKEY_URL", secret: true,
         "`redis://[user:pass@]host:port[/db]`. Unset: the embedded in-memory store (development only; nothing survives a restart).")
     public static let valkeyPoolSize = Setting("VALKEY_POOL_SIZE", default: "8", "Valkey connections per process.")
+    public static let valkeyCacheEntries = Setting(
+        "VALKEY_CACHE_ENTRIES", default: "100000",
+        "Token records kept in memory, dropped when Valkey reports a change (client-side caching); 0 turns it off.")
     public static let valkeyConnectTimeout = Setting(
         "VALKEY_CONNECT_TIMEOUT_MS", default: "2000", "Valkey connect timeout in milliseconds.")
     public static let valkeyCommandTimeout = Setting(
@@ -138,7 +141,7 @@ public enum Settings {
     public static let all: [Setting] = [
         environment, ssl, sslCertificateFile, sslKeyFile, accessSecret, previousAccessSecret, refreshSecret,
         signingKeys, issuer, audience, accessTTL, refreshTTL, clockSkew, redisPassword, valkeyURL,
-        valkeyPoolSize, valkeyConnectTimeout, valkeyCommandTimeout, tinodeTopicID, tinodeGRPCAddress,
+        valkeyPoolSize, valkeyCacheEntries, valkeyConnectTimeout, valkeyCommandTimeout, tinodeTopicID, tinodeGRPCAddress,
         tinodeRequestTimeout, tinodeHeartbeat, tinodeKeepalive, tinodeConnections, tinodeServiceLogin, tinodeServicePassword,
         gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer, gatewayAuthAttempts, gatewaySendBurst, gatewaySendsPerSecond,
         gatewayMaxMessageBytes,

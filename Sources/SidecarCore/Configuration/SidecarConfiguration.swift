@@ -96,6 +96,7 @@ public struct SidecarConfiguration: Sendable {
                 url: url,
                 password: reader.string(Settings.redisPassword).map(SecretBytes.init),
                 poolSize: try Self.int(reader, Settings.valkeyPoolSize, in: 1...256),
+                cacheEntries: try Self.int(reader, Settings.valkeyCacheEntries, in: 0...10_000_000),
                 connectTimeout: .milliseconds(try Self.int(reader, Settings.valkeyConnectTimeout, in: 10...60_000)),
                 commandTimeout: .milliseconds(try Self.int(reader, Settings.valkeyCommandTimeout, in: 10...60_000))
             )
@@ -317,6 +318,8 @@ public struct ValkeySettings: Sendable {
     public var url: String
     public var password: SecretBytes?
     public var poolSize: Int
+    /// Values `ValkeyClient.cachedGet` keeps in memory; 0: no client-side caching.
+    public var cacheEntries: Int = 100_000
     public var connectTimeout: Duration
     public var commandTimeout: Duration
 

@@ -32,7 +32,7 @@ public struct StoreBackend: Sendable {
             valkey = nil
             return
         }
-        let valkeyConfiguration: ValkeyConfiguration
+        var valkeyConfiguration: ValkeyConfiguration
         do {
             valkeyConfiguration = try ValkeyConfiguration(
                 url: settings.url,
@@ -40,6 +40,7 @@ public struct StoreBackend: Sendable {
                 poolSize: settings.poolSize,
                 connectTimeout: settings.connectTimeout,
                 commandTimeout: settings.commandTimeout)
+            valkeyConfiguration.cachedEntries = settings.cacheEntries
         } catch {
             throw ConfigurationError(setting: Settings.valkeyURL.name, reason: "\(error)")
         }

@@ -34,8 +34,10 @@ public struct ValkeyTokenStore: TokenStore {
     }
 
     public func get(accessID: String) async throws -> TokenRecord? {
-        // Valkey expires keys itself, so a missing key covers both "never stored" and "expired".
-        guard let bytes = try await storeOperation({ try await client.get(accessKey(accessID)) }) else { return nil }
+        // Valkey expires keys itself, so a missing key covers both "never stored" and "expired". Records
+        // are read on every request and written once per login: served from memory until Valkey reports
+        // a change (logout and revocation delete the key, and the report drops it at once).
+        guard let bytes = try await storeOperation({ try await client.cachedGet(accessKey(accessID)) }) else { return nil }
         do {
             return try Self.decoder.decode(TokenRecord.self, from: Data(bytes))
         } catch {

@@ -1,0 +1,109 @@
+import TestSupport
+import Testing
+import Valkey
+
+@Suite("Client-side caching (cachedGet)")
+struct CachedGetTests {
+    /// Reads `key` with `cachedGet` until `condition` holds, for at most 3 s (the report is asynchronous).
+    func eventually(
+        _ client: ValkeyClient, _ key: String, _ condition: ([UInt8]?) -> Bool
+    ) async throws -> Bool {
+        for _ in 0..<300 {
+            if condition(try await client.cachedGet(key)) { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    /// Waits until the invalidation subscription is up, i.e. values start being served from memory.
+    func warmUp(_ client: ValkeyClient, admin: ValkeyClient, key: String) async throws {
+        try await admin.set(key, to: "warm")
+        for _ in 0..<300 {
+            _ = try await client.cachedGet(key)
+            let subscribers = try await admin.command(["PUBSUB", "NUMSUB", "__redis__:invalidate"])
+            if subscribers.array?.last?.integer == 1 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        _ = try await client.cachedGet(key)
+    }
+
+    @Test("a cached value is served from memory (even while the server is paused) until the key changes")
+    func servedFromMemoryUntilChanged() async throws {
+        try await withRedisServer { server in
+            let config = try ValkeyConfiguration(url: server.url, poolSize: 2, commandTimeout: .milliseconds(500))
+            try await withValkeyClient(config) { client in
+                try await withValkeyClient(try ValkeyConfiguration(url: server.url)) { admin in
+                    try await warmUp(client, admin: admin, key: "token:1")
+                    #expect(try await client.cachedGet("token:1") == Array("warm".utf8))
+
+                    // While the server holds every command, a plain GET times out; the cached value does not need it.
+                    _ = try await admin.command(["CLIENT", "PAUSE", "800", "ALL"])
+                    #expect(try await client.cachedGet("token:1") == Array("warm".utf8))
+                    await #expect(throws: ValkeyError.timeout) { try await client.get("token:1") }
+                    try await Task.sleep(for: .milliseconds(900))
+
+                    // A write by someone else is reported and the next read sees it.
+                    try await admin.set("token:1", to: "changed")
+                    #expect(try await eventually(client, "token:1") { $0 == Array("changed".utf8) })
+                    // So is a delete (logout, revocation): the value is gone at once, not after a TTL.
+                    _ = try await admin.del("token:1")
+                    #expect(try await eventually(client, "token:1") { $0 == nil })
+                    // And expiry.
+                    try await admin.set("token:2", to: "short", expiration: .milliseconds(300))
+                    #expect(try await client.cachedGet("token:2") == Array("short".utf8))
+                    #expect(try await eventually(client, "token:2") { $0 == nil })
+                }
+            }
+        }
+    }
+
+    @Test("when the subscription is killed, nothing stale is served: a change made meanwhile is seen")
+    func subscriptionLost() async throws {
+        try await withRedisServer { server in
+            let config = try ValkeyConfiguration(url: server.url, poolSize: 2)
+            try await withValkeyClient(config) { client in
+                try await withValkeyClient(try ValkeyConfiguration(url: server.url)) { admin in
+                    try await warmUp(client, admin: admin, key: "token:k")
+                    #expect(try await client.cachedGet("token:k") == Array("warm".utf8))
+                    _ = try await admin.command(["CLIENT", "KILL", "TYPE", "pubsub"])
+                    // Written while the subscription is down: no report can reach the client.
+                    try await admin.set("token:k", to: "new")
+                    #expect(try await eventually(client, "token:k") { $0 == Array("new".utf8) })
+                }
+            }
+        }
+    }
+
+    @Test("after a server restart, values cached before it are not served")
+    func serverRestart() async throws {
+        try await withRedisServer { server in
+            let config = try ValkeyConfiguration(url: server.url, poolSize: 2, connectTimeout: .seconds(1))
+            try await withValkeyClient(config) { client in
+                try await withValkeyClient(try ValkeyConfiguration(url: server.url)) { admin in
+                    try await warmUp(client, admin: admin, key: "token:r")
+                    #expect(try await client.cachedGet("token:r") == Array("warm".utf8))
+                }
+                server.stop()
+                try await server.start()
+                // The restarted server kept nothing (no persistence here).
+                #expect(try await eventually(client, "token:r") { $0 == nil })
+            }
+        }
+    }
+
+    @Test("with caching off (0 entries) every read goes to the server")
+    func off() async throws {
+        try await withRedisServer { server in
+            var config = try ValkeyConfiguration(url: server.url)
+            config.cachedEntries = 0
+            try await withValkeyClient(config) { client in
+                try await client.set("k", to: "v")
+                for _ in 0..<3 { #expect(try await client.cachedGet("k") == Array("v".utf8)) }
+                let subscribers = try await client.command(["PUBSUB", "NUMSUB", "__redis__:invalidate"])
+                #expect(subscribers.array?.last?.integer == 0)
+                _ = try await client.del("k")
+                #expect(try await client.cachedGet("k") == nil)
+            }
+        }
+    }
+}
