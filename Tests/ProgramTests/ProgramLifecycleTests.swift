@@ -15,7 +15,8 @@ struct ProgramLifecycleTests {
         let process = try ProgramProcess(
             program,
             environment: [
-                addressVariable: "127.0.0.1:\(port)", "ACCESS_SECRET": accessSecret, "REDIS_PASS": redisPassword,
+                addressVariable: "127.0.0.1:\(port)", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:0", "ACCESS_SECRET": accessSecret,
+                "REDIS_PASS": redisPassword,
                 "VALKEY_URL": "redis://:url-password-never-logged@127.0.0.1:6379/0",
             ])
         let health = await waitUntilServing("http://127.0.0.1:\(port)/healthz")
