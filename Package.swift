@@ -168,6 +168,22 @@ let package = Package(
             ],
             path: "bench/GatewayBench"
         ),
+        // bench/authplugin-plugin.sh: FireHose beside an empty unary RPC of the same gRPC server.
+        .executableTarget(
+            name: "PluginBench",
+            dependencies: [
+                "AuthPluginKit",
+                "SidecarCore",
+                "SidecarServer",
+                "TinodeProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "bench/PluginBench"
+        ),
         // Shared by the test targets: private redis-server processes, free ports, client scopes.
         .target(
             name: "TestSupport",
