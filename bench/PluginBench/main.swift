@@ -76,24 +76,37 @@ func median(_ values: [Double]) -> Double {
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
-let arguments = CommandLine.arguments
-let rounds = arguments.count > 1 ? Int(arguments[1]) ?? 3 : 3
-let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 5 : 5
-let concurrency = arguments.count > 3 ? Int(arguments[3]) ?? 32 : 32
+// `PluginBench [rounds] [seconds] [concurrency]`: server and callers in this process.
+// `PluginBench serve`: only the server; prints `port=N`, runs until SIGTERM or SIGINT.
+// `PluginBench load PORT [rounds] [seconds] [concurrency]`: only the callers, against PORT
+// (as Tinode is: another process).
+var arguments = Array(CommandLine.arguments.dropFirst())
+let mode = arguments.first.flatMap { ["serve", "load"].contains($0) ? $0 : nil } ?? "both"
+if mode != "both" { arguments.removeFirst() }
+let remotePort = mode == "load" ? Int(arguments.removeFirst()) : nil
+let rounds = arguments.count > 0 ? Int(arguments[0]) ?? 3 : 3
+let seconds = arguments.count > 1 ? Double(arguments[1]) ?? 5 : 5
+let concurrency = arguments.count > 2 ? Int(arguments[2]) ?? 32 : 32
 
 Observability.bootstrap(logLevel: .error)
-var logger = Logger(label: "PluginBench")
-logger.logLevel = .error
-let metrics = PluginMetrics()
-let settings = PluginSettings(
-    loginAttemptsPerMinute: 20, maxPubBytes: 65536, canonicalLogins: true, findEmails: true, webhooks: nil)
-let service = PluginService(
-    settings: settings, rateLimiter: InMemoryRateLimiter(), identityLinks: InMemoryIdentityLinkStore(),
-    loginNames: try LoginNameMapper(), webhooks: nil, metrics: metrics, logger: logger)
-let server = PluginGRPCServer(
-    address: NetworkAddress(host: "127.0.0.1", port: 0), services: [service, EmptyService()],
-    allowedNetworks: NetworkAllowList(parsing: "127.0.0.0/8")!, metrics: metrics, logger: logger)
-let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)
+let logger = {
+    var logger = Logger(label: "PluginBench")
+    logger.logLevel = .error
+    return logger
+}()
+
+/// The plugin server as AuthPlugin builds it (policies on, metrics to Prometheus), plus the baseline.
+func makeServer() throws -> PluginGRPCServer {
+    let metrics = PluginMetrics()
+    let settings = PluginSettings(
+        loginAttemptsPerMinute: 20, maxPubBytes: 65536, canonicalLogins: true, findEmails: true, webhooks: nil)
+    let service = PluginService(
+        settings: settings, rateLimiter: InMemoryRateLimiter(), identityLinks: InMemoryIdentityLinkStore(),
+        loginNames: try LoginNameMapper(), webhooks: nil, metrics: metrics, logger: logger)
+    return PluginGRPCServer(
+        address: NetworkAddress(host: "127.0.0.1", port: 0), services: [service, EmptyService()],
+        allowedNetworks: NetworkAllowList(parsing: "127.0.0.0/8")!, metrics: metrics, logger: logger)
+}
 
 let pub = Pbx_ClientReq.with {
     $0.msg = .with {
@@ -124,9 +137,8 @@ let hi = Pbx_ClientReq.with {
     }
 }
 
-try await withThrowingTaskGroup(of: Void.self) { tasks in
-    tasks.addTask { try await group.run() }
-    let port = try await server.listeningPort
+/// Runs the measurement rounds against the server on `port` and prints the figures.
+func load(port: Int) async throws {
     let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
     try await withGRPCClient(transport: transport) { client in
         let plugin = Pbx_Plugin.Client(wrapping: client)
@@ -168,6 +180,26 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
                     median(results[name]!.map(\.p99Milliseconds)), rate / baseline))
         }
     }
-    await group.triggerGracefulShutdown()
-    try await tasks.next()
+}
+
+switch mode {
+case "serve":
+    let server = try makeServer()
+    let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        FileHandle.standardOutput.write(Data("port=\(try await server.listeningPort)\n".utf8))
+        try await tasks.next()
+    }
+case "load":
+    try await load(port: remotePort ?? 0)
+default:
+    let server = try makeServer()
+    let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        try await load(port: try await server.listeningPort)
+        await group.triggerGracefulShutdown()
+        try await tasks.next()
+    }
 }
