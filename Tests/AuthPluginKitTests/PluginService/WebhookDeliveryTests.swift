@@ -217,6 +217,29 @@ struct WebhookDeliveryTests {
         #expect(Self.metricValue("authplugin_webhook_dropped_total", in: buffer) - droppedBefore >= 14)
     }
 
+    @Test("graceful shutdown delivers what is still queued (receiver up) before the service ends")
+    func drainedAtShutdown() async throws {
+        // Each answer takes 100 ms and there is one worker: most deliveries are still queued at shutdown.
+        try await WebhookReceiver.run(respond: { _, _ in
+            try? await Task.sleep(for: .milliseconds(100))
+            return .ok
+        }) { receiver, port in
+            let env = try Self.environment(port: port, ["PLUGIN_WEBHOOK_CONCURRENCY": "1"])
+            try await withPluginServer(env) { (harness: PluginHarness) async throws in
+                for index in 1...8 {
+                    _ = try await harness.plugin.message(
+                        .with {
+                            $0.action = .create; $0.msg = .with { $0.seqID = Int32(index) }
+                        })
+                }
+                #expect(try #require(harness.components.webhooks).statistics.queued > 0)
+            }
+            // withPluginServer returned: the service group, dispatcher included, has stopped.
+            let seqIDs = receiver.requests.compactMap { (($0.json?["data"] as? [String: Any])?["seq_id"] as? NSNumber)?.intValue }
+            #expect(Set(seqIDs) == Set(1...8))
+        }
+    }
+
     /// The dispatcher's figures once `condition` holds, or after 10 s (the receiver records a request
     /// before its answer reaches the dispatcher).
     static func statistics(

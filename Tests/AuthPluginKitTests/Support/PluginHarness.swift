@@ -140,7 +140,7 @@ final class WebhookReceiver: Sendable {
 
     /// Serves on a free loopback port while `body` runs.
     static func run(
-        respond: @escaping @Sendable (ReceivedWebhook, Int) -> HTTPResponse.Status = { _, _ in .ok },
+        respond: @escaping @Sendable (ReceivedWebhook, Int) async -> HTTPResponse.Status = { _, _ in .ok },
         _ body: @escaping @Sendable (WebhookReceiver, Int) async throws -> Void
     ) async throws {
         let receiver = WebhookReceiver()
@@ -155,7 +155,7 @@ final class WebhookReceiver: Sendable {
                 list.append(webhook)
                 return list.count - 1
             }
-            return Response(status: respond(webhook, before))
+            return Response(status: await respond(webhook, before))
         }
         let port = Mutex<Int?>(nil)
         var logger = Logger(label: "WebhookReceiver")
