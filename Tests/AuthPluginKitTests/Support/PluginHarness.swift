@@ -82,7 +82,7 @@ func loginRequest(id: String, remoteAddr: String) -> Pbx_ClientReq {
 }
 
 /// A new-account `{acc}` through `basic` with an `email` credential.
-func newAccountRequest(id: String, login: String, email: String, remoteAddr: String = "10.0.0.1:4000") -> Pbx_ClientReq {
+func newAccountRequest(id: String, login: String, email: String, remoteAddr: String = uniqueClientAddress()) -> Pbx_ClientReq {
     .with {
         $0.msg = .with {
             $0.acc = .with {
