@@ -17,7 +17,8 @@ struct PluginConfigurationTests {
         #expect(plugin.loginAttemptsPerMinute == 20)
         #expect(plugin.maxPubBytes == 65536)
         #expect(plugin.canonicalLogins && plugin.findEmails)
-        #expect(plugin.throttleExempt.blocks.isEmpty)
+        #expect(plugin.throttleExempt.allows("127.0.0.1") && plugin.throttleExempt.allows("::1"))
+        #expect(!plugin.throttleExempt.allows("10.0.0.1"))
         #expect(plugin.webhooks == nil)
     }
 

@@ -105,7 +105,8 @@ struct FireHosePolicies: Sendable {
 
     /// The canonical-name rule for `{acc}`: a new `basic` account with an `email` credential must use
     /// that address's login name (case does not matter: Tinode lower-cases basic logins). An address
-    /// that has no login name (not an e-mail address) is refused too. Other `{acc}`s pass.
+    /// that has no login name (not an e-mail address) is refused too. Other `{acc}`s pass, and so do
+    /// addresses under the reserved `.invalid` domain.
     /// New accounts that pass are remembered so the later Account event can link uid and e-mail.
     private func accountAllowed(_ acc: Pbx_ClientAcc) -> Bool {
         guard acc.userID.hasPrefix("new"), acc.scheme.lowercased() == "basic",
@@ -115,6 +116,9 @@ struct FireHosePolicies: Sendable {
         guard let colon = acc.secret.firstIndex(of: UInt8(ascii: ":")) else { return true }
         let login = String(decoding: acc.secret[acc.secret.startIndex..<colon], as: UTF8.self).lowercased()
         let email = try? LoginNameMapper.normalise(address)
+        // `.invalid` (RFC 2606) is never a mailbox, so there is no address to keep findable: the
+        // Gateway's self-registered development service account uses `<login>@gateway.invalid`.
+        if let email, email.hasSuffix(".invalid") { return true }
         let expected = try? loginNames.loginName(for: address)
         if settings.canonicalLogins, expected == nil || login != expected {
             // The login is not secret; the password is never read beyond the colon.

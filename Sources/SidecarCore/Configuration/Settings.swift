@@ -119,7 +119,7 @@ public enum Settings {
         "PLUGIN_LOGIN_ATTEMPTS_PER_MINUTE", default: "20",
         "FireHose: `{login}` and `{acc}` attempts per client address per minute (ctrl 429 beyond); 0 = off.")
     public static let pluginThrottleExempt = Setting(
-        "PLUGIN_THROTTLE_EXEMPT_NETWORKS",
+        "PLUGIN_THROTTLE_EXEMPT_NETWORKS", default: "127.0.0.0/8,::1/128",
         "Comma-separated CIDR blocks whose clients FireHose never throttles (the Gateway's address: it limits its own callers).")
     public static let pluginMaxPubBytes = Setting(
         "PLUGIN_MAX_PUB_BYTES", default: "65536", "FireHose: a `{pub}` whose content is larger gets ctrl 413; 0 = off.")

@@ -228,7 +228,7 @@ public struct SidecarConfiguration: Sendable {
     ) throws -> PluginSettings {
         let attempts = try int(reader, Settings.pluginLoginAttempts, in: 0...1_000_000)
         let maxPub = try int(reader, Settings.pluginMaxPubBytes, in: 0...100_000_000)
-        let exemptText = reader.string(Settings.pluginThrottleExempt) ?? ""
+        let exemptText = reader.string(Settings.pluginThrottleExempt) ?? Settings.pluginThrottleExempt.defaultValue
         guard let exempt = NetworkAllowList(parsing: exemptText) else {
             throw ConfigurationError(
                 setting: Settings.pluginThrottleExempt.name, reason: "must be comma-separated CIDR blocks such as 172.16.0.0/12")

@@ -127,7 +127,7 @@ struct PluginFireHoseTests {
         }
     }
 
-    @Test("clients in PLUGIN_THROTTLE_EXEMPT_NETWORKS and a limit of 0 are never throttled")
+    @Test("clients in PLUGIN_THROTTLE_EXEMPT_NETWORKS (loopback by default) and a limit of 0 are never throttled")
     func throttleOff() async throws {
         let url = try testValkeyURL()
         let exempt = pluginEnvironment(
@@ -135,6 +135,14 @@ struct PluginFireHoseTests {
         try await withPluginServer(exempt) { (harness: PluginHarness) async throws in
             for attempt in 1...5 {
                 let answer = try await harness.plugin.fireHose(loginRequest(id: "\(attempt)", remoteAddr: "192.168.77.9:4000"))
+                #expect(answer.status == .continue)
+            }
+        }
+        // Loopback is exempt by default (a Gateway on the same host).
+        try await withPluginServer(pluginEnvironment(valkeyURL: url, ["PLUGIN_LOGIN_ATTEMPTS_PER_MINUTE": "1"])) {
+            (harness: PluginHarness) async throws in
+            for attempt in 1...5 {
+                let answer = try await harness.plugin.fireHose(loginRequest(id: "\(attempt)", remoteAddr: "127.0.0.1:\(40000 + attempt)"))
                 #expect(answer.status == .continue)
             }
         }
@@ -232,6 +240,10 @@ struct PluginFireHoseTests {
             var update = newAccountRequest(id: "a6", login: "carol", email: email)
             update.msg.acc.userID = "usrCarol000001"
             #expect(try await harness.plugin.fireHose(update).status == .continue)
+            // The Gateway's development service account: `<login>@gateway.invalid`, never a mailbox.
+            let service = try await harness.plugin.fireHose(
+                newAccountRequest(id: "a8", login: "sidecar_svc_4f2a9c01", email: "sidecar_svc_4f2a9c01@gateway.invalid"))
+            #expect(service.status == .continue)
             var phone = newAccountRequest(id: "a7", login: "carol", email: email)
             phone.msg.acc.cred = [
                 .with {
