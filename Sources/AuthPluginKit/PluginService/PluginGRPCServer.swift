@@ -10,6 +10,8 @@ import SidecarCore
 public final class PluginGRPCServer: Service, Sendable {
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let transport: HTTP2ServerTransport.Posix
+    private let address: NetworkAddress
+    private let logger: Logger
 
     /// - Parameters:
     ///   - services: the plugin service, and in benchmarks a baseline service beside it.
@@ -18,6 +20,8 @@ public final class PluginGRPCServer: Service, Sendable {
         address: NetworkAddress, services: [any RegistrableRPCService], allowedNetworks: NetworkAllowList,
         metrics: PluginMetrics, logger: Logger
     ) {
+        self.address = address
+        self.logger = logger
         if address.host.contains(":") {
             transport = HTTP2ServerTransport.Posix(
                 address: .ipv6(host: address.host, port: address.port), transportSecurity: .plaintext, config: .defaults)
@@ -42,7 +46,16 @@ public final class PluginGRPCServer: Service, Sendable {
 
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            try await server.serve()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.server.serve() }
+                // A failure to bind surfaces from `serve()`; only a bound server is announced.
+                if let port = try? await listeningPort {
+                    logger.info(
+                        "pbx.Plugin gRPC server listening",
+                        metadata: ["address": "\(NetworkAddress(host: address.host, port: port))"])
+                }
+                try await group.waitForAll()
+            }
         } onGracefulShutdown: {
             self.server.beginGracefulShutdown()
         }
