@@ -16,6 +16,7 @@ struct PluginConfigurationTests {
         let plugin = try await load([:]).plugin
         #expect(plugin.loginAttemptsPerMinute == 20)
         #expect(plugin.maxPubBytes == 65536)
+        #expect(plugin.throttleTimeout == .milliseconds(250))
         #expect(plugin.canonicalLogins && plugin.findEmails)
         #expect(plugin.throttleExempt.allows("127.0.0.1") && plugin.throttleExempt.allows("::1"))
         #expect(!plugin.throttleExempt.allows("10.0.0.1"))

@@ -26,8 +26,6 @@ struct FireHosePolicies: Sendable {
     let registrations: PendingRegistrations
     let metrics: PluginMetrics
     let logger: Logger
-    /// How long a throttle check may wait for the store before the message is let through.
-    var throttleTimeout: Duration = .milliseconds(250)
 
     /// Key prefix of the login buckets in the shared rate limiter.
     static let bucketPrefix = "plugin-login:"
@@ -83,7 +81,7 @@ struct FireHosePolicies: Sendable {
         if let host, settings.throttleExempt.allows(host) { return false }
         let key = Self.bucketPrefix + (host ?? "unknown")
         let limiter = rateLimiter
-        let decision = await withDeadline(throttleTimeout) { () -> Result<RateDecision, any Error> in
+        let decision = await withDeadline(settings.throttleTimeout) { () -> Result<RateDecision, any Error> in
             do { return .success(try await limiter.take(key, limit: .perMinute(perMinute))) } catch { return .failure(error) }
         }
         switch decision {
@@ -98,7 +96,7 @@ struct FireHosePolicies: Sendable {
             return false
         case nil:
             metrics.throttleErrors.increment()
-            logger.warning("FireHose: throttle check timed out, message let through", metadata: ["timeout": "\(throttleTimeout)"])
+            logger.warning("FireHose: throttle check timed out, message let through", metadata: ["timeout": "\(settings.throttleTimeout)"])
             return false
         }
     }

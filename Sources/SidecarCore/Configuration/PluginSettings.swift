@@ -7,6 +7,8 @@ public struct PluginSettings: Sendable {
     public var loginAttemptsPerMinute: Int?
     /// Clients in these blocks are never throttled (the Gateway, which limits its own callers).
     public var throttleExempt: NetworkAllowList
+    /// How long a throttle check may wait for the store before the message is let through.
+    public var throttleTimeout: Duration
     /// Largest `{pub}` content in bytes; nil = no size guard.
     public var maxPubBytes: Int?
     /// Refuse new `basic` accounts whose login is not the mapped form of their `email` credential.
@@ -17,11 +19,13 @@ public struct PluginSettings: Sendable {
     public var webhooks: WebhookSettings?
 
     public init(
-        loginAttemptsPerMinute: Int?, throttleExempt: NetworkAllowList = NetworkAllowList(parsing: "")!, maxPubBytes: Int?,
+        loginAttemptsPerMinute: Int?, throttleExempt: NetworkAllowList = NetworkAllowList(parsing: "")!,
+        throttleTimeout: Duration = .milliseconds(250), maxPubBytes: Int?,
         canonicalLogins: Bool, findEmails: Bool, webhooks: WebhookSettings?
     ) {
         self.loginAttemptsPerMinute = loginAttemptsPerMinute
         self.throttleExempt = throttleExempt
+        self.throttleTimeout = throttleTimeout
         self.maxPubBytes = maxPubBytes
         self.canonicalLogins = canonicalLogins
         self.findEmails = findEmails

@@ -121,6 +121,9 @@ public enum Settings {
     public static let pluginThrottleExempt = Setting(
         "PLUGIN_THROTTLE_EXEMPT_NETWORKS", default: "127.0.0.0/8,::1/128",
         "Comma-separated CIDR blocks whose clients FireHose never throttles (the Gateway's address: it limits its own callers).")
+    public static let pluginThrottleTimeout = Setting(
+        "PLUGIN_THROTTLE_TIMEOUT_MS", default: "250",
+        "FireHose: how long the login throttle waits for Valkey before letting the message through.")
     public static let pluginMaxPubBytes = Setting(
         "PLUGIN_MAX_PUB_BYTES", default: "65536", "FireHose: a `{pub}` whose content is larger gets ctrl 413; 0 = off.")
     public static let pluginCanonicalLogins = Setting(
@@ -165,7 +168,8 @@ public enum Settings {
         gatewayMaxMessageBytes,
         authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, loginNameMaxLength, logLevel,
         restAuthPathPrefix, restAuthTimeout, restAuthMaxBody, restAuthAllowNewAccounts, restAuthNamespaces,
-        authPluginAllowedNetworks, pluginLoginAttempts, pluginThrottleExempt, pluginMaxPubBytes, pluginCanonicalLogins,
+        authPluginAllowedNetworks, pluginLoginAttempts, pluginThrottleExempt, pluginThrottleTimeout, pluginMaxPubBytes,
+        pluginCanonicalLogins,
         pluginFindEmails, pluginWebhookURLs, pluginWebhookSecret, pluginWebhookQueueSize, pluginWebhookTimeout,
         pluginWebhookAttempts, pluginWebhookBackoff, pluginWebhookConcurrency, externalIssuer, externalAudience, externalKeys, configFile,
         secretsDirectory,

@@ -263,6 +263,7 @@ public struct SidecarConfiguration: Sendable {
         return PluginSettings(
             loginAttemptsPerMinute: attempts == 0 ? nil : attempts,
             throttleExempt: exempt,
+            throttleTimeout: .milliseconds(try int(reader, Settings.pluginThrottleTimeout, in: 1...60_000)),
             maxPubBytes: maxPub == 0 ? nil : maxPub,
             canonicalLogins: try bool(reader, Settings.pluginCanonicalLogins),
             findEmails: try bool(reader, Settings.pluginFindEmails),

@@ -161,15 +161,20 @@ struct PluginFireHoseTests {
         let deadPort = try freeLoopbackPort()
         let env = pluginEnvironment(
             valkeyURL: "redis://127.0.0.1:\(deadPort)/0",
-            ["PLUGIN_LOGIN_ATTEMPTS_PER_MINUTE": "1", "VALKEY_CONNECT_TIMEOUT_MS": "100", "VALKEY_COMMAND_TIMEOUT_MS": "100"])
+            [
+                "PLUGIN_LOGIN_ATTEMPTS_PER_MINUTE": "1", "PLUGIN_THROTTLE_TIMEOUT_MS": "250", "VALKEY_CONNECT_TIMEOUT_MS": "100",
+                "VALKEY_COMMAND_TIMEOUT_MS": "100",
+            ])
         try await withPluginServer(env) { (harness: PluginHarness) async throws in
             let address = uniqueClientAddress()
             for attempt in 1...3 {
                 let started = ContinuousClock.now
                 let answer = try await harness.plugin.fireHose(loginRequest(id: "\(attempt)", remoteAddr: address))
                 #expect(answer.status == .continue)
-                // The throttle gives up after 250 ms; generous for a loaded CI machine.
-                #expect(ContinuousClock.now - started < .seconds(3))
+                // Alone this takes milliseconds (refused connections). The bound is wide because, in the
+                // full test run, other suites' Valkey outage tests keep the process's shared hiredis
+                // threads busy for seconds; it still tells "let through" from "hung until Tinode gives up".
+                #expect(ContinuousClock.now - started < .seconds(10))
             }
         }
     }
