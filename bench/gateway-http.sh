@@ -7,13 +7,20 @@
 # USERS sessions either way; its send-queue limit is raised so that the fan-out alone cannot cut a
 # client off. Target: Gateway rate at least 0.60 of the direct rate, p99 under 20 ms.
 #
-#   bench/gateway-http.sh [rounds] [seconds] [users]
+# The rate runs are closed loops at saturation: each of the USERS connections sends its next request
+# as soon as the last is answered, so their latency is queueing (mean = USERS / rate, Little's law),
+# not the cost of a send. The latency target is therefore also checked in a paced run: every user
+# sends one message per PACE_MS on average (random gaps; default 200 ms, i.e. 5 per second, the
+# default GATEWAY_SENDS_PER_SECOND), and that run's p99 is reported beside the saturated one.
+#
+#   bench/gateway-http.sh [rounds] [seconds] [users]       (PACE_MS=200 by default)
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 ROUNDS="${1:-3}"
 SECONDS_PER_RUN="${2:-10}"
 USERS="${3:-100}"
+PACE_MS="${PACE_MS:-200}"
 
 command -v wrk >/dev/null || { echo "needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "needs redis-server (Debian: redis-server)" >&2; exit 1; }
@@ -74,9 +81,13 @@ request = function()
     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[n]}, '{"text":"benchmark message"}')
 end
 LUA
+# The same requests, each connection waiting a random 0 to 2 x PACE_MS (PACE_MS on average) after an
+# answer before its next request: users who send independently, not in lockstep bursts.
+{ cat "$DIR/send.lua"; echo "delay = function() return math.random(0, 2 * $PACE_MS) end"; } >"$DIR/paced.lua"
 
 run_wrk() {
-  wrk -t2 -c"$USERS" -d"${SECONDS_PER_RUN}s" --latency -s "$DIR/send.lua" "http://127.0.0.1:$HTTP_PORT/v1/messages" 2>&1 | awk '
+  local script="${1:-$DIR/send.lua}"
+  wrk -t2 -c"$USERS" -d"${SECONDS_PER_RUN}s" --latency -s "$script" "http://127.0.0.1:$HTTP_PORT/v1/messages" 2>&1 | awk '
     /Requests\/sec/ {rps=$2}
     /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p99=v}
     /Non-2xx/ {bad=$4}
@@ -84,18 +95,23 @@ run_wrk() {
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-gateway=(); gateway_p99=(); direct=()
+gateway=(); gateway_p99=(); direct=(); paced=(); paced_p99=()
 for round in $(seq 1 "$ROUNDS"); do
   read -r rps p99 bad < <(run_wrk); gateway+=("$rps"); gateway_p99+=("$p99")
   [[ "$bad" == 0 ]] || echo "warning: $bad non-2xx answers in round $round" >&2
   raw=$("$BIN/GatewayBench" publish-rate --port "$DOUBLE_PORT" --room "$ROOM" --solo "$DIRECT_GROUP" --users "$USERS" \
     --seconds "$SECONDS_PER_RUN" --mode raw --prefix "direct${round}u")
   direct+=("$(sed 's/.*rate=//' <<<"$raw")")
-  echo "# round $round: gateway ${gateway[-1]} req/s p99 ${gateway_p99[-1]} ms; direct gRPC ${direct[-1]} pub/s"
+  read -r rps p99 bad < <(run_wrk "$DIR/paced.lua"); paced+=("$rps"); paced_p99+=("$p99")
+  [[ "$bad" == 0 ]] || echo "warning: $bad non-2xx answers in paced round $round" >&2
+  echo "# round $round: gateway ${gateway[-1]} req/s p99 ${gateway_p99[-1]} ms; direct gRPC ${direct[-1]} pub/s;" \
+    "paced ${paced[-1]} req/s p99 ${paced_p99[-1]} ms"
 done
 G=$(printf '%s\n' "${gateway[@]}" | median); D=$(printf '%s\n' "${direct[@]}" | median)
 GP=$(printf '%s\n' "${gateway_p99[@]}" | median)
+PR=$(printf '%s\n' "${paced[@]}" | median); PP=$(printf '%s\n' "${paced_p99[@]}" | median)
 echo "# $(nproc) cores; $USERS users; wrk -t2 -c$USERS -d${SECONDS_PER_RUN}s; medians of $ROUNDS rounds"
-awk -v g="$G" -v d="$D" -v gp="$GP" 'BEGIN {
-  printf "gateway_send_rps=%.0f gateway_p99_ms=%.2f direct_pub_per_s=%.0f\n", g, gp, d
-  printf "ratio=%.2f (target >= 0.60) p99_target_ms=20\n", g/d }'
+awk -v g="$G" -v d="$D" -v gp="$GP" -v pr="$PR" -v pp="$PP" -v pace="$PACE_MS" 'BEGIN {
+  printf "gateway_send_rps=%.0f gateway_p99_ms=%.2f direct_pub_per_s=%.0f (saturated, closed loop)\n", g, gp, d
+  printf "paced_send_rps=%.0f paced_p99_ms=%.2f (one send per user every %d ms on average)\n", pr, pp, pace
+  printf "ratio=%.2f (target >= 0.60) paced_p99_ms=%.2f (target < 20)\n", g/d, pp }'

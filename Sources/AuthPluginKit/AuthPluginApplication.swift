@@ -11,7 +11,7 @@ public func buildAuthPluginApplication(
     configuration: SidecarConfiguration, logger: Logger
 ) async throws -> some ApplicationProtocol {
     let backend = try StoreBackend(configuration: configuration, logger: logger)
-    let service = try await RESTAuthService(configuration: configuration, backend: backend)
+    let service = try await RESTAuthService(configuration: configuration, backend: backend, logger: logger)
     let plugin = try PluginComponents(configuration: configuration, backend: backend, logger: logger)
     let router = Router(context: AuthPluginRequestContext.self)
     router.addOperationalRoutes()
@@ -27,10 +27,14 @@ public func buildAuthPluginApplication(
 
 extension RESTAuthService {
     /// The service with the stores and verifiers the configuration names.
-    public init(configuration: SidecarConfiguration, backend: StoreBackend) async throws {
+    public init(
+        configuration: SidecarConfiguration, backend: StoreBackend, logger: Logger = Logger(label: "AuthPlugin")
+    ) async throws {
         let external: ExternalTokenVerifier? =
             if let settings = configuration.restAuth.external {
-                try await ExternalTokenVerifier(settings: settings, leeway: configuration.jwt.leeway)
+                try await ExternalTokenVerifier(
+                    settings: settings, leeway: configuration.jwt.leeway,
+                    jwks: JWKSFetcher.keySource(for: settings, logger: logger))
             } else {
                 nil
             }

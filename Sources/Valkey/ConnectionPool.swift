@@ -2,212 +2,155 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// A bounded set of hiredis connections, opened lazily and handed to one caller at a time.
+/// Up to `maxConnections` shared connections, opened when needed.
 ///
-/// Callers that find every connection busy wait (without blocking a thread) until one is released, their
-/// task is cancelled, the wait times out, or the pool closes. A connection that failed at the I/O level is
-/// discarded rather than returned, which frees its slot so that the next caller opens a fresh one: that is
-/// how the client recovers after the server restarts.
+/// Every command goes to the open connection with the fewest commands waiting; a new connection is opened
+/// only while every open one is busy and the limit is not reached. Broken connections are dropped as soon
+/// as they are noticed, so the next command opens a fresh one: that is how the client recovers after the
+/// server restarts. Callers that arrive while the only possible connections are still being opened wait
+/// for those attempts and share their outcome, which makes an unreachable server fail every caller fast.
 final class ConnectionPool: Sendable {
-    /// What a caller is allowed to do after waiting its turn.
-    enum Grant: Sendable {
-        case connection(HiredisConnection)
-        /// A slot was reserved; the caller opens the connection itself.
-        case create
+    private enum Entry {
+        case opening(id: UInt64, attempt: Task<ValkeyConnection, any Error>)
+        case open(ValkeyConnection)
+
+        func isOpening(id wanted: UInt64) -> Bool {
+            if case .opening(let id, _) = self { id == wanted } else { false }
+        }
     }
 
-    private struct Waiter: Sendable {
-        let id: UInt64
-        let continuation: CheckedContinuation<Grant, any Error>
-        let timer: Scheduled<Void>
+    private enum Choice {
+        case use(ValkeyConnection)
+        case wait(Task<ValkeyConnection, any Error>)
     }
 
-    private struct State: Sendable {
-        var idle: [HiredisConnection] = []
-        /// Connections that exist or are being opened, idle or leased; never above `maxConnections`.
-        var open = 0
-        /// Served first come, first served. Non-empty only while `open == maxConnections` and nothing is idle.
-        var waiters: [Waiter] = []
-        var nextWaiterID: UInt64 = 0
+    private struct State {
+        var entries: [Entry] = []
+        var nextID: UInt64 = 0
         var isClosed = false
     }
 
     private let maxConnections: Int
-    /// Runs timers for waiters; the callbacks only take a lock and resume a continuation.
-    private let eventLoop: any EventLoop
-    private let connect: @Sendable () async throws -> HiredisConnection
+    private let connect: @Sendable () async throws -> ValkeyConnection
     private let logger: Logger
     private let state = Mutex(State())
 
     init(
         maxConnections: Int,
-        eventLoop: any EventLoop,
         logger: Logger,
-        connect: @escaping @Sendable () async throws -> HiredisConnection
+        connect: @escaping @Sendable () async throws -> ValkeyConnection
     ) {
         self.maxConnections = max(1, maxConnections)
-        self.eventLoop = eventLoop
         self.logger = logger
         self.connect = connect
     }
 
-    /// Returns a connection for the caller's exclusive use; hand it back with ``release(_:)`` or ``discard(_:)``.
+    /// A connection with one command reserved on it (see ``ValkeyConnection/reserve()``).
     ///
-    /// - Parameter timeout: How long to wait for a free slot when all connections are busy.
-    /// - Throws: ``ValkeyError/timeout``, ``ValkeyError/poolClosed``, `CancellationError`, or whatever
-    ///   opening a new connection fails with.
-    func lease(timeout: Duration) async throws -> HiredisConnection {
-        let deadline = NIODeadline.now() + TimeAmount(timeout)
-        while true {
-            try Task.checkCancellation()
-            switch try await grant(deadline: deadline) {
-            case .connection(let connection):
-                if connection.isStale {
-                    logger.debug("Discarding a pooled Valkey connection that the server closed")
-                    discard(connection)
-                    continue
-                }
-                return connection
-            case .create:
-                do {
-                    let connection = try await connect()
-                    logger.debug("Opened a Valkey connection")
-                    return connection
-                } catch {
-                    freeSlot()
-                    throw error
-                }
+    /// - Throws: ``ValkeyError/poolClosed`` after ``close(within:)``, or whatever opening a new connection
+    ///   fails with.
+    func connection() async throws -> ValkeyConnection {
+        switch try choose() {
+        case .use(let connection):
+            return connection
+        case .wait(let attempt):
+            let connection = try await attempt.value
+            connection.reserve()
+            return connection
+        }
+    }
+
+    private func choose() throws(ValkeyError) -> Choice {
+        try state.withLock { state throws(ValkeyError) -> Choice in
+            if state.isClosed { throw .poolClosed }
+            state.entries.removeAll { entry in
+                if case .open(let connection) = entry { connection.isClosed } else { false }
             }
-        }
-    }
-
-    /// Returns a healthy connection to the pool, or to the longest-waiting caller.
-    func release(_ connection: HiredisConnection) {
-        if connection.wasAborted {
-            discard(connection)
-            return
-        }
-        enum Action { case keep, close, hand(Waiter) }
-        let action: Action = state.withLock { state in
-            if state.isClosed {
-                state.open -= 1
-                return .close
-            }
-            if !state.waiters.isEmpty {
-                return .hand(state.waiters.removeFirst())
-            }
-            state.idle.append(connection)
-            return .keep
-        }
-        switch action {
-        case .keep:
-            break
-        case .close:
-            connection.close()
-        case .hand(let waiter):
-            waiter.timer.cancel()
-            waiter.continuation.resume(returning: .connection(connection))
-        }
-    }
-
-    /// Closes a connection that can no longer be trusted and frees its slot.
-    func discard(_ connection: HiredisConnection) {
-        connection.close()
-        freeSlot()
-    }
-
-    /// Refuses new leases, fails all waiters with ``ValkeyError/poolClosed`` and closes idle connections.
-    /// Leased connections are closed when they come back.
-    func close() {
-        let (idle, waiters) = state.withLock { state in
-            state.isClosed = true
-            let idle = state.idle
-            let waiters = state.waiters
-            state.idle = []
-            state.waiters = []
-            state.open -= idle.count
-            return (idle, waiters)
-        }
-        for waiter in waiters {
-            waiter.timer.cancel()
-            waiter.continuation.resume(throwing: ValkeyError.poolClosed)
-        }
-        for connection in idle {
-            connection.close()
-        }
-    }
-
-    private func freeSlot() {
-        let waiter: Waiter? = state.withLock { state in
-            state.open -= 1
-            guard !state.isClosed, !state.waiters.isEmpty else { return nil }
-            // The freed slot goes straight to the longest waiter, which then opens the connection itself.
-            state.open += 1
-            return state.waiters.removeFirst()
-        }
-        if let waiter {
-            waiter.timer.cancel()
-            waiter.continuation.resume(returning: .create)
-        }
-    }
-
-    private func grant(deadline: NIODeadline) async throws -> Grant {
-        enum FirstLook { case granted(Grant), closed, wait(UInt64) }
-        let firstLook: FirstLook = state.withLock { state in
-            if state.isClosed { return .closed }
-            if let connection = state.idle.popLast() { return .granted(.connection(connection)) }
-            if state.open < maxConnections {
-                state.open += 1
-                return .granted(.create)
-            }
-            defer { state.nextWaiterID += 1 }
-            return .wait(state.nextWaiterID)
-        }
-        let id: UInt64
-        switch firstLook {
-        case .granted(let grant): return grant
-        case .closed: throw ValkeyError.poolClosed
-        case .wait(let waiterID): id = waiterID
-        }
-        guard deadline > .now() else { throw ValkeyError.timeout }
-
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
-                let timer = eventLoop.scheduleTask(deadline: deadline) { [weak self] () -> Void in
-                    self?.failWaiter(id, with: ValkeyError.timeout)
-                }
-                // Look again under the lock: things may have changed since the first look, and a cancellation
-                // that arrived before this point found no waiter to fail, so it has to be noticed here.
-                let immediate: Result<Grant, any Error>? = state.withLock { state in
-                    if state.isClosed { return .failure(ValkeyError.poolClosed) }
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if let connection = state.idle.popLast() { return .success(.connection(connection)) }
-                    if state.open < maxConnections {
-                        state.open += 1
-                        return .success(.create)
+            var quietest: ValkeyConnection?
+            var firstAttempt: Task<ValkeyConnection, any Error>?
+            for entry in state.entries {
+                switch entry {
+                case .open(let connection):
+                    if quietest.map({ connection.pendingCount < $0.pendingCount }) ?? true {
+                        quietest = connection
                     }
-                    state.waiters.append(Waiter(id: id, continuation: continuation, timer: timer))
-                    return nil
-                }
-                if let immediate {
-                    timer.cancel()
-                    continuation.resume(with: immediate)
+                case .opening(_, let attempt):
+                    if firstAttempt == nil { firstAttempt = attempt }
                 }
             }
-        } onCancel: {
-            failWaiter(id, with: CancellationError())
+            let atLimit = state.entries.count >= maxConnections
+            if let quietest, quietest.pendingCount == 0 || atLimit {
+                quietest.reserve()
+                return .use(quietest)
+            }
+            if atLimit, let firstAttempt {
+                return .wait(firstAttempt)
+            }
+            let id = state.nextID
+            state.nextID += 1
+            let attempt = Task { try await self.open(id: id) }
+            state.entries.append(.opening(id: id, attempt: attempt))
+            return .wait(attempt)
         }
     }
 
-    /// Fails a waiter that is still waiting; a waiter that was already served is left alone.
-    private func failWaiter(_ id: UInt64, with error: any Error) {
-        let waiter: Waiter? = state.withLock { state in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
+    /// Opens a connection for the entry `id` and records the outcome, whoever ends up waiting for it.
+    private func open(id: UInt64) async throws -> ValkeyConnection {
+        let connection: ValkeyConnection
+        do {
+            connection = try await connect()
+        } catch {
+            let closed = state.withLock { state in
+                state.entries.removeAll { $0.isOpening(id: id) }
+                return state.isClosed
+            }
+            // An attempt cut short by closing the pool reports the closing, not the interruption.
+            throw closed ? ValkeyError.poolClosed : error
         }
-        if let waiter {
-            waiter.timer.cancel()
-            waiter.continuation.resume(throwing: error)
+        let kept = state.withLock { state in
+            guard !state.isClosed, let index = state.entries.firstIndex(where: { $0.isOpening(id: id) }) else {
+                return false
+            }
+            state.entries[index] = .open(connection)
+            return true
+        }
+        guard kept else {
+            connection.close()
+            throw ValkeyError.poolClosed
+        }
+        logger.debug("Opened a Valkey connection")
+        return connection
+    }
+
+    /// Refuses new commands, lets commands already sent finish for at most `gracePeriod`, then closes every
+    /// connection. Safe to call more than once.
+    func close(within gracePeriod: Duration) async {
+        let connections = state.withLock { state in
+            state.isClosed = true
+            return state.entries.compactMap { entry -> ValkeyConnection? in
+                if case .open(let connection) = entry { connection } else { nil }
+            }
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: gracePeriod)
+        while connections.contains(where: { $0.pendingCount > 0 && !$0.isClosed }), clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        closeNow()
+    }
+
+    /// Refuses new commands and closes every connection at once; waiting commands fail.
+    func closeNow() {
+        let entries = state.withLock { state in
+            state.isClosed = true
+            defer { state.entries.removeAll() }
+            return state.entries
+        }
+        for entry in entries {
+            switch entry {
+            case .open(let connection): connection.close()
+            case .opening(_, let attempt): attempt.cancel()
+            }
         }
     }
 }

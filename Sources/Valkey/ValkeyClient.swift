@@ -3,30 +3,30 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// An async Valkey/Redis client backed by hiredis and a bounded connection pool.
+/// An async Valkey/Redis client: a few shared, non-blocking connections that pipeline concurrent commands.
 ///
-/// hiredis is a blocking library; every blocking call (connect, `AUTH`, commands) runs on a thread of a
-/// `NIOThreadPool` that the client owns, sized to the pool, so neither event loops nor the Swift
-/// concurrency cooperative pool are ever blocked.
+/// Connections run on NIO event loops. Commands from concurrent callers share a connection and are answered
+/// in order, so a busy process needs a handful of connections, not one per caller, and no thread ever
+/// blocks on the network. hiredis's reply reader parses what the server sends.
 ///
-/// Run it in a `ServiceGroup`: ``run()`` waits for graceful shutdown and then closes the pool. Commands
-/// issued after that fail with ``ValkeyError/poolClosed``. Outside a service group, call ``shutdown()``.
+/// Run it in a `ServiceGroup`: ``run()`` waits for graceful shutdown and then closes the connections.
+/// Commands issued after that fail with ``ValkeyError/poolClosed``. Outside a service group, call
+/// ``shutdown()``.
 ///
 /// All methods throw ``ValkeyError`` for Valkey failures and `CancellationError` when the calling task is
-/// cancelled. A top-level error reply is thrown as ``ValkeyError/serverError(message:)`` and leaves the
-/// connection in the pool; an I/O error, a protocol error or a timeout closes the connection, and the next
-/// command opens a new one.
+/// cancelled (at once; the reply is dropped when it arrives). A top-level error reply is thrown as
+/// ``ValkeyError/serverError(message:)``. A connection that breaks, or that goes silent for a whole
+/// command timeout, is closed, and the next command opens a new one.
 public final class ValkeyClient: Service, Sendable {
     public let configuration: ValkeyConfiguration
     private let logger: Logger
-    private let threadPool: NIOThreadPool
     private let pool: ConnectionPool
 
     /// Creates a client; no connection is opened until the first command.
     ///
     /// - Parameters:
-    ///   - configuration: Server, credentials, pool size and timeouts.
-    ///   - eventLoopGroup: Only used for timers of callers waiting for a free connection.
+    ///   - configuration: Server, credentials, connection limit and timeouts.
+    ///   - eventLoopGroup: Runs the connections' I/O.
     ///   - logger: Receives connection events; never the password.
     public init(
         configuration: ValkeyConfiguration,
@@ -38,44 +38,26 @@ public final class ValkeyClient: Service, Sendable {
         logger[metadataKey: "valkey.db"] = "\(configuration.database)"
         self.configuration = configuration
         self.logger = logger
-        // One thread per possible connection: a leased connection runs at most one blocking call at a time,
-        // so blocking work never queues behind other blocking work.
-        let threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)
-        threadPool.start()
-        self.threadPool = threadPool
-        self.pool = ConnectionPool(
-            maxConnections: configuration.poolSize,
-            eventLoop: eventLoopGroup.any(),
-            logger: logger
-        ) {
-            try await Self.onThreadPool(threadPool) { () throws(ValkeyError) in
-                try HiredisConnection.connect(configuration)
-            }
+        self.pool = ConnectionPool(maxConnections: configuration.poolSize, logger: logger) {
+            try await ValkeyConnection.connect(configuration, on: eventLoopGroup.next())
         }
     }
 
     deinit {
-        // Only reached when the owner never called shutdown(); frees what we can without waiting.
-        pool.close()
-        threadPool.shutdownGracefully { _ in }
+        // Only reached when the owner never called shutdown().
+        pool.closeNow()
     }
 
-    /// Waits for graceful shutdown (or cancellation), then closes the pool.
+    /// Waits for graceful shutdown (or cancellation), then closes the connections.
     public func run() async throws {
         try? await gracefulShutdown()
         await shutdown()
     }
 
-    /// Closes the pool and stops the client's threads; later commands fail with ``ValkeyError/poolClosed``.
-    ///
-    /// Commands already running finish first (they are bounded by the command timeout). Safe to call twice.
+    /// Refuses new commands, lets commands already sent finish (at most one command timeout), then closes
+    /// the connections; later commands fail with ``ValkeyError/poolClosed``. Safe to call twice.
     public func shutdown() async {
-        pool.close()
-        do {
-            try await threadPool.shutdownGracefully()
-        } catch {
-            logger.debug("Valkey thread pool was already shut down")
-        }
+        await pool.close(within: configuration.commandTimeout)
         logger.debug("Valkey client shut down")
     }
 
@@ -86,24 +68,19 @@ public final class ValkeyClient: Service, Sendable {
 
     /// Sends one command made of binary-safe arguments (they may contain NUL bytes).
     public func command(bytes arguments: [[UInt8]]) async throws -> RESPValue {
-        let reply = try await withConnection { connection throws(ValkeyError) in
-            try connection.send(arguments)
-        }
+        let reply = try await send([arguments])[0]
         if case .error(let message) = reply {
             throw ValkeyError.serverError(message: message)
         }
         return reply
     }
 
-    /// Sends several commands on one connection in one round trip and returns their replies in order.
+    /// Sends several commands on one connection in one write and returns their replies in order.
     ///
     /// Error replies are returned as ``RESPValue/error(_:)`` elements, so one failing command does not hide
     /// the results of the others.
     public func pipeline(_ commands: [[String]]) async throws -> [RESPValue] {
-        let encoded = commands.map { $0.map { Array($0.utf8) } }
-        return try await withConnection { connection throws(ValkeyError) in
-            try connection.pipeline(encoded)
-        }
+        try await send(commands.map { $0.map { Array($0.utf8) } })
     }
 
     /// Runs the commands atomically with `MULTI`/`EXEC` on one connection and returns their results.
@@ -111,6 +88,7 @@ public final class ValkeyClient: Service, Sendable {
     /// - Throws: ``ValkeyError/serverError(message:)`` when the server refuses the transaction (for
     ///   example `EXECABORT` after a command with wrong arguments); nothing has run in that case.
     public func transaction(_ commands: [[String]]) async throws -> [RESPValue] {
+        // One write holds MULTI, the commands and EXEC, so no other caller's command can land in between.
         let replies = try await pipeline([["MULTI"]] + commands + [["EXEC"]])
         switch replies.last {
         case .array(let results):
@@ -122,37 +100,12 @@ public final class ValkeyClient: Service, Sendable {
         }
     }
 
-    /// Leases a connection, runs `body` on the thread pool, and returns or discards the connection.
-    private func withConnection<T: Sendable>(
-        _ body: @escaping @Sendable (HiredisConnection) throws(ValkeyError) -> T
-    ) async throws -> T {
-        let connection = try await pool.lease(timeout: configuration.commandTimeout)
-        do {
-            let value = try await withTaskCancellationHandler {
-                try await Self.onThreadPool(threadPool) { () throws(ValkeyError) in try body(connection) }
-            } onCancel: {
-                // Wakes the blocked read at once instead of letting the cancelled caller wait for the timeout.
-                connection.abort()
-            }
-            pool.release(connection)
-            return value
-        } catch {
-            // The body only throws for transport-level failures, after which the reply stream is out of step.
-            pool.discard(connection)
-            if connection.wasAborted { throw CancellationError() }
-            logger.debug("Discarded a Valkey connection after a failed command", metadata: ["error": "\(error)"])
-            throw error
+    private func send(_ commands: [[[UInt8]]]) async throws -> [RESPValue] {
+        guard !commands.isEmpty, commands.allSatisfy({ !$0.isEmpty }) else {
+            throw ValkeyError.protocol(reason: "empty command")
         }
-    }
-
-    private static func onThreadPool<T: Sendable>(
-        _ threadPool: NIOThreadPool,
-        _ body: @escaping @Sendable () throws(ValkeyError) -> T
-    ) async throws -> T {
-        do {
-            return try await threadPool.runIfActive { try body() }
-        } catch is NIOThreadPoolError.ThreadPoolInactive {
-            throw ValkeyError.poolClosed
-        }
+        try Task.checkCancellation()
+        let connection = try await pool.connection()
+        return try await connection.send(commands, timeout: configuration.commandTimeout)
     }
 }

@@ -215,4 +215,23 @@ struct StoreBackendTests {
         }
         #expect(error?.setting == "VALKEY_URL")
     }
+
+    @Test("An external issuer needs EXTERNAL_JWT_KEYS or an http(s) EXTERNAL_JWT_JWKS_URL")
+    func externalIssuerKeys() async throws {
+        let issuer = ["EXTERNAL_JWT_ISSUER": "https://backend.example"]
+        await #expect(throws: ConfigurationError.self) { try await load(issuer) }
+        for bad in ["ftp://keys.example/jwks.json", "not a url", "https:///jwks.json"] {
+            await #expect(throws: ConfigurationError.self) {
+                try await load(issuer.merging(["EXTERNAL_JWT_JWKS_URL": bad]) { $1 })
+            }
+        }
+        let withURL = try await load(issuer.merging(["EXTERNAL_JWT_JWKS_URL": "https://login.example/.well-known/jwks.json"]) { $1 })
+        #expect(withURL.restAuth.external?.jwksURL?.host == "login.example")
+        #expect(withURL.restAuth.external?.keysJSON == nil)
+        #expect(withURL.restAuth.external?.jwksRefreshInterval == .seconds(300))
+        await #expect(throws: ConfigurationError.self) {
+            try await load(
+                issuer.merging(["EXTERNAL_JWT_JWKS_URL": "https://login.example/jwks", "EXTERNAL_JWT_JWKS_REFRESH_SECONDS": "5"]) { $1 })
+        }
+    }
 }

@@ -174,7 +174,9 @@ struct TokenServiceTests {
 
         #expect(await rejection(service, handMadeToken(header: ["alg": "none"], claims: claims, hmacKey: nil)) == .unsupportedAlgorithm)
         #expect(await rejection(service, handMadeToken(header: ["alg": "NONE"], claims: claims, hmacKey: nil)) == .unsupportedAlgorithm)
-        #expect(await rejection(service, handMadeToken(header: ["alg": "RS256"], claims: claims)) == .unsupportedAlgorithm)
+        // RS256 is known (external issuers use it) but no key of ours verifies it.
+        #expect(await rejection(service, handMadeToken(header: ["alg": "RS256"], claims: claims)) == .algorithmMismatch)
+        #expect(await rejection(service, handMadeToken(header: ["alg": "RS512"], claims: claims)) == .unsupportedAlgorithm)
         // Algorithm confusion: HS256 "signed" with the ES256 public key as the HMAC secret.
         let confused = handMadeToken(
             header: ["alg": "HS256", "kid": "ec"], claims: claims, hmacKey: Array(ec.publicKey.pemRepresentation.utf8))

@@ -36,6 +36,22 @@ struct CommandTests {
         }
     }
 
+    @Test("a 4 MiB value arrives in many reads and comes back whole, with commands around it answered in order")
+    func largeValue() async throws {
+        try await withValkeyClient(TestEnvironment.configuration(poolSize: 1)) { client in
+            let key = prefix + "large"
+            let value = (0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            try await client.set(key, to: value, expiration: .seconds(60))
+            async let before = client.command(["ECHO", "before"])
+            async let large = client.get(key)
+            async let after = client.command(["ECHO", "after"])
+            #expect(try await before.string == "before")
+            #expect(try await large == value)
+            #expect(try await after.string == "after")
+            try await client.del(key)
+        }
+    }
+
     @Test("del removes the given keys and counts those that existed")
     func delCounts() async throws {
         try await withValkeyClient(TestEnvironment.configuration()) { client in

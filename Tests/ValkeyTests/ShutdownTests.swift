@@ -27,18 +27,19 @@ struct ShutdownTests {
         }
     }
 
-    @Test("callers waiting for a connection when the pool closes fail with poolClosed")
-    func waitersFailOnClose() async throws {
+    @Test("a command sent before shutdown still gets its answer; commands after it fail with poolClosed")
+    func inFlightFinishesOnShutdown() async throws {
         let config = try TestEnvironment.configuration(poolSize: 1, commandTimeout: .seconds(5))
         let client = ValkeyClient(configuration: config)
-        let blocker = Task { try await client.command(["BLPOP", TestEnvironment.uniquePrefix() + "never", "1"]) }
-        try await Task.sleep(for: .milliseconds(100))
-        let waiter = Task { try await client.ping() }
-        try await Task.sleep(for: .milliseconds(100))
-        await client.shutdown()
+        try await client.ping()  // the connection is open, so the BLPOP below is sent at once
+        let blocker = Task { try await client.command(["BLPOP", TestEnvironment.uniquePrefix() + "never", "0.5"]) }
+        try await Task.sleep(for: .milliseconds(150))
+        let shutdown = Task { await client.shutdown() }
+        try await Task.sleep(for: .milliseconds(50))
         await #expect(throws: ValkeyError.poolClosed) {
-            try await waiter.value
+            try await client.ping()
         }
         #expect(try await blocker.value == .null)
+        await shutdown.value
     }
 }

@@ -230,6 +230,7 @@ public struct RESTAuthService: Sendable {
         switch rejection {
         case .expired: .expired
         case .malformed: .malformed
+        case .keysUnavailable: .internal
         default: .failed
         }
     }

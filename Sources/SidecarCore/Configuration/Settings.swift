@@ -151,7 +151,14 @@ public enum Settings {
     public static let externalAudience = Setting(
         "EXTERNAL_JWT_AUDIENCE", "`aud` required in external JWTs (unset: not checked).")
     public static let externalKeys = Setting(
-        "EXTERNAL_JWT_KEYS", secret: true, "Keys of external JWTs, in the JWT_SIGNING_KEYS format (`public_key` or `secret`).")
+        "EXTERNAL_JWT_KEYS", secret: true,
+        "Keys of external JWTs, in the JWT_SIGNING_KEYS format (`public_key` or `secret`; RS256 public keys too).")
+    public static let externalJWKSURL = Setting(
+        "EXTERNAL_JWT_JWKS_URL",
+        "Your issuer's JSON Web Key Set (`https://...`; `http://` only for a trusted network); RS256, ES256 and EdDSA keys.")
+    public static let externalJWKSRefresh = Setting(
+        "EXTERNAL_JWT_JWKS_REFRESH_SECONDS", default: "300",
+        "Age after which the JWKS is fetched again; a token with an unknown `kid` fetches it at once (at most every 30 s).")
     public static let configFile = Setting(
         ConfigurationSources.configFileVariable, "Optional JSON file of settings (`{\"NAME\": value}`); environment variables win over it.")
     public static let secretsDirectory = Setting(
@@ -169,9 +176,9 @@ public enum Settings {
         authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, loginNameMaxLength, logLevel,
         restAuthPathPrefix, restAuthTimeout, restAuthMaxBody, restAuthAllowNewAccounts, restAuthNamespaces,
         authPluginAllowedNetworks, pluginLoginAttempts, pluginThrottleExempt, pluginThrottleTimeout, pluginMaxPubBytes,
-        pluginCanonicalLogins,
-        pluginFindEmails, pluginWebhookURLs, pluginWebhookSecret, pluginWebhookQueueSize, pluginWebhookTimeout,
-        pluginWebhookAttempts, pluginWebhookBackoff, pluginWebhookConcurrency, externalIssuer, externalAudience, externalKeys, configFile,
+        pluginCanonicalLogins, pluginFindEmails, pluginWebhookURLs, pluginWebhookSecret, pluginWebhookQueueSize,
+        pluginWebhookTimeout, pluginWebhookAttempts, pluginWebhookBackoff, pluginWebhookConcurrency, externalIssuer,
+        externalAudience, externalKeys, externalJWKSURL, externalJWKSRefresh, configFile,
         secretsDirectory,
     ]
 }

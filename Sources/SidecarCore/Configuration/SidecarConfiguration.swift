@@ -203,7 +203,8 @@ public struct SidecarConfiguration: Sendable {
             (Settings.restAuthNamespaces.name, restAuth.restrictedNamespaces.joined(separator: ",")),
             (Settings.authPluginAllowedNetworks.name, restAuth.allowedNetworks.description),
             (Settings.externalIssuer.name, restAuth.external?.issuer ?? "<unset>"),
-            (Settings.externalKeys.name, mask(restAuth.external != nil)),
+            (Settings.externalKeys.name, mask(restAuth.external?.keysJSON != nil)),
+            (Settings.externalJWKSURL.name, restAuth.external?.jwksURL?.absoluteString ?? "<unset>"),
         ] + pluginSummary
     }
 
@@ -418,6 +419,16 @@ public struct RESTAuthSettings: Sendable {
     /// Set when your own backend's JWTs (identified by e-mail) may log users in.
     public var external: ExternalJWTSettings?
 
+    /// An absolute `https://` or `http://` URL with a host; anything else is refused at start.
+    static func jwksURL(_ text: String) throws -> URL {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
+            let host = url.host, !host.isEmpty
+        else {
+            throw ConfigurationError(setting: Settings.externalJWKSURL.name, reason: "must be an absolute https:// URL, not `\(text)`")
+        }
+        return url
+    }
+
     init(reader: ConfigReader, timeout: Duration, maxBodyBytes: Int, allowNewAccounts: Bool) throws {
         var prefix = reader.string(Settings.restAuthPathPrefix) ?? ""
         while prefix.hasSuffix("/") { prefix.removeLast() }
@@ -443,10 +454,20 @@ public struct RESTAuthSettings: Sendable {
         }
         allowedNetworks = allowList
         if let issuer = reader.string(Settings.externalIssuer) {
-            guard let keys = reader.string(Settings.externalKeys) else {
-                throw ConfigurationError(setting: Settings.externalKeys.name, reason: "is required when EXTERNAL_JWT_ISSUER is set")
+            let keys = reader.string(Settings.externalKeys)
+            let jwksURL = try reader.string(Settings.externalJWKSURL).map(Self.jwksURL)
+            guard keys != nil || jwksURL != nil else {
+                throw ConfigurationError(
+                    setting: Settings.externalKeys.name, reason: "or EXTERNAL_JWT_JWKS_URL is required when EXTERNAL_JWT_ISSUER is set")
             }
-            external = ExternalJWTSettings(issuer: issuer, audience: reader.string(Settings.externalAudience), keysJSON: keys)
+            let refreshText = reader.string(Settings.externalJWKSRefresh) ?? Settings.externalJWKSRefresh.defaultValue
+            guard let refresh = Int(refreshText), (30...86_400).contains(refresh) else {
+                throw ConfigurationError(
+                    setting: Settings.externalJWKSRefresh.name, reason: "must be a whole number in 30...86400, not `\(refreshText)`")
+            }
+            external = ExternalJWTSettings(
+                issuer: issuer, audience: reader.string(Settings.externalAudience), keysJSON: keys, jwksURL: jwksURL,
+                jwksRefreshInterval: .seconds(refresh))
         } else {
             external = nil
         }
@@ -457,12 +478,19 @@ public struct RESTAuthSettings: Sendable {
 public struct ExternalJWTSettings: Sendable {
     public var issuer: String
     public var audience: String?
-    /// Keys in the `JWT_SIGNING_KEYS` format.
-    public var keysJSON: String
+    /// Keys in the `JWT_SIGNING_KEYS` format; at least one of this and `jwksURL` is set.
+    public var keysJSON: String?
+    /// Where the issuer publishes its keys.
+    public var jwksURL: URL?
+    public var jwksRefreshInterval: Duration
 
-    public init(issuer: String, audience: String?, keysJSON: String) {
+    public init(
+        issuer: String, audience: String?, keysJSON: String?, jwksURL: URL? = nil, jwksRefreshInterval: Duration = .seconds(300)
+    ) {
         self.issuer = issuer
         self.audience = audience
         self.keysJSON = keysJSON
+        self.jwksURL = jwksURL
+        self.jwksRefreshInterval = jwksRefreshInterval
     }
 }

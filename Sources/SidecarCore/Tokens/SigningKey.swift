@@ -7,6 +7,8 @@ public enum SigningAlgorithm: String, Sendable, Codable, CaseIterable {
     case hs256 = "HS256"
     case es256 = "ES256"
     case edDSA = "EdDSA"
+    /// Verification only: for external issuers, whose JWKS most often publish RSA keys.
+    case rs256 = "RS256"
 }
 
 /// One key of a key set: its id, its algorithm and a jwt-kit collection holding only it, so that
@@ -63,6 +65,45 @@ public struct SigningKey: Sendable {
         let x = publicKey.rawRepresentation.base64URLEncodedString()
         let jwk = ["kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"]
         return SigningKey(kid: kid, algorithm: .edDSA, canSign: isPrivate, publicJWK: jwk, collection: collection)
+    }
+}
+
+extension SigningKey {
+    /// An RSA public key (at least 2048 bits) that verifies RS256 signatures; RS256 never signs here.
+    public static func rs256(pem: String, kid: String?) async throws -> SigningKey {
+        let key = try Insecure.RSA.PublicKey(pem: pem)
+        let collection = JWTKeyCollection()
+        await collection.add(rsa: key, digestAlgorithm: .sha256)
+        return SigningKey(kid: kid, algorithm: .rs256, canSign: false, publicJWK: nil, collection: collection)
+    }
+
+    /// A verification key from one entry of a JSON Web Key Set, or nil for an entry that is not a
+    /// signature key this verifier supports (encryption keys, other curves, other algorithms).
+    ///
+    /// `alg` is taken from the entry or, when absent, from its key type: RSA -> RS256, EC P-256 -> ES256,
+    /// OKP Ed25519 -> EdDSA.
+    static func verifier(jwk entry: [String: Any], kid: String?) async throws -> SigningKey? {
+        if let use = entry["use"] as? String, use != "sig" { return nil }
+        let collection = JWTKeyCollection()
+        let algorithm: SigningAlgorithm
+        switch (entry["kty"] as? String, entry["crv"] as? String) {
+        case ("RSA", _):
+            guard let n = entry["n"] as? String, let e = entry["e"] as? String else { return nil }
+            algorithm = .rs256
+            await collection.add(rsa: try Insecure.RSA.PublicKey(modulus: n, exponent: e), digestAlgorithm: .sha256)
+        case ("EC", "P-256"):
+            guard let x = entry["x"] as? String, let y = entry["y"] as? String else { return nil }
+            algorithm = .es256
+            await collection.add(ecdsa: try ES256PublicKey(parameters: (x: x, y: y)))
+        case ("OKP", "Ed25519"):
+            guard let x = entry["x"] as? String else { return nil }
+            algorithm = .edDSA
+            await collection.add(eddsa: try EdDSA.PublicKey(x: x, curve: .ed25519))
+        default:
+            return nil
+        }
+        if let declared = entry["alg"] as? String, declared != algorithm.rawValue { return nil }
+        return SigningKey(kid: kid, algorithm: algorithm, canSign: false, publicJWK: nil, collection: collection)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JWTKit
 
 /// The keys of one kind of token: which one signs, and which verify a token by its `kid`.
 public struct TokenKeySet: Sendable {
@@ -22,6 +23,16 @@ public struct TokenKeySet: Sendable {
 
     /// Access-token keys from the settings: `JWT_SIGNING_KEYS` if given (its first private key
     /// signs), `ACCESS_SECRET` as the key of tokens without `kid`, `ACCESS_SECRET_PREVIOUS` after it.
+    /// Keys that only verify (external issuers); `signer` is the first, never used to sign.
+    init(verifyingWith keys: [SigningKey]) {
+        self.init(signer: keys.first ?? Self.noKey, keys: keys)
+    }
+
+    /// Stands in as the signer of an empty verification set; it verifies nothing, since no token is
+    /// checked against a key that is not in `keysByID` or `unkeyed`.
+    private static let noKey = SigningKey(
+        kid: nil, algorithm: .rs256, canSign: false, publicJWK: nil, collection: JWTKeyCollection())
+
     public static func access(_ settings: JWTSettings) async throws -> TokenKeySet {
         var keys: [SigningKey] = []
         if let json = settings.signingKeysJSON {
@@ -70,7 +81,7 @@ public struct TokenKeySet: Sendable {
             }
             guard seen.insert(kid).inserted else { throw fail("entry \(index): duplicate kid \(kid)") }
             guard let algText = entry["alg"], let alg = SigningAlgorithm(rawValue: algText) else {
-                throw fail("key \(kid): `alg` must be HS256, ES256 or EdDSA")
+                throw fail("key \(kid): `alg` must be HS256, ES256, EdDSA or RS256")
             }
             do {
                 switch alg {
@@ -79,6 +90,11 @@ public struct TokenKeySet: Sendable {
                         throw fail("key \(kid): HS256 needs `secret` of at least \(SidecarConfiguration.minimumSecretBytes) bytes")
                     }
                     keys.append(await .hmac(SecretBytes(secret), kid: kid))
+                case .rs256:
+                    guard entry["private_key"] == nil, let pem = entry["public_key"] else {
+                        throw fail("key \(kid): RS256 keys only verify here: give `public_key` (PEM)")
+                    }
+                    keys.append(try await .rs256(pem: pem, kid: kid))
                 case .es256, .edDSA:
                     let isPrivate = entry["private_key"] != nil
                     guard let pem = entry["private_key"] ?? entry["public_key"] else {

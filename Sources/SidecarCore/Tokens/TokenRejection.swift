@@ -18,6 +18,8 @@ public enum TokenRejection: Error, Equatable, Sendable, CustomStringConvertible 
     case wrongAudience
     /// An access token where a refresh token is expected, or the reverse.
     case wrongTokenUse
+    /// The issuer's published keys (JWKS) could not be fetched yet: not the token's fault.
+    case keysUnavailable
 
     /// The only thing a client is told.
     public enum PublicReason: String, Sendable {
@@ -41,6 +43,7 @@ public enum TokenRejection: Error, Equatable, Sendable, CustomStringConvertible 
         case .wrongIssuer: "wrong_issuer"
         case .wrongAudience: "wrong_audience"
         case .wrongTokenUse: "wrong_token_use"
+        case .keysUnavailable: "keys_unavailable"
         }
     }
 
