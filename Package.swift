@@ -91,10 +91,14 @@ let package = Package(
                 "TinodeProto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
@@ -163,6 +167,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/GatewayBench"
+        ),
+        // bench/authplugin-plugin.sh: FireHose beside an empty unary RPC of the same gRPC server.
+        .executableTarget(
+            name: "PluginBench",
+            dependencies: [
+                "AuthPluginKit",
+                "SidecarCore",
+                "SidecarServer",
+                "TinodeProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "bench/PluginBench"
         ),
         // Shared by the test targets: private redis-server processes, free ports, client scopes.
         .target(
@@ -250,11 +270,18 @@ let package = Package(
                 "TestSupport",
                 "SidecarCore",
                 "SidecarServer",
+                "TinodeProto",
                 "Valkey",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
-            ]
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["PluginService/plugin_peer.py"]
         ),
         .testTarget(
             name: "SidecarServerTests",

@@ -30,7 +30,7 @@ VALKEY_URL="redis://:$PASSWORD@127.0.0.1:$REDIS_PORT/0"
 for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" -a "$PASSWORD" --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 ACCESS_SECRET="$SECRET" REFRESH_SECRET="$SECRET" VALKEY_URL="$VALKEY_URL" LOG_LEVEL=warning \
-  AUTHPLUGIN_HTTP_ADDR="127.0.0.1:$HTTP_PORT" "$BIN/AuthPlugin" serve 2>"$DIR/authplugin.log" &
+  AUTHPLUGIN_HTTP_ADDR="127.0.0.1:$HTTP_PORT" AUTHPLUGIN_GRPC_ADDR="127.0.0.1:0" "$BIN/AuthPlugin" serve 2>"$DIR/authplugin.log" &
 AUTH_PID=$!
 cleanup() {
   kill "$AUTH_PID" 2>/dev/null || true

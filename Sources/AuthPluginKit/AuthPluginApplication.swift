@@ -1,22 +1,26 @@
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import SidecarCore
 import SidecarServer
 
 /// Builds AuthPlugin: the REST-auth server with `/healthz` and `/metrics` on
-/// `AUTHPLUGIN_HTTP_ADDR`. Tests call it with their own configuration and port 0.
+/// `AUTHPLUGIN_HTTP_ADDR`, and the `pbx.Plugin` gRPC server (with its webhook dispatcher) on
+/// `AUTHPLUGIN_GRPC_ADDR`, all in one service group. Tests call it with their own configuration and port 0.
 public func buildAuthPluginApplication(
     configuration: SidecarConfiguration, logger: Logger
 ) async throws -> some ApplicationProtocol {
     let backend = try StoreBackend(configuration: configuration, logger: logger)
     let service = try await RESTAuthService(configuration: configuration, backend: backend, logger: logger)
+    let plugin = try PluginComponents(configuration: configuration, backend: backend, logger: logger)
     let router = Router(context: AuthPluginRequestContext.self)
     router.addOperationalRoutes()
     RESTAuthRoutes(service: service, settings: configuration.restAuth, logger: logger).register(on: router)
     return Application(
         router: router,
         configuration: .init(address: configuration.authPluginHTTPAddress.bindAddress, serverName: "AuthPlugin"),
-        services: backend.services,
+        // Shut down in reverse order: the gRPC server first, then the webhooks drain, then Valkey.
+        services: backend.services + plugin.services,
         logger: logger
     )
 }
@@ -42,4 +46,27 @@ extension RESTAuthService {
             loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength),
             settings: configuration.restAuth)
     }
+}
+
+/// The `pbx.Plugin` side of AuthPlugin: the gRPC server and, when webhooks are configured, the
+/// dispatcher that delivers events.
+public struct PluginComponents: Sendable {
+    public let server: PluginGRPCServer
+    public let webhooks: WebhookDispatcher?
+
+    public init(configuration: SidecarConfiguration, backend: StoreBackend, logger: Logger) throws {
+        let metrics = PluginMetrics()
+        let webhooks = configuration.plugin.webhooks.map { WebhookDispatcher(settings: $0, metrics: metrics, logger: logger) }
+        let service = PluginService(
+            settings: configuration.plugin, rateLimiter: backend.rateLimiter, identityLinks: backend.identityLinks,
+            loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength), webhooks: webhooks,
+            metrics: metrics, logger: logger)
+        server = PluginGRPCServer(
+            address: configuration.authPluginGRPCAddress, services: [service],
+            allowedNetworks: configuration.restAuth.allowedNetworks, metrics: metrics, logger: logger)
+        self.webhooks = webhooks
+    }
+
+    /// In start-up order.
+    public var services: [any Service] { (webhooks.map { [$0] } ?? []) + [server] }
 }

@@ -20,7 +20,8 @@ struct CrossProgramTests {
         }
         let shared = [
             "ACCESS_SECRET": "gateway-test-access-secret-0123456789ab", "REFRESH_SECRET": "gateway-test-refresh-secret-0123456789a",
-            "VALKEY_URL": valkey, "AUTHPLUGIN_HTTP_ADDR": "127.0.0.1:0", "SIDECAR_SECRETS_DIR": "/nonexistent-sidecar-secrets",
+            "VALKEY_URL": valkey, "AUTHPLUGIN_HTTP_ADDR": "127.0.0.1:0", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:0",
+            "SIDECAR_SECRETS_DIR": "/nonexistent-sidecar-secrets",
             "LOG_LEVEL": "error",
         ]
         let configuration = try SidecarConfiguration(reader: try await ConfigurationSources.makeReader(environment: shared))

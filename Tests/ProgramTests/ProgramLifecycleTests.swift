@@ -12,10 +12,12 @@ struct ProgramLifecycleTests {
         arguments: [("AuthPlugin", "AUTHPLUGIN_HTTP_ADDR", SIGTERM), ("Gateway", "GATEWAY_HTTP_ADDR", SIGINT)])
     func lifecycle(program: String, addressVariable: String, stopSignal: Int32) async throws {
         let port = try freeLoopbackPort()
+        let grpcPort = try freeLoopbackPort()
         let process = try ProgramProcess(
             program,
             environment: [
-                addressVariable: "127.0.0.1:\(port)", "ACCESS_SECRET": accessSecret, "REDIS_PASS": redisPassword,
+                addressVariable: "127.0.0.1:\(port)", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:\(grpcPort)", "ACCESS_SECRET": accessSecret,
+                "REDIS_PASS": redisPassword,
                 "VALKEY_URL": "redis://:url-password-never-logged@127.0.0.1:6379/0",
             ])
         let health = await waitUntilServing("http://127.0.0.1:\(port)/healthz")
@@ -23,6 +25,9 @@ struct ProgramLifecycleTests {
         #expect(health?.body == #"{"status":"ok"}"#)
         let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")
         #expect(metrics?.status == 200)
+        if program == "AuthPlugin" {
+            #expect(acceptsConnections(port: grpcPort), "AuthPlugin does not serve pbx.Plugin on AUTHPLUGIN_GRPC_ADDR")
+        }
 
         process.signal(stopSignal)
         let status = await process.waitForExit()
@@ -58,5 +63,21 @@ struct ProgramLifecycleTests {
         #expect(await bad.waitForExit() == 1)
         #expect(bad.standardOutput == "john_gm_1f9d9a9e\n")
         #expect(bad.standardError.contains(#"invalid address "not-an-address": the address has no '@'"#))
+    }
+}
+
+/// Whether something accepts TCP connections on the loopback port.
+private func acceptsConnections(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
     }
 }

@@ -118,6 +118,37 @@ public enum Settings {
     public static let authPluginAllowedNetworks = Setting(
         "AUTHPLUGIN_ALLOWED_NETWORKS", default: "127.0.0.0/8,::1/128",
         "Comma-separated CIDR blocks allowed to call AuthPlugin (add the container network).")
+    public static let pluginLoginAttempts = Setting(
+        "PLUGIN_LOGIN_ATTEMPTS_PER_MINUTE", default: "20",
+        "FireHose: `{login}` and `{acc}` attempts per client address per minute (ctrl 429 beyond); 0 = off.")
+    public static let pluginThrottleExempt = Setting(
+        "PLUGIN_THROTTLE_EXEMPT_NETWORKS", default: "127.0.0.0/8,::1/128",
+        "Comma-separated CIDR blocks whose clients FireHose never throttles (the Gateway's address: it limits its own callers).")
+    public static let pluginThrottleTimeout = Setting(
+        "PLUGIN_THROTTLE_TIMEOUT_MS", default: "250",
+        "FireHose: how long the login throttle waits for Valkey before letting the message through.")
+    public static let pluginMaxPubBytes = Setting(
+        "PLUGIN_MAX_PUB_BYTES", default: "65536", "FireHose: a `{pub}` whose content is larger gets ctrl 413; 0 = off.")
+    public static let pluginCanonicalLogins = Setting(
+        "PLUGIN_CANONICAL_LOGINS", default: "true",
+        "FireHose: refuse (ctrl 422) a new `basic` account whose login is not the mapped form of its `email` credential.")
+    public static let pluginFindEmails = Setting(
+        "PLUGIN_FIND_EMAILS", default: "true", "Find: rewrite e-mail addresses in searches into `email:`, `basic:` and `rest:` tags.")
+    public static let pluginWebhookURLs = Setting(
+        "PLUGIN_WEBHOOK_URLS", "Comma-separated http(s) URLs that receive every plugin event as a signed JSON POST; unset = none.")
+    public static let pluginWebhookSecret = Setting(
+        "PLUGIN_WEBHOOK_SECRET", secret: true,
+        "HMAC-SHA256 key of the `X-Signature` header; required with PLUGIN_WEBHOOK_URLS (at least 32 bytes in production).")
+    public static let pluginWebhookQueueSize = Setting(
+        "PLUGIN_WEBHOOK_QUEUE_SIZE", default: "10000", "Deliveries waiting at most; when full the oldest is dropped and counted.")
+    public static let pluginWebhookTimeout = Setting(
+        "PLUGIN_WEBHOOK_TIMEOUT_MS", default: "5000", "Deadline of one webhook POST, connection included.")
+    public static let pluginWebhookAttempts = Setting(
+        "PLUGIN_WEBHOOK_MAX_ATTEMPTS", default: "6", "Attempts per delivery (network errors, 408, 429 and 5xx are retried).")
+    public static let pluginWebhookBackoff = Setting(
+        "PLUGIN_WEBHOOK_BACKOFF_MS", default: "500", "Wait before the first retry; doubles each time, at most 30 s, with jitter.")
+    public static let pluginWebhookConcurrency = Setting(
+        "PLUGIN_WEBHOOK_CONCURRENCY", default: "4", "Webhook POSTs in flight at once.")
     public static let externalIssuer = Setting(
         "EXTERNAL_JWT_ISSUER", "`iss` of your own backend's JWTs; such tokens identify users by their `email` claim.")
     public static let externalAudience = Setting(
@@ -147,7 +178,10 @@ public enum Settings {
         gatewayMaxMessageBytes,
         authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, loginNameMaxLength, logLevel,
         restAuthPathPrefix, restAuthTimeout, restAuthMaxBody, restAuthAllowNewAccounts, restAuthNamespaces,
-        authPluginAllowedNetworks, externalIssuer, externalAudience, externalKeys, externalJWKSURL, externalJWKSRefresh, configFile,
+        authPluginAllowedNetworks, pluginLoginAttempts, pluginThrottleExempt, pluginThrottleTimeout, pluginMaxPubBytes,
+        pluginCanonicalLogins, pluginFindEmails, pluginWebhookURLs, pluginWebhookSecret, pluginWebhookQueueSize,
+        pluginWebhookTimeout, pluginWebhookAttempts, pluginWebhookBackoff, pluginWebhookConcurrency, externalIssuer,
+        externalAudience, externalKeys, externalJWKSURL, externalJWKSRefresh, configFile,
         secretsDirectory,
     ]
 }

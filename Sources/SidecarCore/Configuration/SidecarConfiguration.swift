@@ -45,6 +45,7 @@ public struct SidecarConfiguration: Sendable {
     public var loginNameMaxLength: Int
     public var logLevel: Logger.Level
     public var restAuth: RESTAuthSettings
+    public var plugin: PluginSettings
     /// Things an operator should know, logged as warnings at start-up (never containing secrets).
     public var warnings: [String]
 
@@ -156,6 +157,7 @@ public struct SidecarConfiguration: Sendable {
             timeout: .milliseconds(try Self.int(reader, Settings.restAuthTimeout, in: 50...60_000)),
             maxBodyBytes: try Self.int(reader, Settings.restAuthMaxBody, in: 1024...10_485_760),
             allowNewAccounts: try Self.bool(reader, Settings.restAuthAllowNewAccounts))
+        plugin = try Self.pluginSettings(reader, environment: environment, warnings: &warnings)
         self.warnings = warnings
     }
 
@@ -204,7 +206,81 @@ public struct SidecarConfiguration: Sendable {
             (Settings.externalIssuer.name, restAuth.external?.issuer ?? "<unset>"),
             (Settings.externalKeys.name, mask(restAuth.external?.keysJSON != nil)),
             (Settings.externalJWKSURL.name, restAuth.external?.jwksURL?.absoluteString ?? "<unset>"),
+        ] + pluginSummary
+    }
+
+    /// The plugin settings' lines of ``loggableSummary``.
+    private var pluginSummary: [(name: String, value: String)] {
+        let exempt: String = plugin.throttleExempt.description.isEmpty ? "<none>" : plugin.throttleExempt.description
+        let urls: String = plugin.webhooks.map { Self.maskedURLs($0.urls) } ?? "<unset: no webhooks>"
+        let secret: String = plugin.webhooks == nil ? "<unset>" : "<set, redacted>"
+        return [
+            (Settings.pluginLoginAttempts.name, plugin.loginAttemptsPerMinute.map { String($0) } ?? "0 (off)"),
+            (Settings.pluginThrottleExempt.name, exempt),
+            (Settings.pluginMaxPubBytes.name, plugin.maxPubBytes.map { String($0) } ?? "0 (off)"),
+            (Settings.pluginCanonicalLogins.name, String(plugin.canonicalLogins)),
+            (Settings.pluginFindEmails.name, String(plugin.findEmails)),
+            (Settings.pluginWebhookURLs.name, urls),
+            (Settings.pluginWebhookSecret.name, secret),
         ]
+    }
+
+    private static func pluginSettings(
+        _ reader: ConfigReader, environment: DeploymentEnvironment, warnings: inout [String]
+    ) throws -> PluginSettings {
+        let attempts = try int(reader, Settings.pluginLoginAttempts, in: 0...1_000_000)
+        let maxPub = try int(reader, Settings.pluginMaxPubBytes, in: 0...100_000_000)
+        let exemptText = reader.string(Settings.pluginThrottleExempt) ?? Settings.pluginThrottleExempt.defaultValue
+        guard let exempt = NetworkAllowList(parsing: exemptText) else {
+            throw ConfigurationError(
+                setting: Settings.pluginThrottleExempt.name, reason: "must be comma-separated CIDR blocks such as 172.16.0.0/12")
+        }
+        var webhooks: WebhookSettings?
+        if let urlText = reader.string(Settings.pluginWebhookURLs) {
+            guard let urls = WebhookSettings.parseURLs(urlText), !urls.isEmpty else {
+                throw ConfigurationError(setting: Settings.pluginWebhookURLs.name, reason: "must be comma-separated http(s) URLs")
+            }
+            guard let secretText = reader.string(Settings.pluginWebhookSecret) else {
+                throw ConfigurationError(setting: Settings.pluginWebhookSecret.name, reason: "is required when PLUGIN_WEBHOOK_URLS is set")
+            }
+            let secret = SecretBytes(secretText)
+            if secret.bytes.count < minimumSecretBytes {
+                if environment == .production {
+                    throw ConfigurationError(
+                        setting: Settings.pluginWebhookSecret.name,
+                        reason: "is \(secret.bytes.count) bytes; production needs at least \(minimumSecretBytes)")
+                }
+                warnings.append(
+                    "\(Settings.pluginWebhookSecret.name) is shorter than \(minimumSecretBytes) bytes; production would refuse it")
+            }
+            webhooks = WebhookSettings(
+                urls: urls, secret: secret,
+                queueSize: try int(reader, Settings.pluginWebhookQueueSize, in: 1...10_000_000),
+                timeout: .milliseconds(try int(reader, Settings.pluginWebhookTimeout, in: 10...120_000)),
+                maxAttempts: try int(reader, Settings.pluginWebhookAttempts, in: 1...100),
+                initialBackoff: .milliseconds(try int(reader, Settings.pluginWebhookBackoff, in: 1...600_000)),
+                maximumBackoff: .seconds(30),
+                concurrency: try int(reader, Settings.pluginWebhookConcurrency, in: 1...256))
+        }
+        return PluginSettings(
+            loginAttemptsPerMinute: attempts == 0 ? nil : attempts,
+            throttleExempt: exempt,
+            throttleTimeout: .milliseconds(try int(reader, Settings.pluginThrottleTimeout, in: 1...60_000)),
+            maxPubBytes: maxPub == 0 ? nil : maxPub,
+            canonicalLogins: try bool(reader, Settings.pluginCanonicalLogins),
+            findEmails: try bool(reader, Settings.pluginFindEmails),
+            webhooks: webhooks)
+    }
+
+    /// Webhook URLs for the log: scheme, host, port and path only (a query may hold a token).
+    private static func maskedURLs(_ urls: [URL]) -> String {
+        urls.map { url in
+            var components = URLComponents(url: url, resolvingAgainstBaseURL: false) ?? URLComponents()
+            components.user = nil
+            components.password = nil
+            if components.query != nil { components.query = "***" }
+            return components.string ?? "<url>"
+        }.joined(separator: ",")
     }
 
     private static func secret(

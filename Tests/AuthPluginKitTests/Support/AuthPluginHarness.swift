@@ -25,7 +25,8 @@ func testValkeyURL(sourceLocation: SourceLocation = #_sourceLocation) throws -> 
 /// The settings every test starts from: our Gateway tokens, one external issuer, a real Valkey.
 func baseEnvironment(valkeyURL: String) -> [String: String] {
     [
-        "AUTHPLUGIN_HTTP_ADDR": "127.0.0.1:0", "ACCESS_SECRET": accessSecret, "REFRESH_SECRET": accessSecret + "-refresh",
+        "AUTHPLUGIN_HTTP_ADDR": "127.0.0.1:0", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:0", "ACCESS_SECRET": accessSecret,
+        "REFRESH_SECRET": accessSecret + "-refresh",
         "VALKEY_URL": valkeyURL, "EXTERNAL_JWT_ISSUER": externalIssuer,
         "EXTERNAL_JWT_KEYS": #"[{"kid": "backend-1", "alg": "HS256", "secret": "\#(externalSecret)"}]"#,
         "SIDECAR_SECRETS_DIR": "/nonexistent-sidecar-secrets", "LOG_LEVEL": "error",

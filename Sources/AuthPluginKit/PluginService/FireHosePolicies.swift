@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import SidecarCore
+import TinodeProto
+
+/// The FireHose policies, by metric label.
+enum FireHosePolicy: String, Sendable {
+    /// Too many `{login}`/`{acc}` attempts from one address: ctrl 429.
+    case throttle
+    /// A `{pub}` whose content is over `PLUGIN_MAX_PUB_BYTES`: ctrl 413.
+    case size
+    /// A new `basic` account whose login is not its e-mail's login name: ctrl 422.
+    case canonical
+}
+
+/// Decides what Tinode does with one client message (tinode-protocol.md 2.4).
+///
+/// FireHose is called for every client message, synchronously, before Tinode processes it: the
+/// answer for anything no policy concerns is an immediate `CONTINUE`, with no store access. A refusal
+/// is `RESPOND` with a ctrl that carries the client's `id` (and `topic` where the message has one),
+/// because Tinode fills in neither.
+struct FireHosePolicies: Sendable {
+    let settings: PluginSettings
+    let rateLimiter: any RateLimiter
+    let loginNames: LoginNameMapper
+    let registrations: PendingRegistrations
+    let metrics: PluginMetrics
+    let logger: Logger
+
+    /// Key prefix of the login buckets in the shared rate limiter.
+    static let bucketPrefix = "plugin-login:"
+
+    /// The answer to one FireHose call, and the policy that refused it, if any.
+    func decide(_ request: Pbx_ClientReq) async -> (Pbx_ServerResp, FireHosePolicy?) {
+        switch request.msg.message {
+        case .login(let login):
+            if await throttled(request.sess) {
+                return (Self.refusal(id: login.id, topic: "", code: 429, text: "too many requests"), .throttle)
+            }
+        case .acc(let acc):
+            if await throttled(request.sess) {
+                return (Self.refusal(id: acc.id, topic: "", code: 429, text: "too many requests"), .throttle)
+            }
+            if !accountAllowed(acc) {
+                return (Self.refusal(id: acc.id, topic: "", code: 422, text: "policy violation"), .canonical)
+            }
+        case .pub(let pub):
+            if let limit = settings.maxPubBytes, pub.content.count > limit {
+                return (Self.refusal(id: pub.id, topic: pub.topic, code: 413, text: "too large"), .size)
+            }
+        default:
+            break
+        }
+        return (Self.proceed, nil)
+    }
+
+    /// `CONTINUE`: Tinode processes the message as usual.
+    static let proceed = Pbx_ServerResp.with { $0.status = .continue }
+
+    /// `RESPOND` with a ctrl for the client, in place of processing its message.
+    static func refusal(id: String, topic: String, code: Int32, text: String) -> Pbx_ServerResp {
+        .with {
+            $0.status = .respond
+            $0.srvmsg = .with {
+                $0.ctrl = .with {
+                    $0.id = id
+                    $0.topic = topic
+                    $0.code = code
+                    $0.text = text
+                }
+            }
+        }
+    }
+
+    /// Takes a token from the client address's bucket; true when the bucket is empty.
+    /// A store that fails or is slow lets the message through (counted and logged): an outage of
+    /// Valkey must not lock everyone out of Tinode.
+    private func throttled(_ session: Pbx_Session) async -> Bool {
+        guard let perMinute = settings.loginAttemptsPerMinute else { return false }
+        let host = ClientAddress.host(of: session.remoteAddr)
+        if let host, settings.throttleExempt.allows(host) { return false }
+        let key = Self.bucketPrefix + (host ?? "unknown")
+        let limiter = rateLimiter
+        let decision = await withDeadline(settings.throttleTimeout) { () -> Result<RateDecision, any Error> in
+            do { return .success(try await limiter.take(key, limit: .perMinute(perMinute))) } catch { return .failure(error) }
+        }
+        switch decision {
+        case .success(.allowed):
+            return false
+        case .success(.limited):
+            logger.notice("FireHose: login attempts throttled", metadata: ["client_addr": "\(host ?? "unknown")"])
+            return true
+        case .failure(let error):
+            metrics.throttleErrors.increment()
+            logger.warning("FireHose: throttle check failed, message let through", metadata: ["error": "\(error)"])
+            return false
+        case nil:
+            metrics.throttleErrors.increment()
+            logger.warning("FireHose: throttle check timed out, message let through", metadata: ["timeout": "\(settings.throttleTimeout)"])
+            return false
+        }
+    }
+
+    /// The canonical-name rule for `{acc}`: a new `basic` account with an `email` credential must use
+    /// that address's login name (case does not matter: Tinode lower-cases basic logins). An address
+    /// that has no login name (not an e-mail address) is refused too. Other `{acc}`s pass, and so do
+    /// addresses under the reserved `.invalid` domain.
+    /// New accounts that pass are remembered so the later Account event can link uid and e-mail.
+    private func accountAllowed(_ acc: Pbx_ClientAcc) -> Bool {
+        guard acc.userID.hasPrefix("new"), acc.scheme.lowercased() == "basic",
+            let address = acc.cred.first(where: { $0.method.lowercased() == "email" })?.value
+        else { return true }
+        // `login:password`; without a colon Tinode itself answers 400.
+        guard let colon = acc.secret.firstIndex(of: UInt8(ascii: ":")) else { return true }
+        let login = String(decoding: acc.secret[acc.secret.startIndex..<colon], as: UTF8.self).lowercased()
+        let email = try? LoginNameMapper.normalise(address)
+        // `.invalid` (RFC 2606) is never a mailbox, so there is no address to keep findable: the
+        // Gateway's self-registered development service account uses `<login>@gateway.invalid`.
+        if let email, email.hasSuffix(".invalid") { return true }
+        let expected = try? loginNames.loginName(for: address)
+        if settings.canonicalLogins, expected == nil || login != expected {
+            // The login is not secret; the password is never read beyond the colon.
+            logger.notice(
+                "FireHose: new basic account refused, login is not the e-mail's login name",
+                metadata: ["login": "\(login)", "expected": "\(expected ?? "<not an e-mail address>")"])
+            return false
+        }
+        if let email { registrations.record(login: login, email: email) }
+        return true
+    }
+}

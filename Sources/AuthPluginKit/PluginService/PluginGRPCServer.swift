@@ -1,0 +1,83 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+import SidecarCore
+
+/// The gRPC server Tinode dials (plaintext HTTP/2, `service_addr: "tcp://host:port"`), run as a
+/// `Service` in AuthPlugin's service group: it stops accepting calls at graceful shutdown and
+/// lets the calls in flight finish.
+public final class PluginGRPCServer: Service, Sendable {
+    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let transport: HTTP2ServerTransport.Posix
+    private let address: NetworkAddress
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - services: the plugin service, and in benchmarks a baseline service beside it.
+    ///   - allowedNetworks: callers outside these blocks get `PERMISSION_DENIED`.
+    public init(
+        address: NetworkAddress, services: [any RegistrableRPCService], allowedNetworks: NetworkAllowList,
+        metrics: PluginMetrics, logger: Logger
+    ) {
+        self.address = address
+        self.logger = logger
+        if address.host.contains(":") {
+            transport = HTTP2ServerTransport.Posix(
+                address: .ipv6(host: address.host, port: address.port), transportSecurity: .plaintext, config: .defaults)
+        } else {
+            transport = HTTP2ServerTransport.Posix(
+                address: .ipv4(host: address.host, port: address.port), transportSecurity: .plaintext, config: .defaults)
+        }
+        server = GRPCServer(
+            transport: transport, services: services,
+            interceptors: [AllowedNetworksInterceptor(allowList: allowedNetworks, metrics: metrics, logger: logger)])
+    }
+
+    /// The address actually bound (useful with port 0); waits until the server listens.
+    public var listeningPort: Int {
+        get async throws {
+            let address = try await transport.listeningAddress
+            if let ipv4 = address.ipv4 { return ipv4.port }
+            if let ipv6 = address.ipv6 { return ipv6.port }
+            throw RPCError(code: .internalError, message: "plugin server bound to an unexpected address: \(address)")
+        }
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.server.serve() }
+                // A failure to bind surfaces from `serve()`; only a bound server is announced.
+                if let port = try? await listeningPort {
+                    logger.info(
+                        "pbx.Plugin gRPC server listening",
+                        metadata: ["address": "\(NetworkAddress(host: address.host, port: port))"])
+                }
+                try await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            self.server.beginGracefulShutdown()
+        }
+    }
+}
+
+/// Refuses calls from outside `AUTHPLUGIN_ALLOWED_NETWORKS` (Tinode sends no credentials, so the
+/// network is the only thing that says a caller is Tinode).
+struct AllowedNetworksInterceptor: ServerInterceptor {
+    let allowList: NetworkAllowList
+    let metrics: PluginMetrics
+    let logger: Logger
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        guard let host = ClientAddress.host(ofPeer: context.remotePeer), allowList.allows(host) else {
+            metrics.refused.increment()
+            logger.warning("plugin caller refused by AUTHPLUGIN_ALLOWED_NETWORKS", metadata: ["peer": "\(context.remotePeer)"])
+            throw RPCError(code: .permissionDenied, message: "caller is not in AUTHPLUGIN_ALLOWED_NETWORKS")
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,70 @@
+import Metrics
+
+/// The plugin service's counters, timers and gauges, made once (a metric per call would cost a
+/// registry lookup under a lock on Tinode's hot path).
+///
+/// * `authplugin_plugin_calls_total{rpc, result}` and `authplugin_plugin_call_duration_seconds{rpc}`:
+///   every RPC; `result` is `continue`, `respond`, `replace`, `drop` (FireHose, Find) or `ok`, `error`.
+/// * `authplugin_plugin_policy_total{policy}`: FireHose refusals by `throttle`, `size`, `canonical`.
+/// * `authplugin_plugin_throttle_errors_total`: throttle checks that could not reach the store
+///   (the message was let through).
+/// * `authplugin_plugin_refused_total`: calls from outside `AUTHPLUGIN_ALLOWED_NETWORKS`.
+/// * `authplugin_plugin_links_total{result}`: uid <-> e-mail links recorded from Account events.
+/// * `authplugin_webhook_queue_depth`, `authplugin_webhook_deliveries_total`,
+///   `authplugin_webhook_retries_total`, `authplugin_webhook_failures_total` (given up),
+///   `authplugin_webhook_dropped_total` (queue full), `authplugin_webhook_delivery_duration_seconds`.
+public struct PluginMetrics: Sendable {
+    /// The six RPCs, as labels.
+    public static let rpcs = ["firehose", "find", "account", "topic", "subscription", "message"]
+    static let results = ["continue", "respond", "replace", "drop", "ok", "error"]
+    static let policies = ["throttle", "size", "canonical"]
+    static let linkResults = ["created", "already_linked", "conflict", "no_email", "error"]
+
+    private let calls: [String: Counter]
+    private let durations: [String: Timer]
+    private let policyRefusals: [String: Counter]
+    private let linkOutcomes: [String: Counter]
+    let throttleErrors = Counter(label: "authplugin_plugin_throttle_errors_total")
+    let refused = Counter(label: "authplugin_plugin_refused_total")
+    let webhookQueueDepth = Gauge(label: "authplugin_webhook_queue_depth")
+    let webhookDeliveries = Counter(label: "authplugin_webhook_deliveries_total")
+    let webhookRetries = Counter(label: "authplugin_webhook_retries_total")
+    let webhookFailures = Counter(label: "authplugin_webhook_failures_total")
+    let webhookDropped = Counter(label: "authplugin_webhook_dropped_total")
+    let webhookDuration = Timer(label: "authplugin_webhook_delivery_duration_seconds")
+
+    public init() {
+        var calls: [String: Counter] = [:]
+        var durations: [String: Timer] = [:]
+        for rpc in Self.rpcs {
+            durations[rpc] = Timer(label: "authplugin_plugin_call_duration_seconds", dimensions: [("rpc", rpc)])
+            for result in Self.results {
+                calls[rpc + "|" + result] = Counter(
+                    label: "authplugin_plugin_calls_total", dimensions: [("rpc", rpc), ("result", result)])
+            }
+        }
+        self.calls = calls
+        self.durations = durations
+        policyRefusals = Dictionary(
+            uniqueKeysWithValues: Self.policies.map {
+                ($0, Counter(label: "authplugin_plugin_policy_total", dimensions: [("policy", $0)]))
+            })
+        linkOutcomes = Dictionary(
+            uniqueKeysWithValues: Self.linkResults.map {
+                ($0, Counter(label: "authplugin_plugin_links_total", dimensions: [("result", $0)]))
+            })
+    }
+
+    func record(rpc: String, result: String, since start: ContinuousClock.Instant) {
+        calls[rpc + "|" + result]?.increment()
+        durations[rpc]?.recordInterval(since: start)
+    }
+
+    func refusedBy(_ policy: FireHosePolicy) {
+        policyRefusals[policy.rawValue]?.increment()
+    }
+
+    func link(_ result: String) {
+        linkOutcomes[result]?.increment()
+    }
+}
