@@ -254,6 +254,7 @@ let package = Package(
             name: "TinodeProtoTests",
             dependencies: [
                 "TinodeProto",
+                "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["pbx_peer.py"]

@@ -13,6 +13,7 @@
 
 import Foundation
 import SwiftProtobuf
+import TestSupport
 import Testing
 import TinodeProto
 
@@ -21,7 +22,7 @@ struct WireCompatibilityTests {
     @Test("the Python peer runs and can import tinode_grpc")
     func pythonPeerAvailable() async throws {
         let result = try await PythonPeer.run(["check"])
-        #expect(result.status == 0, "\(result.failureDescription)")
+        #expect(result.status == 0, "\(result.description)")
     }
 
     @Test("Python writes exactly the samples Swift knows")
@@ -45,8 +46,8 @@ struct WireCompatibilityTests {
             try sample.serialized().write(to: dir.url.appendingPathComponent("\(sample.name).bin"))
         }
         let result = try await PythonPeer.run(["decode", dir.url.path])
-        #expect(result.status == 0, "\(result.failureDescription)")
-        #expect(result.stdout.contains("\(WireSamples.all.count) passed, 0 failed"), "\(result.failureDescription)")
+        #expect(result.status == 0, "\(result.description)")
+        #expect(result.stdout.contains("\(WireSamples.all.count) passed, 0 failed"), "\(result.description)")
     }
 
     @Test("the unknown-field detector sees unknown fields in nested messages")
@@ -639,30 +640,6 @@ enum PythonPeer {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("pbx_peer.py")
     }
 
-    static var interpreter: String {
-        let value = ProcessInfo.processInfo.environment["PBX_PYTHON"] ?? ""
-        return value.isEmpty ? "python3" : value
-    }
-
-    struct Result: Sendable {
-        let command: String
-        let status: Int32
-        let timedOut: Bool
-        let stdout: String
-        let stderr: String
-
-        var failureDescription: String {
-            var text = "`\(command)` "
-            text += timedOut ? "timed out after \(PythonPeer.timeout)" : "exited with status \(status)"
-            if status == 3 {
-                text += "\nThe interpreter cannot import tinode_grpc. Set PBX_PYTHON to a Python that has"
-                text += " it (e.g. python3 -m venv .venv-test && .venv-test/bin/pip install tinode-grpc)."
-            }
-            text += "\n--- stdout:\n\(stdout)\n--- stderr:\n\(stderr)"
-            return text
-        }
-    }
-
     /// Bytes written by `pbx_peer.py encode`, by sample name; produced once per test run.
     static func encodedByPython() async throws -> [String: Data] {
         try await encodedOnce.value
@@ -672,7 +649,7 @@ enum PythonPeer {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let result = try await run(["encode", dir.url.path])
-        guard result.status == 0 else { throw PeerFailure(description: result.failureDescription) }
+        guard result.status == 0 else { throw PeerFailure(description: result.description) }
         var encoded: [String: Data] = [:]
         for file in try FileManager.default.contentsOfDirectory(atPath: dir.url.path) where file.hasSuffix(".bin") {
             encoded[String(file.dropLast(4))] = try Data(contentsOf: dir.url.appendingPathComponent(file))
@@ -685,62 +662,8 @@ enum PythonPeer {
     }
 
     /// Runs `PBX_PYTHON pbx_peer.py ARGS...` with a timeout, capturing both output streams.
-    static func run(_ arguments: [String]) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [interpreter, script.path] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONIOENCODING"] = "utf-8"
-        environment["PYTHONDONTWRITEBYTECODE"] = "1"
-        process.environment = environment
-        let stdoutPipe = Pipe()
-        let stderrPipe = Pipe()
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        process.standardInput = FileHandle.nullDevice
-        let command = ([interpreter, script.path] + arguments).joined(separator: " ")
-
-        try process.run()
-        // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
-        let stdoutReader = PipeReader(stdoutPipe.fileHandleForReading)
-        let stderrReader = PipeReader(stderrPipe.fileHandleForReading)
-
-        let deadline = ContinuousClock.now + timeout
-        var timedOut = false
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                timedOut = true
-                process.terminate()
-                break
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        process.waitUntilExit()
-        return Result(
-            command: command,
-            status: process.terminationStatus,
-            timedOut: timedOut,
-            stdout: stdoutReader.finish(),
-            stderr: stderrReader.finish()
-        )
-    }
-}
-
-/// Reads a file handle to its end on a background thread.
-private final class PipeReader: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
-
-    init(_ handle: FileHandle) {
-        DispatchQueue.global().async { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    func finish() -> String {
-        if done.wait(timeout: .now() + 5) == .timedOut { return "<output not closed>" }
-        return String(decoding: data, as: UTF8.self)
+    static func run(_ arguments: [String]) async throws -> PythonScript.Result {
+        try await PythonScript.run(script, arguments: arguments, timeout: timeout)
     }
 }
 

@@ -11,6 +11,7 @@
 import AuthPluginKit
 import Foundation
 import SidecarCore
+import TestSupport
 import Testing
 
 @Suite("pbx.Plugin conformance with tinode-grpc (Python) acting as Tinode")
@@ -34,8 +35,9 @@ struct PluginConformanceTests {
                 }
                 let clientIP = String(uniqueClientAddress().split(separator: ":")[0])
                 let otherIP = String(uniqueClientAddress().split(separator: ":")[0])
-                let result = try await PythonProcess.run(
-                    script: "plugin_peer.py", arguments: ["127.0.0.1:\(harness.port)", clientIP, otherIP, uid])
+                let peer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("plugin_peer.py")
+                let result = try await PythonScript.run(
+                    peer, arguments: ["127.0.0.1:\(harness.port)", clientIP, otherIP, uid], timeout: .seconds(120))
                 #expect(result.status == 0, "\(result.description)")
                 #expect(result.stdout.contains("16 passed, 0 failed"), "\(result.description)")
 
@@ -61,82 +63,5 @@ struct PluginConformanceTests {
                 }
             }
         }
-    }
-}
-
-/// Runs a Python script next to this file with PBX_PYTHON, with a timeout, capturing its output.
-enum PythonProcess {
-    static let timeout: Duration = .seconds(120)
-
-    struct Result: Sendable, CustomStringConvertible {
-        let command: String
-        let status: Int32
-        let timedOut: Bool
-        let stdout: String
-        let stderr: String
-
-        var description: String {
-            var text = "`\(command)` " + (timedOut ? "timed out after \(PythonProcess.timeout)" : "exited with status \(status)")
-            if status == 3 {
-                text += "\nThe interpreter cannot import tinode_grpc: set PBX_PYTHON to a Python that has it (scripts/test makes one)."
-            }
-            return text + "\n--- stdout:\n\(stdout)\n--- stderr:\n\(stderr)"
-        }
-    }
-
-    static func run(script: String, arguments: [String]) async throws -> Result {
-        let value = ProcessInfo.processInfo.environment["PBX_PYTHON"] ?? ""
-        let interpreter = value.isEmpty ? "python3" : value
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(script).path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [interpreter, path] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONDONTWRITEBYTECODE"] = "1"
-        environment["PYTHONIOENCODING"] = "utf-8"
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Both pipes are drained on threads of their own (not the concurrency pool's few threads, which
-        // the server under test needs), so a chatty child never blocks on a full pipe.
-        let stdoutData = PipeDrain(out.fileHandleForReading)
-        let stderrData = PipeDrain(err.fileHandleForReading)
-        let deadline = ContinuousClock.now + timeout
-        var timedOut = false
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                timedOut = true
-                process.terminate()
-                break
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        process.waitUntilExit()
-        return Result(
-            command: ([interpreter, path] + arguments).joined(separator: " "), status: process.terminationStatus, timedOut: timedOut,
-            stdout: String(decoding: stdoutData.wait(), as: UTF8.self), stderr: String(decoding: stderrData.wait(), as: UTF8.self))
-    }
-}
-
-/// Reads a file handle to its end on a dedicated thread.
-private final class PipeDrain: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    /// The bytes read; call after the process exited (its end of the pipe is then closed).
-    func wait() -> Data {
-        done.wait()
-        return data
     }
 }
