@@ -106,6 +106,14 @@ final class TrackedCache: Sendable {
         }
     }
 
+    /// Drops one key, and keeps reads already under way from storing what they read before.
+    func forget(_ key: String) {
+        state.withLock { state in
+            state.epoch &+= 1
+            state.entries[key] = nil
+        }
+    }
+
     /// Drops everything cached: a connection that read keys, or the subscription, has closed.
     func forgetAll() {
         state.withLock { state in

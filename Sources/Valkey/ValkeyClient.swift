@@ -143,6 +143,12 @@ public final class ValkeyClient: Service, Sendable {
         }
     }
 
+    /// Drops `key` (nil: every key) from this client's cache at once, without waiting for the server's
+    /// report; for the process that just deleted or changed it.
+    public func forgetCached(_ key: String? = nil) {
+        if let key { cache.forget(key) } else { cache.forgetAll() }
+    }
+
     /// A connection of its own subscribed to the server's invalidation reports; returns its client id.
     private func openInvalidationListener() async throws -> (Int64, ValkeyConnection) {
         let cache = self.cache

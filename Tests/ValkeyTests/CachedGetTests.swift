@@ -112,4 +112,21 @@ struct CachedGetTests {
             }
         }
     }
+
+    @Test("forgetCached drops a value at once, before any report, even while the server is paused")
+    func forgetCached() async throws {
+        try await withRedisServer { server in
+            let config = try ValkeyConfiguration(url: server.url, poolSize: 2, commandTimeout: .milliseconds(500))
+            try await withValkeyClient(config) { client in
+                try await withValkeyClient(try ValkeyConfiguration(url: server.url)) { admin in
+                    try await warmUp(client, admin: admin, key: "token:f")
+                    _ = try await admin.command(["CLIENT", "PAUSE", "800", "ALL"])
+                    #expect(try await client.cachedGet("token:f") == Array("warm".utf8))
+                    client.forgetCached("token:f")
+                    // Not from memory any more: the read has to reach the paused server.
+                    await #expect(throws: ValkeyError.timeout) { try await client.cachedGet("token:f") }
+                }
+            }
+        }
+    }
 }

@@ -49,12 +49,16 @@ public struct ValkeyTokenStore: TokenStore {
         // The user's index keeps the id until the next put prunes it; looking the user up first would cost a
         // round trip on every logout for no visible gain.
         _ = try await storeOperation { try await client.del(accessKey(accessID)) }
+        // Valkey's report reaches every process's cache within moments; this process forgets at once, so
+        // that its very next request cannot see the record.
+        client.forgetCached(accessKey(accessID))
     }
 
     public func deleteAll(userID: String) async throws -> Int {
         let reply = try await storeOperation {
             try await client.evaluate(Self.deleteAllScript, keys: [userKey(userID)], arguments: [accessKeyPrefix])
         }
+        client.forgetCached()
         guard let removed = reply.integer else {
             throw TokenStoreError.backend(.protocol(reason: "unexpected reply to the delete-all script"))
         }
