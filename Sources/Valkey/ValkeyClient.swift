@@ -30,9 +30,13 @@ public final class ValkeyClient: Service, Sendable {
     ///   - configuration: Server, credentials, connection limit and timeouts.
     ///   - eventLoopGroup: Runs the connections' I/O.
     ///   - logger: Receives connection events; never the password.
+    /// The event loop that runs every client's connections unless another group is given: one thread of
+    /// its own, so that replies are read at once even while the HTTP and gRPC event loops are busy.
+    public static let defaultEventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     public init(
         configuration: ValkeyConfiguration,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        eventLoopGroup: any EventLoopGroup = ValkeyClient.defaultEventLoopGroup,
         logger: Logger = Logger(label: "valkey")
     ) {
         var logger = logger

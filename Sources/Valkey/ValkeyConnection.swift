@@ -42,8 +42,11 @@ final class ValkeyConnection: Sendable {
         let endpoint = "\(configuration.host):\(configuration.port)"
         let router = try ReplyRouter(onPush: onPush)
         let channel: any Channel
+        // An IP address needs no lookup: connecting to it directly keeps the connect off the resolver's
+        // threads (getaddrinfo runs on a shared dispatch queue that other work can hold up).
+        let address = try? SocketAddress(ipAddress: configuration.host, port: configuration.port)
         do {
-            channel = try await ClientBootstrap(group: eventLoop)
+            let bootstrap = ClientBootstrap(group: eventLoop)
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
@@ -51,8 +54,12 @@ final class ValkeyConnection: Sendable {
                         try channel.pipeline.syncOperations.addHandler(router)
                     }
                 }
-                .connect(host: configuration.host, port: configuration.port)
-                .get()
+            channel =
+                if let address {
+                    try await bootstrap.connect(to: address).get()
+                } else {
+                    try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+                }
         } catch {
             throw ValkeyError.connectionFailed(reason: "\(endpoint): \(error)")
         }
@@ -221,13 +228,13 @@ final class ReplyRouter: ChannelInboundHandler, @unchecked Sendable {
     ) {
         if request.isAnswered {
             // Cancelled before it got here: nothing was written.
-            continuation.resume(throwing: CancellationError())
             request.leavePipeline()
+            continuation.resume(throwing: CancellationError())
             return
         }
         guard failure == nil, let context else {
-            continuation.resume(throwing: failure ?? ValkeyError.connectionFailed(reason: "connection closed"))
             request.leavePipeline()
+            continuation.resume(throwing: failure ?? ValkeyError.connectionFailed(reason: "connection closed"))
             return
         }
         let timer = context.eventLoop.scheduleTask(in: timeout) { [self] in timedOut(request) }
@@ -265,8 +272,10 @@ final class ReplyRouter: ChannelInboundHandler, @unchecked Sendable {
                 head.replies.append(reply)
                 if head.replies.count == head.expectedReplies {
                     queue.removeFirst()
-                    head.answer(.success(head.replies))
+                    // The load is given back first: a caller that resumes and sends again at once should
+                    // find this connection idle, not open another one.
                     head.leavePipeline()
+                    head.answer(.success(head.replies))
                 }
             }
         } catch let error as ValkeyError {
@@ -303,8 +312,8 @@ final class ReplyRouter: ChannelInboundHandler, @unchecked Sendable {
     private func fail(_ error: ValkeyError) {
         if failure == nil { failure = error }
         while let request = queue.popFirst() {
-            request.answer(.failure(error))
             request.leavePipeline()
+            request.answer(.failure(error))
         }
     }
 }

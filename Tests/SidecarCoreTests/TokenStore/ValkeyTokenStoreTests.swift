@@ -24,8 +24,10 @@ struct ValkeyTokenStoreTests {
     private func withBehaviour(_ body: (TokenStoreBehaviour) async throws -> Void) async throws {
         try await withStore { store, _, _ in
             try await body(
-                TokenStoreBehaviour(store: store, shortTTL: .milliseconds(200)) {
-                    try await Task.sleep(for: .milliseconds(500))
+                // A TTL long enough that a machine busy with other tests still reads the record before
+                // it expires.
+                TokenStoreBehaviour(store: store, shortTTL: .seconds(1)) {
+                    try await Task.sleep(for: .milliseconds(1_600))
                 })
         }
     }
