@@ -26,7 +26,7 @@ struct ProgramLifecycleTests {
         let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")
         #expect(metrics?.status == 200)
         if program == "AuthPlugin" {
-            #expect(acceptsConnections(port: grpcPort), "AuthPlugin does not serve pbx.Plugin on AUTHPLUGIN_GRPC_ADDR")
+            #expect(loopbackPortAcceptsConnections(grpcPort), "AuthPlugin does not serve pbx.Plugin on AUTHPLUGIN_GRPC_ADDR")
         }
 
         process.signal(stopSignal)
@@ -63,21 +63,5 @@ struct ProgramLifecycleTests {
         #expect(await bad.waitForExit() == 1)
         #expect(bad.standardOutput == "john_gm_1f9d9a9e\n")
         #expect(bad.standardError.contains(#"invalid address "not-an-address": the address has no '@'"#))
-    }
-}
-
-/// Whether something accepts TCP connections on the loopback port.
-private func acceptsConnections(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    return withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-        }
     }
 }

@@ -44,7 +44,7 @@ public final class RedisServerProcess: @unchecked Sendable {
                 self.process = nil
                 throw ServerError.exited(binary: binary, status: process.terminationStatus)
             }
-            if Self.acceptsConnections(port: port) { return }
+            if loopbackPortAcceptsConnections(port) { return }
             try await Task.sleep(for: .milliseconds(20))
         }
         stop()
@@ -74,21 +74,6 @@ public final class RedisServerProcess: @unchecked Sendable {
             case .exited(let binary, let status):
                 "\(binary) exited with status \(status); set REDIS_SERVER_BIN to a redis-server or valkey-server binary"
             case .notReady(let port): "redis-server did not accept connections on port \(port) within 10 s"
-            }
-        }
-    }
-
-    private static func acceptsConnections(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
     }
