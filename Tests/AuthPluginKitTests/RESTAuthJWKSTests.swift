@@ -107,6 +107,10 @@ struct RESTAuthJWKSTests {
         var environment = baseEnvironment(valkeyURL: try testValkeyURL())
         environment["EXTERNAL_JWT_KEYS"] = nil
         environment["EXTERNAL_JWT_JWKS_URL"] = jwksURL
+        // The first token waits for the first fetch; on a machine busy with other tests that can take
+        // longer than the default 2 s answer deadline, which would turn the answers under test into
+        // `internal`.
+        environment["REST_AUTH_TIMEOUT_MS"] = "8000"
         return environment
     }
 
