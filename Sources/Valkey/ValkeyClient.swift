@@ -22,7 +22,8 @@ public final class ValkeyClient: Service, Sendable {
     private let logger: Logger
     private let pool: ConnectionPool
     private let cache: TrackedCache
-    private let eventLoopGroup: any EventLoopGroup
+    /// Opens the invalidation subscription; made once, not on every cached read.
+    private let openListener: @Sendable () async throws -> (Int64, ValkeyConnection)
 
     /// Creates a client; no connection is opened until the first command.
     ///
@@ -44,10 +45,12 @@ public final class ValkeyClient: Service, Sendable {
         logger[metadataKey: "valkey.db"] = "\(configuration.database)"
         self.configuration = configuration
         self.logger = logger
-        self.eventLoopGroup = eventLoopGroup
         let cache = TrackedCache(
             maximumEntries: configuration.cachedEntries, maximumAge: configuration.cachedEntryMaximumAge, logger: logger)
         self.cache = cache
+        self.openListener = {
+            try await Self.openInvalidationListener(configuration: configuration, on: eventLoopGroup.next(), cache: cache)
+        }
         // Keys a connection read with tracking on are no longer reported once it is gone.
         let onClose: (@Sendable () -> Void)? = cache.isEnabled ? { @Sendable in cache.forgetAll() } : nil
         self.pool = ConnectionPool(maxConnections: configuration.poolSize, logger: logger) {
@@ -121,7 +124,7 @@ public final class ValkeyClient: Service, Sendable {
     /// entry in its tracking table until the key changes.
     public func cachedGet(_ key: String) async throws -> [UInt8]? {
         guard cache.isEnabled else { return try await get(key) }
-        switch cache.lookup(key, open: { [self] in try await openInvalidationListener() }) {
+        switch cache.lookup(key, open: openListener) {
         case .hit(let value):
             return value
         case .bypass:
@@ -154,10 +157,11 @@ public final class ValkeyClient: Service, Sendable {
     }
 
     /// A connection of its own subscribed to the server's invalidation reports; returns its client id.
-    private func openInvalidationListener() async throws -> (Int64, ValkeyConnection) {
-        let cache = self.cache
+    private static func openInvalidationListener(
+        configuration: ValkeyConfiguration, on eventLoop: any EventLoop, cache: TrackedCache
+    ) async throws -> (Int64, ValkeyConnection) {
         let connection = try await ValkeyConnection.connect(
-            configuration, on: eventLoopGroup.next(), onPush: { cache.received($0) }, onClose: { cache.listenerClosed() })
+            configuration, on: eventLoop, onPush: { cache.received($0) }, onClose: { cache.listenerClosed() })
         do {
             connection.reserve()
             let replies = try await connection.send(

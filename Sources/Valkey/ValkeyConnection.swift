@@ -13,15 +13,13 @@ import Synchronization
 /// read and dropped so that the replies behind it still reach their callers. Only a connection that stops
 /// answering altogether (nothing at all came back while a command waited out its timeout) is closed.
 final class ValkeyConnection: Sendable {
-    let endpoint: String
     private let channel: any Channel
     private let router: ReplyRouter
     /// Commands chosen for this connection and not yet answered (or abandoned); the pool sends new work to
     /// the connection with the fewest.
     private let load = Atomic<Int>(0)
 
-    private init(endpoint: String, channel: any Channel, router: ReplyRouter) {
-        self.endpoint = endpoint
+    private init(channel: any Channel, router: ReplyRouter) {
         self.channel = channel
         self.router = router
     }
@@ -64,7 +62,7 @@ final class ValkeyConnection: Sendable {
             throw ValkeyError.connectionFailed(reason: "\(endpoint): \(error)")
         }
         if let onClose { channel.closeFuture.whenComplete { _ in onClose() } }
-        let connection = ValkeyConnection(endpoint: endpoint, channel: channel, router: router)
+        let connection = ValkeyConnection(channel: channel, router: router)
         do {
             try await connection.prepare(configuration)
         } catch {

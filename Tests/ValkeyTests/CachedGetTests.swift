@@ -36,17 +36,17 @@ struct CachedGetTests {
     @Test("a cached value is served from memory (even while the server is paused) until the key changes")
     func servedFromMemoryUntilChanged() async throws {
         try await withRedisServer { server in
-            let config = try ValkeyConfiguration(url: server.url, poolSize: 2, commandTimeout: .milliseconds(500))
+            let config = try ValkeyConfiguration(url: server.url, poolSize: 2, commandTimeout: .milliseconds(1_000))
             try await withValkeyClient(config) { client in
                 try await withValkeyClient(try ValkeyConfiguration(url: server.url)) { admin in
                     try await warmUp(client, admin: admin, key: "token:1")
                     #expect(try await client.cachedGet("token:1") == Array("warm".utf8))
 
                     // While the server holds every command, a plain GET times out; the cached value does not need it.
-                    _ = try await admin.command(["CLIENT", "PAUSE", "800", "ALL"])
+                    _ = try await admin.command(["CLIENT", "PAUSE", "2000", "ALL"])
                     #expect(try await client.cachedGet("token:1") == Array("warm".utf8))
                     await #expect(throws: ValkeyError.timeout) { try await client.get("token:1") }
-                    try await Task.sleep(for: .milliseconds(900))
+                    try await Task.sleep(for: .milliseconds(2_100))
 
                     // A write by someone else is reported and the next read sees it.
                     try await admin.set("token:1", to: "changed")
@@ -116,11 +116,11 @@ struct CachedGetTests {
     @Test("forgetCached drops a value at once, before any report, even while the server is paused")
     func forgetCached() async throws {
         try await withRedisServer { server in
-            let config = try ValkeyConfiguration(url: server.url, poolSize: 2, commandTimeout: .milliseconds(500))
+            let config = try ValkeyConfiguration(url: server.url, poolSize: 2, commandTimeout: .milliseconds(1_000))
             try await withValkeyClient(config) { client in
                 try await withValkeyClient(try ValkeyConfiguration(url: server.url)) { admin in
                     try await warmUp(client, admin: admin, key: "token:f")
-                    _ = try await admin.command(["CLIENT", "PAUSE", "800", "ALL"])
+                    _ = try await admin.command(["CLIENT", "PAUSE", "2000", "ALL"])
                     #expect(try await client.cachedGet("token:f") == Array("warm".utf8))
                     client.forgetCached("token:f")
                     // Not from memory any more: the read has to reach the paused server.
