@@ -85,4 +85,124 @@ struct RESTAuthWireTests {
         #expect((object["rec"] as? [String: Any])?["tags"] as? [String] == [awkward])
         #expect(String(decoding: RESTAuthResponse(boolval: false).encoded(), as: UTF8.self) == #"{"boolval":false}"#)
     }
+
+    @Test(
+        "Bodies that are not well-formed JSON are refused, however they break",
+        arguments: [
+            #"{"endpoint":"auth"} x"#, #"{"endpoint":"auth",}"#, #"{"endpoint" "auth"}"#, #"{"endpoint":"auth""#,
+            #"{"endpoint":"auth","n":01}"#, #"{"endpoint":"auth","n":1.}"#, #"{"endpoint":"auth","n":-}"#,
+            #"{"endpoint":"auth","n":1e}"#, #"{"endpoint":"auth","n":tru}"#, #"{"endpoint":"auth","n":nul}"#,
+            #"{"endpoint":"a\qb"}"#, #"{"endpoint":"\ud800"}"#, #"{"endpoint":"\udc00\ud800"}"#, #"{"endpoint":"\u12G4"}"#,
+            "{\"endpoint\":\"a\u{01}b\"}", #"{'endpoint':'auth'}"#, #"{"endpoint":"auth","n":[1,2,]}"#, "{\"endpoint\":\"auth\"",
+        ])
+    func refusesMalformedJSON(body: String) {
+        #expect(throws: RESTAuthRequest.DecodingFailure.notJSONObject) { try RESTAuthRequest(json: Array(body.utf8)) }
+    }
+
+    @Test("Invalid UTF-8 and nesting beyond the limit are refused without crashing")
+    func refusesInvalidBytesAndDeepNesting() {
+        let invalidUTF8 = Array(#"{"endpoint":"au"#.utf8) + [0xC3, 0x28] + Array(#"th"}"#.utf8)
+        #expect(throws: RESTAuthRequest.DecodingFailure.notJSONObject) { try RESTAuthRequest(json: invalidUTF8) }
+        let overlong = Array(#"{"endpoint":""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8)
+        #expect(throws: RESTAuthRequest.DecodingFailure.notJSONObject) { try RESTAuthRequest(json: overlong) }
+        let deep = #"{"endpoint":"auth","x":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        #expect(throws: RESTAuthRequest.DecodingFailure.notJSONObject) { try RESTAuthRequest(json: Array(deep.utf8)) }
+        let allowed = #"{"endpoint":"auth","x":"# + String(repeating: "[", count: 60) + String(repeating: "]", count: 60) + "}"
+        #expect((try? RESTAuthRequest(json: Array(allowed.utf8)))?.endpoint == "auth")
+    }
+
+    @Test("Escapes are decoded, members of every kind are skipped, and an exact key wins over a case-folded one")
+    func decodesEscapesAndKeyCase() throws {
+        let escaped = try RESTAuthRequest(
+            json: Array(
+                #"{ "x" : {"a":[1,-2.5e+3,true,false,null,{"b":"c"}]}, "endpoint" : "a\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t" , "NAME":"basic", "Addr":null }"#
+                    .utf8))
+        #expect(escaped.endpoint == "aé😀\"\\/\u{08}\u{0C}\n\r\t")
+        #expect(escaped.name == "basic")
+        #expect(escaped.address == nil)
+
+        let exactLast = try RESTAuthRequest(json: Array(#"{"endpoint":"auth","name":"rest","Name":"basic"}"#.utf8))
+        #expect(exactLast.name == "rest")
+        let foldedTwice = try RESTAuthRequest(json: Array(#"{"endpoint":"auth","NAME":"one","Name":"two"}"#.utf8))
+        #expect(foldedTwice.name == "two")
+        let record = try RESTAuthRequest(
+            json: Array(#"{"endpoint":"link","REC":{"UID":"LELEQHDWbgY","Tags":null,"state":"ok","State":"x"}}"#.utf8))
+        #expect(record.record == .init(uid: "LELEQHDWbgY", tags: [], state: "ok"))
+        #expect(throws: RESTAuthRequest.DecodingFailure.wrongType("rec.tags")) {
+            try RESTAuthRequest(json: Array(#"{"endpoint":"link","rec":{"tags":["a",1]}}"#.utf8))
+        }
+        #expect(throws: RESTAuthRequest.DecodingFailure.wrongType("endpoint")) {
+            try RESTAuthRequest(json: Array(#"{"endpoint":null}"#.utf8))
+        }
+    }
+
+    @Test("Agrees with Foundation's JSON parser on generated bodies")
+    func agreesWithFoundation() throws {
+        var generator = SplitMix(seed: 0x5EED)
+        for _ in 0..<500 {
+            let object = RandomRequestBody.make(using: &generator)
+            let body = try JSONSerialization.data(withJSONObject: object)
+            let decoded = try RESTAuthRequest(json: Array(body))
+            #expect(decoded.endpoint == object["endpoint"] as? String)
+            #expect(decoded.name == object["name"] as? String)
+            #expect(decoded.address == object["addr"] as? String)
+            let record = object["rec"] as? [String: Any]
+            #expect(decoded.record?.uid == record?["uid"] as? String)
+            #expect(decoded.record?.state == record?["State"] as? String)
+            #expect(decoded.record?.tags ?? [] == record?["tags"] as? [String] ?? [])
+        }
+    }
+}
+
+/// A deterministic generator, so that a failing body can be reproduced.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Request bodies with the fields Tinode sends plus noise members of every JSON kind, strings with
+/// escapes and non-ASCII text.
+enum RandomRequestBody {
+    static func make(using generator: inout SplitMix) -> [String: Any] {
+        var object: [String: Any] = ["endpoint": text(using: &generator)]
+        if Bool.random(using: &generator) { object["name"] = text(using: &generator) }
+        if Bool.random(using: &generator) { object["addr"] = text(using: &generator) }
+        if Bool.random(using: &generator) {
+            var record: [String: Any] = ["uid": text(using: &generator), "State": text(using: &generator)]
+            record["tags"] = (0..<Int.random(in: 0...3, using: &generator)).map { _ in text(using: &generator) }
+            record["lifetime"] = Int.random(in: 0...5_000_000_000_000, using: &generator)
+            object["rec"] = record
+        }
+        for index in 0..<Int.random(in: 0...4, using: &generator) {
+            object["noise\(index)"] = noise(depth: 3, using: &generator)
+        }
+        return object
+    }
+
+    static func text(using generator: inout SplitMix) -> String {
+        let pieces = ["a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u{01}", "é", "漢", "😀", "\u{7F}", "\u{2028}"]
+        return String((0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined())
+    }
+
+    static func noise(depth: Int, using generator: inout SplitMix) -> Any {
+        switch Int.random(in: 0...(depth > 0 ? 6 : 4), using: &generator) {
+        case 0: return NSNull()
+        case 1: return Bool.random(using: &generator)
+        case 2: return Double.random(in: -1e6...1e6, using: &generator)
+        case 3: return Int.random(in: Int.min...Int.max, using: &generator)
+        case 4: return text(using: &generator)
+        case 5: return (0..<Int.random(in: 0...3, using: &generator)).map { _ in noise(depth: depth - 1, using: &generator) }
+        default:
+            var nested: [String: Any] = [:]
+            for index in 0..<Int.random(in: 0...3, using: &generator) { nested["k\(index)"] = noise(depth: depth - 1, using: &generator) }
+            return nested
+        }
+    }
 }

@@ -34,32 +34,38 @@ public struct RESTAuthRequest: Sendable, Equatable {
         case badSecret
     }
 
-    /// Decodes a request body.
+    /// Decodes a request body. The first failure in this order is reported: endpoint, name, addr,
+    /// secret, rec (its tags, uid, state).
     public init(json body: some Collection<UInt8>) throws(DecodingFailure) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+        let members: RequestMembers
+        do {
+            members =
+                try body.withContiguousStorageIfAvailable { try RequestMembers(reading: $0) }
+                ?? Array(body).withUnsafeBufferPointer { try RequestMembers(reading: $0) }
+        } catch {
             throw .notJSONObject
         }
-        let fields = CaseInsensitiveFields(object)
-        guard let endpointValue = fields["endpoint"] else { throw .missingEndpoint }
-        guard let endpoint = endpointValue as? String else { throw .wrongType("endpoint") }
+        guard let endpointValue = members.endpoint.value else { throw .missingEndpoint }
+        guard case .string(let endpoint) = endpointValue else { throw .wrongType("endpoint") }
         self.endpoint = endpoint
-        name = try fields.string("name")
-        address = try fields.string("addr")
-        if let secretText = try fields.string("secret") {
+        name = try members.name.string("name")
+        address = try members.addr.string("addr")
+        if let secretText = try members.secret.string("secret") {
             // Standard base64 with padding (RFC 4648 §4), as Go's encoding/json writes []byte.
             guard let decoded = Data(base64Encoded: secretText) else { throw .badSecret }
             secret = Array(decoded)
         }
-        if let recordValue = fields["rec"], !(recordValue is NSNull) {
-            guard let recordObject = recordValue as? [String: Any] else { throw .wrongType("rec") }
-            let recordFields = CaseInsensitiveFields(recordObject)
-            let tagsValue = recordFields["tags"]
+        switch members.rec.value {
+        case nil, .null: break
+        case .wrongType: throw .wrongType("rec")
+        case .object(let fields):
             var tags: [String] = []
-            if let tagsValue, !(tagsValue is NSNull) {
-                guard let list = tagsValue as? [Any], let strings = list as? [String] else { throw .wrongType("rec.tags") }
-                tags = strings
+            switch fields.tags.value {
+            case nil, .null: break
+            case .wrongType: throw .wrongType("rec.tags")
+            case .strings(let strings): tags = strings
             }
-            record = Record(uid: try recordFields.string("uid"), tags: tags, state: try recordFields.string("state"))
+            record = Record(uid: try fields.uid.string("uid"), tags: tags, state: try fields.state.string("state"))
         }
     }
 
@@ -69,27 +75,6 @@ public struct RESTAuthRequest: Sendable, Equatable {
         self.record = record
         self.secret = secret
         self.address = address
-    }
-}
-
-/// Tinode matches keys exactly first, then case-insensitively; so do we.
-private struct CaseInsensitiveFields {
-    let object: [String: Any]
-    let lowercased: [String: Any]
-
-    init(_ object: [String: Any]) {
-        self.object = object
-        var lowercased: [String: Any] = [:]
-        for (key, value) in object where lowercased[key.lowercased()] == nil { lowercased[key.lowercased()] = value }
-        self.lowercased = lowercased
-    }
-
-    subscript(key: String) -> Any? { object[key] ?? lowercased[key] }
-
-    func string(_ key: String) throws(RESTAuthRequest.DecodingFailure) -> String? {
-        guard let value = self[key], !(value is NSNull) else { return nil }
-        guard let string = value as? String else { throw .wrongType(key) }
-        return string
     }
 }
 
