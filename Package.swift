@@ -120,6 +120,7 @@ let package = Package(
                 "SidecarCore",
                 "SidecarServer",
                 "TinodeProto",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Hummingbird", package: "hummingbird"),

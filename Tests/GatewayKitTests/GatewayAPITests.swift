@@ -102,6 +102,40 @@ struct GatewayAPITests {
         }
     }
 
+    @Test("a send whose answer was lost when Tinode went away is found by its retry in the history: posted once, same seq")
+    func idempotentRetryAfterUncertainSend() async throws {
+        try await GatewayHarness.run { gateway in
+            let (_, tokens) = try await gateway.register("duncan")
+            let token = try #require(tokens["access_token"] as? String)
+            let userID = try #require(tokens["user_id"] as? String)
+            #expect(try await gateway.request(.post, "/v1/messages", json: ["text": "warm-up"], token: token).status == 201)
+            let key: HTTPFields = [.init("Idempotency-Key")!: UUID().uuidString]
+            // Tinode stores the message, then dies before its answer goes out.
+            gateway.double.holdReplies(user: userID)
+            async let first = gateway.request(.post, "/v1/messages", json: ["text": "exactly once"], token: token, headers: key)
+            #expect(await eventually { gateway.double.messages(inTopic: gateway.room).count == 2 })
+            await gateway.double.stop()
+            let lost = try await first
+            #expect(lost.status == 503, "\(lost.text)")
+            #expect(lost.headers[.retryAfter] != nil)
+            gateway.double.releaseReplies(user: userID)  // to streams that are gone: nothing arrives
+            try await gateway.double.restart()
+            var retry = try await gateway.request(.post, "/v1/messages", json: ["text": "exactly once"], token: token, headers: key)
+            for _ in 0..<50 where retry.status == 503 {
+                try await Task.sleep(for: .milliseconds(200))
+                retry = try await gateway.request(.post, "/v1/messages", json: ["text": "exactly once"], token: token, headers: key)
+            }
+            #expect(retry.status == 201, "\(retry.text)")
+            let stored = gateway.double.messages(inTopic: gateway.room)
+            #expect(stored.count == 2)
+            #expect(retry.json?["seq"] as? Int == stored.last?.seq)
+            // And once more: the completed answer, still one message.
+            let again = try await gateway.request(.post, "/v1/messages", json: ["text": "exactly once"], token: token, headers: key)
+            #expect(again.text == retry.text)
+            #expect(gateway.double.messages(inTopic: gateway.room).count == 2)
+        }
+    }
+
     @Test("a send refused before it reached Tinode (429) frees its Idempotency-Key: the retry posts once")
     func idempotentRetryAfterRefusal() async throws {
         // One token, refilled every 4 s: long enough that a busy machine does not refill it between the

@@ -9,7 +9,7 @@ extension GatewayAPI {
     func send(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
-        let (content, head) = try messageContent(body)
+        var (content, head) = try messageContent(body)
         let key = request.headers[.idempotencyKey]?.trimmingCharacters(in: .whitespaces)
         if let key {
             guard !key.isEmpty, key.utf8.count <= 200 else { throw APIError.badRequest("Idempotency-Key must be 1 to 200 characters.") }
@@ -26,21 +26,23 @@ extension GatewayAPI {
             case .inProgress:
                 throw APIError(.conflict, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress.")
             case .claimed:
-                break
+                head[SendMarker.headKey] = SendMarker.headValue(scope: caller.userID, key: key)
             }
         }
+        let attemptStarted = Date()
+        var publishing = false
         let receipt: PublishReceipt
         do {
             try await limit("send:" + caller.userID, settings.sends)
             let session = try await session(for: caller)
-            receipt = try await session.publish(content: content, head: head)
-        } catch {
-            // Nothing was stored, so a retry with the same key must be free to try again; except after
-            // a timeout, which may have stored the message: the key then stays claimed until the claim
-            // expires, so that a quick retry does not post it twice.
-            if let key, (error as? TinodeSessionError) != .timeout {
-                try? await idempotency.release(scope: caller.userID, key: key)
+            if let key, let earlier = try await earlierSend(key: key, by: caller.userID, on: session) {
+                receipt = earlier
+            } else {
+                publishing = true
+                receipt = try await session.publish(content: content, head: head)
             }
+        } catch {
+            if let key { await giveUp(key: key, of: caller, after: error, publishing: publishing, since: attemptStarted) }
             if let failure = error as? TinodeSessionError { throw APIError.tinode(failure) }
             throw error
         }
@@ -54,6 +56,55 @@ extension GatewayAPI {
             }
         }
         return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: answer)))
+    }
+
+    /// After a failed attempt with an `Idempotency-Key`: when the `pub` may have reached Tinode without
+    /// its answer coming back (timeout, broken stream, closed session), the attempt is recorded as
+    /// uncertain, so that the next one first looks for the message in the history (by its marker)
+    /// instead of posting it twice. After a timeout the claim is also kept until it expires, because
+    /// Tinode may still store the message after we stopped waiting. Otherwise nothing was stored and
+    /// the key is free at once.
+    private func giveUp(key: String, of caller: Caller, after error: any Error, publishing: Bool, since started: Date) async {
+        let failure = error as? TinodeSessionError
+        let uncertain = publishing && failure?.outcomeUnknown == true
+        if uncertain {
+            do {
+                try await idempotency.markUncertain(scope: caller.userID, key: key, since: started, ttl: settings.idempotencyTTL)
+            } catch {
+                // Unrecorded, a retry could post twice: keep the claim, so retries wait for its expiry.
+                logger.warning("uncertain send not recorded; the Idempotency-Key stays claimed", metadata: ["error": "\(error)"])
+                return
+            }
+            if failure == .timeout { return }
+        }
+        try? await idempotency.release(scope: caller.userID, key: key)
+    }
+
+    /// The receipt of an earlier uncertain attempt with `key` that did reach Tinode, found by its
+    /// marker in the room's history (newest first, back to a minute before that attempt); nil when
+    /// there was no uncertain attempt or its message is not there.
+    private func earlierSend(key: String, by userID: String, on session: TinodeSession) async throws -> PublishReceipt? {
+        let since: Date?
+        do {
+            since = try await idempotency.uncertainSince(scope: userID, key: key)
+        } catch {
+            throw storeFailure(error)
+        }
+        guard let since else { return nil }
+        let marker = SendMarker.headValue(scope: userID, key: key)
+        let oldestRelevant = since.addingTimeInterval(-60)
+        var before: Int?
+        for _ in 0..<SendMarker.maximumPages {
+            let page = try await session.history(before: before, limit: 100)
+            if let match = page.messages.first(where: { $0.from == userID && SendMarker.matches($0.head[SendMarker.headKey], marker) }) {
+                logger.info("an uncertain earlier send was found in the history", metadata: ["seq": "\(match.seq)"])
+                return PublishReceipt(topic: match.topic, seq: match.seq, timestamp: match.timestamp)
+            }
+            guard page.messages.count == 100, let oldest = page.messages.last, oldest.seq > 1, oldest.timestamp >= oldestRelevant
+            else { return nil }
+            before = oldest.seq
+        }
+        return nil
     }
 
     /// `GET /v1/messages?before=<seq>&limit=<n>` -> a page, newest first.

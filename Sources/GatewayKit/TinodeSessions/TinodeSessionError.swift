@@ -21,6 +21,17 @@ public enum TinodeSessionError: Error, Sendable, Equatable {
     case protocolViolation(String)
 }
 
+extension TinodeSessionError {
+    /// Whether a request that was sent and then failed this way may still have taken effect on
+    /// Tinode: no answer came (timeout), or the stream or session ended while it waited.
+    public var outcomeUnknown: Bool {
+        switch self {
+        case .timeout, .unavailable, .closed: true
+        case .rejected, .evicted, .authenticationFailed, .protocolViolation: false
+        }
+    }
+}
+
 extension TinodeSessionError: CustomStringConvertible {
     public var description: String {
         switch self {

@@ -11,6 +11,12 @@ public protocol IdempotencyStore: Sendable {
     func complete(scope: String, key: String, answer: Data, ttl: Duration) async throws
     /// Gives the key up after a failed attempt.
     func release(scope: String, key: String) async throws
+    /// Records that an attempt failed without knowing whether its work was done (the request reached
+    /// Tinode, no answer came back), so that the next attempt looks for that work first. The
+    /// earliest such time is kept, for `ttl`; `complete` forgets it.
+    func markUncertain(scope: String, key: String, since: Date, ttl: Duration) async throws
+    /// The time of the earliest uncertain attempt, nil when there was none.
+    func uncertainSince(scope: String, key: String) async throws -> Date?
 }
 
 public enum IdempotencyClaim: Sendable, Equatable {
@@ -27,6 +33,7 @@ public actor InMemoryIdempotencyStore: IdempotencyStore {
     }
 
     private var entries: [String: Entry] = [:]
+    private var uncertain: [String: (since: Date, until: ContinuousClock.Instant)] = [:]
 
     public init() {}
 
@@ -44,9 +51,21 @@ public actor InMemoryIdempotencyStore: IdempotencyStore {
 
     public func complete(scope: String, key: String, answer: Data, ttl: Duration) {
         entries[scope + "\u{0}" + key] = .done(answer, until: .now + ttl)
+        uncertain.removeValue(forKey: scope + "\u{0}" + key)
     }
 
     public func release(scope: String, key: String) {
         entries.removeValue(forKey: scope + "\u{0}" + key)
+    }
+
+    public func markUncertain(scope: String, key: String, since: Date, ttl: Duration) {
+        let id = scope + "\u{0}" + key
+        if let earlier = uncertain[id], earlier.until > .now, earlier.since <= since { return }
+        uncertain[id] = (since, .now + ttl)
+    }
+
+    public func uncertainSince(scope: String, key: String) -> Date? {
+        guard let entry = uncertain[scope + "\u{0}" + key], entry.until > .now else { return nil }
+        return entry.since
     }
 }

@@ -3,7 +3,8 @@ import Valkey
 
 /// Idempotency keys in Valkey: `<prefix>idem:<scope>:<key>` holds `pending` while an attempt runs
 /// (claimed with `SET NX`, expiring after the claim TTL in case the Gateway dies mid-request) and then
-/// the answer, for 24 hours.
+/// the answer, for 24 hours. `<prefix>idem-uncertain:<scope>:<key>` holds the time (Unix milliseconds)
+/// of the earliest attempt whose outcome is unknown, until the key is completed.
 public struct ValkeyIdempotencyStore: IdempotencyStore {
     private let client: ValkeyClient
     private let keyPrefix: String
@@ -31,7 +32,25 @@ public struct ValkeyIdempotencyStore: IdempotencyStore {
 
     public func complete(scope: String, key: String, answer: Data, ttl: Duration) async throws {
         _ = try await storeOperation { try await client.set(self.key(scope, key), to: Array(answer), expiration: ttl) }
+        _ = try await storeOperation { try await client.del(uncertainKey(scope, key)) }
     }
+
+    public func markUncertain(scope: String, key: String, since: Date, ttl: Duration) async throws {
+        let milliseconds = String(Int64((since.timeIntervalSince1970 * 1000).rounded(.down)))
+        // NX keeps the earliest attempt: the search for its message must reach back that far.
+        _ = try await storeOperation {
+            try await client.set(uncertainKey(scope, key), to: Array(milliseconds.utf8), expiration: ttl, onlyIfNotExists: true)
+        }
+    }
+
+    public func uncertainSince(scope: String, key: String) async throws -> Date? {
+        guard let stored = try await storeOperation({ try await client.get(uncertainKey(scope, key)) }),
+            let milliseconds = Int64(String(decoding: stored, as: UTF8.self))
+        else { return nil }
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    private func uncertainKey(_ scope: String, _ key: String) -> String { keyPrefix + "idem-uncertain:" + scope + ":" + key }
 
     public func release(scope: String, key: String) async throws {
         _ = try await storeOperation { try await client.del(self.key(scope, key)) }
