@@ -261,10 +261,14 @@ let package = Package(
             ],
             exclude: ["pbx_peer.py"]
         ),
-        // Starts the built programs as real processes: health, start-up log, clean stop.
+        // Starts the built programs as real processes: health, start-up log, clean stop; and the fault
+        // tests (Valkey and Tinode restarts, broken streams, shutdown) under load.
         .testTarget(
             name: "ProgramTests",
-            dependencies: ["AuthPlugin", "Gateway", "TestSupport"]
+            dependencies: [
+                "AuthPlugin", "Gateway", "TestSupport", "TinodeDouble",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .testTarget(
             name: "AuthPluginKitTests",

@@ -10,15 +10,25 @@ import Foundation
 /// must not disturb the shared one.
 ///
 /// The binary comes from `REDIS_SERVER_BIN` (default `redis-server` on the `PATH`). The server listens on a
-/// free loopback port, requires `password`, and persists nothing.
+/// free loopback port and requires `password`. It persists nothing, unless `appendOnly`: then every write
+/// is fsynced to an append-only file in a folder of its own, so that a killed and restarted server
+/// comes back with its data, like a production Valkey with AOF.
 public final class RedisServerProcess: @unchecked Sendable {
     public let port: Int
     public let password: String
+    private let dataDirectory: URL?
     private var process: Process?
 
-    public init(password: String = "child-\(UUID().uuidString.prefix(8))") throws {
+    public init(password: String = "child-\(UUID().uuidString.prefix(8))", appendOnly: Bool = false) throws {
         self.port = try freeLoopbackPort()
         self.password = password
+        if appendOnly {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-aof-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            dataDirectory = directory
+        } else {
+            dataDirectory = nil
+        }
     }
 
     /// `redis://:password@127.0.0.1:port/0`
@@ -30,10 +40,12 @@ public final class RedisServerProcess: @unchecked Sendable {
         let binary = ProcessInfo.processInfo.environment["REDIS_SERVER_BIN"] ?? "redis-server"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            binary, "--port", String(port), "--bind", "127.0.0.1", "--requirepass", password,
-            "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", NSTemporaryDirectory(),
-        ]
+        let persistence =
+            dataDirectory.map { ["--appendonly", "yes", "--appendfsync", "always", "--dir", $0.path] }
+            ?? ["--appendonly", "no", "--dir", NSTemporaryDirectory()]
+        process.arguments =
+            [binary, "--port", String(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "", "--daemonize", "no"]
+            + persistence
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -63,6 +75,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     deinit {
         stop()
+        if let dataDirectory { try? FileManager.default.removeItem(at: dataDirectory) }
     }
 
     enum ServerError: Error, CustomStringConvertible {

@@ -81,7 +81,7 @@ extension GatewayAPI {
     }
 
     /// The receipt of an earlier uncertain attempt with `key` that did reach Tinode, found by its
-    /// marker in the room's history (newest first, back to a minute before that attempt); nil when
+    /// marker in the room's history (newest first, back to a little before that attempt); nil when
     /// there was no uncertain attempt or its message is not there.
     private func earlierSend(key: String, by userID: String, on session: TinodeSession) async throws -> PublishReceipt? {
         let since: Date?
@@ -92,16 +92,18 @@ extension GatewayAPI {
         }
         guard let since else { return nil }
         let marker = SendMarker.headValue(scope: userID, key: key)
-        let oldestRelevant = since.addingTimeInterval(-60)
+        // Tinode stamps the message when it stores it, after the attempt started; the margin covers a
+        // clock difference between the two hosts.
+        let oldestRelevant = since.addingTimeInterval(-SendMarker.clockMargin)
         var before: Int?
         for _ in 0..<SendMarker.maximumPages {
-            let page = try await session.history(before: before, limit: 100)
+            let page = try await session.history(before: before, limit: SendMarker.pageSize)
             if let match = page.messages.first(where: { $0.from == userID && SendMarker.matches($0.head[SendMarker.headKey], marker) }) {
                 logger.info("an uncertain earlier send was found in the history", metadata: ["seq": "\(match.seq)"])
                 return PublishReceipt(topic: match.topic, seq: match.seq, timestamp: match.timestamp)
             }
-            guard page.messages.count == 100, let oldest = page.messages.last, oldest.seq > 1, oldest.timestamp >= oldestRelevant
-            else { return nil }
+            let isFullPage = page.messages.count == SendMarker.pageSize
+            guard isFullPage, let oldest = page.messages.last, oldest.seq > 1, oldest.timestamp >= oldestRelevant else { return nil }
             before = oldest.seq
         }
         return nil

@@ -8,8 +8,13 @@ import Foundation
 /// of the room, and a client's keys are its own business.
 enum SendMarker {
     static let headKey = "sidecar_idem"
-    /// History pages of 100 searched at most for an uncertain attempt's message.
-    static let maximumPages = 10
+    /// The search for an uncertain attempt's message reads small pages: a page is written to the
+    /// user's stream on top of the room's live traffic, and Tinode gives up on a stream with more
+    /// than 128 messages queued (tinode-protocol.md, send queue). At most 1,000 messages back.
+    static let pageSize = 25
+    static let maximumPages = 40
+    /// How far before the uncertain attempt the search still looks, in seconds.
+    static let clockMargin: TimeInterval = 5
 
     /// The head value: JSON bytes of a string (Tinode's head values are JSON).
     static func headValue(scope: String, key: String) -> Data {
