@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Soak (issue 9): both programs at a moderate, steady load for MINUTES (default 20) against a real
+# redis-server and the Tinode double, release builds. The Gateway gets USERS logged-in users sending
+# (one send per user per second on average, every tenth request a history page); AuthPlugin gets
+# REST-auth `auth` calls for the same users' tokens (about 200 per second). Every 30 s the script
+# samples each program's resident memory and open file descriptors.
+#
+# Pass: resident memory at the end within 10% of its value after the warm-up (WARMUP_MINUTES, default
+# 2), no file-descriptor growth (at most 5 more than after warm-up: sockets come and go), and no
+# error (no non-2xx from the Gateway, no REST-auth answer without the user's uid, no socket error).
+# Prints the samples, then one summary line; exits 1 when a check fails.
+#
+#   bench/soak.sh [minutes] [users]
+set -euo pipefail
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+MINUTES="${1:-20}"
+USERS="${2:-50}"
+WARMUP_MINUTES="${WARMUP_MINUTES:-2}"
+SAMPLE_SECONDS=30
+
+command -v wrk >/dev/null || { echo "needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "needs redis-server (Debian: redis-server)" >&2; exit 1; }
+for product in Gateway AuthPlugin GatewayBench; do swift build -c release --product "$product" >&2; done
+BIN="$(swift build -c release --show-bin-path)"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+DIR="$(mktemp -d)"
+REDIS_PORT="$(free_port)"; DOUBLE_PORT="$(free_port)"; HTTP_PORT="$(free_port)"; AUTH_PORT="$(free_port)"; GRPC_PORT="$(free_port)"
+PASSWORD="soak-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+SECRET="soak-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --requirepass "$PASSWORD" --save '' --appendonly no \
+  --dir "$DIR" --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
+for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" -a "$PASSWORD" --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.1; done
+VALKEY_URL="redis://:$PASSWORD@127.0.0.1:$REDIS_PORT/0"
+
+"$BIN/GatewayBench" serve-double --port "$DOUBLE_PORT" --solo 1 >"$DIR/double.out" 2>&1 &
+DOUBLE_PID=$!
+GATEWAY_PID=""; AUTH_PID=""; WRK_PIDS=()
+cleanup() {
+  for pid in "${WRK_PIDS[@]}" "$GATEWAY_PID" "$AUTH_PID" "$DOUBLE_PID"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done
+  kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do grep -q '^room=' "$DIR/double.out" && break; sleep 0.1; done
+ROOM="$(sed -n 's/^room=//p' "$DIR/double.out")"
+
+ACCESS_SECRET="$SECRET" REFRESH_SECRET="$SECRET-refresh" VALKEY_URL="$VALKEY_URL" \
+  TINODE_GRPC_ADDR="127.0.0.1:$DOUBLE_PORT" TINODE_TOPIC_ID="$ROOM" GATEWAY_HTTP_ADDR="127.0.0.1:$HTTP_PORT" \
+  GATEWAY_AUTH_ATTEMPTS_PER_MINUTE=1000000 LOG_LEVEL=warning "$BIN/Gateway" serve 2>"$DIR/gateway.log" &
+GATEWAY_PID=$!
+ACCESS_SECRET="$SECRET" VALKEY_URL="$VALKEY_URL" AUTHPLUGIN_HTTP_ADDR="127.0.0.1:$AUTH_PORT" \
+  AUTHPLUGIN_GRPC_ADDR="127.0.0.1:$GRPC_PORT" LOG_LEVEL=warning "$BIN/AuthPlugin" serve 2>"$DIR/authplugin.log" &
+AUTH_PID=$!
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "the Gateway is not ready:" >&2; tail "$DIR/gateway.log" >&2; exit 1; }
+
+python3 - "$HTTP_PORT" "$USERS" >"$DIR/tokens" <<'PY'
+import json, sys, urllib.request, uuid
+port, users = sys.argv[1], int(sys.argv[2])
+for i in range(users):
+    body = json.dumps({"email": f"soak{i}-{uuid.uuid4().hex[:8]}@example.com", "password": "soak-password", "name": f"S{i}"})
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/auth/register", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+    print(json.load(urllib.request.urlopen(request))["access_token"])
+PY
+[[ "$(wc -l <"$DIR/tokens")" -eq "$USERS" ]] || { echo "registration failed" >&2; exit 1; }
+
+# Each wrk thread counts the answers that are not what a healthy server gives; done() prints the sum.
+COUNTING='
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+init = function() bad = 0 end
+done = function()
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("bad") end
+  io.write("bad_answers=" .. total .. "\n")
+end'
+cat >"$DIR/gateway.lua" <<LUA
+local tokens = {}
+for line in io.lines("$DIR/tokens") do tokens[#tokens + 1] = line end
+local n = math.random(#tokens)
+local count = 0
+request = function()
+  n = n % #tokens + 1
+  count = count + 1
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[n]}
+  if count % 10 == 0 then return wrk.format("GET", "/v1/messages?limit=20", headers) end
+  return wrk.format("POST", "/v1/messages", headers, '{"text":"soak message ' .. count .. '"}')
+end
+response = function(status) if status >= 300 then bad = bad + 1 end end
+delay = function() return math.random(0, 2000) end
+$COUNTING
+LUA
+cat >"$DIR/auth.lua" <<LUA
+local bodies = {}
+for line in io.lines("$DIR/tokens") do
+  local secret = io.popen("printf '%s' '" .. line .. "' | base64 -w0"):read("*a")
+  bodies[#bodies + 1] = '{"endpoint":"auth","name":"rest","secret":"' .. secret .. '","addr":"127.0.0.1:5555"}'
+end
+local n = math.random(#bodies)
+request = function()
+  n = n % #bodies + 1
+  return wrk.format("POST", "/auth", {["Content-Type"] = "application/json"}, bodies[n])
+end
+response = function(status, headers, body) if status ~= 200 or not string.find(body, '"uid":"', 1, true) then bad = bad + 1 end end
+delay = function() return math.random(0, 200) end
+$COUNTING
+LUA
+
+DURATION=$((MINUTES * 60))
+wrk -t1 -c"$USERS" -d"${DURATION}s" -s "$DIR/gateway.lua" "http://127.0.0.1:$HTTP_PORT/" >"$DIR/wrk-gateway.txt" 2>&1 &
+WRK_PIDS+=($!)
+wrk -t1 -c20 -d"${DURATION}s" -s "$DIR/auth.lua" "http://127.0.0.1:$AUTH_PORT/" >"$DIR/wrk-auth.txt" 2>&1 &
+WRK_PIDS+=($!)
+
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+fds() { ls "/proc/$1/fd" | wc -l; }
+echo "# minute gateway_rss_kib gateway_fds authplugin_rss_kib authplugin_fds"
+start=$(date +%s)
+warm_g=""; warm_a=""; warm_gf=""; warm_af=""
+while kill -0 "${WRK_PIDS[0]}" 2>/dev/null; do
+  sleep "$SAMPLE_SECONDS"
+  kill -0 "$GATEWAY_PID" 2>/dev/null && kill -0 "$AUTH_PID" 2>/dev/null || { echo "a program exited during the soak" >&2; exit 1; }
+  elapsed=$(($(date +%s) - start))
+  g=$(rss "$GATEWAY_PID"); gf=$(fds "$GATEWAY_PID"); a=$(rss "$AUTH_PID"); af=$(fds "$AUTH_PID")
+  printf '%.1f %s %s %s %s\n' "$(echo "$elapsed / 60" | bc -l)" "$g" "$gf" "$a" "$af"
+  if [[ -z "$warm_g" && $elapsed -ge $((WARMUP_MINUTES * 60)) ]]; then warm_g=$g; warm_gf=$gf; warm_a=$a; warm_af=$af; fi
+  end_g=$g; end_gf=$gf; end_a=$a; end_af=$af
+done
+wait "${WRK_PIDS[@]}" 2>/dev/null || true
+[[ -n "$warm_g" ]] || { echo "the soak ended before the warm-up did" >&2; exit 1; }
+parse() { awk '/requests in/ {r=$1} /Socket errors/ {s=$0} /^bad_answers=/ {split($0,a,"="); b=a[2]} END {printf "%s %s %s\n", r, (s==""?"none":s), b}' "$1"; }
+read -r g_requests g_socket g_bad < <(parse "$DIR/wrk-gateway.txt" | awk '{print $1, ($2=="none"?0:1), $NF}')
+read -r a_requests a_socket a_bad < <(parse "$DIR/wrk-auth.txt" | awk '{print $1, ($2=="none"?0:1), $NF}')
+grep -h "Socket errors" "$DIR"/wrk-*.txt >&2 || true
+awk -v m="$MINUTES" -v wg="$warm_g" -v eg="$end_g" -v wa="$warm_a" -v ea="$end_a" -v wgf="$warm_gf" -v egf="$end_gf" \
+  -v waf="$warm_af" -v eaf="$end_af" -v gr="$g_requests" -v gb="$g_bad" -v gs="$g_socket" -v ar="$a_requests" -v ab="$a_bad" \
+  -v as="$a_socket" 'BEGIN {
+  growth_g = (eg - wg) * 100 / wg; growth_a = (ea - wa) * 100 / wa
+  ok = (growth_g <= 10 && growth_a <= 10 && egf - wgf <= 5 && eaf - waf <= 5 && gb == 0 && ab == 0 && gs == 0 && as == 0)
+  printf "soak minutes=%d gateway: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d; ", m, wg, eg, growth_g, wgf, egf, gr, gb, gs
+  printf "authplugin: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d; %s\n", wa, ea, growth_a, waf, eaf, ar, ab, as, (ok ? "PASS" : "FAIL")
+  exit (ok ? 0 : 1) }'
