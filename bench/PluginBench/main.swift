@@ -16,6 +16,8 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import SidecarCore
 import SidecarServer
@@ -88,6 +90,11 @@ let rounds = arguments.count > 0 ? Int(arguments[0]) ?? 3 : 3
 let seconds = arguments.count > 1 ? Double(arguments[1]) ?? 5 : 5
 let concurrency = arguments.count > 2 ? Int(arguments[2]) ?? 32 : 32
 
+// As in AuthPlugin (ProgramRunner): Swift Concurrency's tasks run on NIO's event loops.
+// `EXECUTOR=default` keeps Swift's own pool, for comparing the two.
+if ProcessInfo.processInfo.environment["EXECUTOR"] != "default" {
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+}
 Observability.bootstrap(logLevel: .error)
 let logger = {
     var logger = Logger(label: "PluginBench")
