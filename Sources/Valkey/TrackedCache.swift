@@ -14,6 +14,11 @@ import Synchronization
 /// A report can overtake the reply of the read it concerns (they travel on different connections), so a
 /// read only fills the cache if no report arrived between sending it and storing its value (`epoch`).
 /// Entries also expire after `maximumAge`, a bound for the rare report that never comes.
+///
+/// A subscription can also die without its connection closing (a half-open TCP connection after a
+/// network fault, a server that stopped answering): nothing then says that reports are lost. So the
+/// subscription is pinged every `heartbeatInterval`; a ping without an answer within the command
+/// timeout closes it, which drops everything cached, as any other close does.
 final class TrackedCache: Sendable {
     enum Lookup {
         case hit([UInt8]?)
@@ -44,15 +49,20 @@ final class TrackedCache: Sendable {
     static let channel = "__redis__:invalidate"
     /// Pause between attempts to open the subscription while the server is unreachable.
     static let retryInterval: Duration = .seconds(1)
+    /// How often the subscription is checked with a PING.
+    static let heartbeatInterval: Duration = .seconds(3)
 
     let maximumEntries: Int
     let maximumAge: Duration
     private let state = Mutex(State())
     private let logger: Logger
 
-    init(maximumEntries: Int, maximumAge: Duration, logger: Logger) {
+    let heartbeatTimeout: Duration
+
+    init(maximumEntries: Int, maximumAge: Duration, heartbeatTimeout: Duration, logger: Logger) {
         self.maximumEntries = maximumEntries
         self.maximumAge = maximumAge
+        self.heartbeatTimeout = heartbeatTimeout
         self.logger = logger
     }
 
@@ -160,6 +170,7 @@ final class TrackedCache: Sendable {
                 }
                 if kept {
                     logger.debug("Valkey invalidation subscription open", metadata: ["client_id": "\(id)"])
+                    await heartbeat(connection)
                 } else {
                     connection.close()
                 }
@@ -168,6 +179,26 @@ final class TrackedCache: Sendable {
                     if case .opening = state.listener { state.listener = .none(lastAttempt: .now) }
                 }
                 logger.debug("Could not open the Valkey invalidation subscription", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Pings the subscription until it is no longer the current one; closes it when a ping goes
+    /// unanswered (its close handler then drops the cache).
+    private func heartbeat(_ connection: ValkeyConnection) async {
+        while true {
+            try? await Task.sleep(for: Self.heartbeatInterval)
+            let current = state.withLock { state -> Bool in
+                if case .ready(_, let ready) = state.listener { return ready === connection }
+                return false
+            }
+            guard current else { return }
+            do {
+                _ = try await connection.send([[Array("PING".utf8)]], timeout: heartbeatTimeout)
+            } catch {
+                logger.info("Valkey invalidation subscription did not answer a ping; closing it", metadata: ["error": "\(error)"])
+                connection.close()
+                return
             }
         }
     }

@@ -46,7 +46,8 @@ public final class ValkeyClient: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         let cache = TrackedCache(
-            maximumEntries: configuration.cachedEntries, maximumAge: configuration.cachedEntryMaximumAge, logger: logger)
+            maximumEntries: configuration.cachedEntries, maximumAge: configuration.cachedEntryMaximumAge,
+            heartbeatTimeout: configuration.commandTimeout, logger: logger)
         self.cache = cache
         self.openListener = {
             try await Self.openInvalidationListener(configuration: configuration, on: eventLoopGroup.next(), cache: cache)

@@ -63,6 +63,32 @@ struct CachedGetTests {
         }
     }
 
+    @Test("a subscription that stops answering is closed by its ping: cached values are no longer served from memory")
+    func silentSubscription() async throws {
+        try await withRedisServer { server in
+            let config = try ValkeyConfiguration(url: server.url, poolSize: 2, commandTimeout: .milliseconds(1_000))
+            try await withValkeyClient(config) { client in
+                try await withValkeyClient(try ValkeyConfiguration(url: server.url)) { admin in
+                    try await warmUp(client, admin: admin, key: "token:9")
+                    #expect(try await client.cachedGet("token:9") == Array("warm".utf8))
+                    // The server stops answering (as behind a half-open connection): its reports could be lost.
+                    let paused = ContinuousClock.now
+                    _ = try await admin.command(["CLIENT", "PAUSE", "8000", "ALL"])
+                    var servedUntil = paused
+                    while ContinuousClock.now - paused < .seconds(7) {
+                        guard (try? await client.cachedGet("token:9")) != nil else { break }
+                        servedUntil = .now
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    // Within one ping interval (3 s) and one command timeout (1 s), plus room for a busy machine.
+                    #expect(servedUntil - paused < .milliseconds(5_500), "served from memory for \(servedUntil - paused)")
+                    // Let the pause run out before the clients close.
+                    try await Task.sleep(until: paused + .milliseconds(8_200))
+                }
+            }
+        }
+    }
+
     @Test("when the subscription is killed, nothing stale is served: a change made meanwhile is seen")
     func subscriptionLost() async throws {
         try await withRedisServer { server in
