@@ -17,11 +17,7 @@ public enum Observability {
             return !done
         }
         guard first else { return }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, logLevel: logLevel) }
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
 }

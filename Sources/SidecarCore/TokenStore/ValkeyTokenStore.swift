@@ -14,6 +14,7 @@ import Valkey
 public struct ValkeyTokenStore: TokenStore {
     private let client: ValkeyClient
     private let keyPrefix: String
+    private let decoded = DecodedTokenRecords()
 
     public init(client: ValkeyClient, keyPrefix: String = "sidecar:") {
         self.client = client
@@ -38,8 +39,11 @@ public struct ValkeyTokenStore: TokenStore {
         // are read on every request and written once per login: served from memory until Valkey reports
         // a change (logout and revocation delete the key, and the report drops it at once).
         guard let bytes = try await storeOperation({ try await client.cachedGet(accessKey(accessID)) }) else { return nil }
+        if let record = decoded.record(for: accessID, bytes: bytes) { return record }
         do {
-            return try Self.decoder.decode(TokenRecord.self, from: Data(bytes))
+            let record = try Self.decoder.decode(TokenRecord.self, from: Data(bytes))
+            decoded.remember(record, for: accessID, bytes: bytes)
+            return record
         } catch {
             throw TokenStoreError.corruptRecord(accessID: accessID)
         }

@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Log lines on standard error, in swift-log's stream format:
+/// `<time> <level> <label> : key=value ... [<source>] <message>`.
+///
+/// Unlike swift-log's `StreamLogHandler`, which formats its metadata again whenever any of it is set,
+/// the metadata is only formatted when a line is actually written. Hummingbird sets a request id on
+/// every request's logger; with lines below the log level that formatting was wasted work on every
+/// request (about 2 % of REST-auth's time).
+struct StandardErrorLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    init(label: String, logLevel: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.label = label
+        self.logLevel = logLevel
+        self.metadataProvider = metadataProvider
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        var line = Self.timestamp() + " \(event.level) \(label) :"
+        for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
+        line += " [\(event.source)] \(event.message)\n"
+        Self.write(line)
+    }
+
+    private static let output = Mutex(())
+
+    /// One `write` per line, under a lock, so lines from different threads never interleave.
+    private static func write(_ line: String) {
+        output.withLock { _ in
+            var bytes = Array(line.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeMutableBytes { buffer in
+                    Foundation.write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                }
+                if written <= 0 {
+                    if written < 0 && errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    private static func timestamp() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        var buffer = [Int8](repeating: 0, count: 32)
+        let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
