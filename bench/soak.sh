@@ -7,7 +7,9 @@
 #
 # Pass: resident memory at the end within 10% of its value after the warm-up (WARMUP_MINUTES, default
 # 2), no file-descriptor growth (at most 5 more than after warm-up: sockets come and go), and no
-# error (no non-2xx from the Gateway, no REST-auth answer without the user's uid, no socket error).
+# error (no non-2xx from the Gateway, no REST-auth answer without the user's uid, no socket error;
+# wrk waits up to 10 s for an answer). Access tokens live for the whole soak plus an hour
+# (JWT_ACCESS_TTL), so that no request fails only because its token expired.
 # Prints the samples, then one summary line; exits 1 when a check fails.
 #
 #   bench/soak.sh [minutes] [users]
@@ -46,7 +48,7 @@ trap cleanup EXIT
 for _ in $(seq 1 100); do grep -q '^room=' "$DIR/double.out" && break; sleep 0.1; done
 ROOM="$(sed -n 's/^room=//p' "$DIR/double.out")"
 
-ACCESS_SECRET="$SECRET" REFRESH_SECRET="$SECRET-refresh" VALKEY_URL="$VALKEY_URL" \
+ACCESS_SECRET="$SECRET" REFRESH_SECRET="$SECRET-refresh" VALKEY_URL="$VALKEY_URL" JWT_ACCESS_TTL=$((MINUTES * 60 + 3600)) \
   TINODE_GRPC_ADDR="127.0.0.1:$DOUBLE_PORT" TINODE_TOPIC_ID="$ROOM" GATEWAY_HTTP_ADDR="127.0.0.1:$HTTP_PORT" \
   GATEWAY_AUTH_ATTEMPTS_PER_MINUTE=1000000 LOG_LEVEL=warning "$BIN/Gateway" serve 2>"$DIR/gateway.log" &
 GATEWAY_PID=$!
@@ -109,10 +111,10 @@ delay = function() return math.random(0, 200) end
 $COUNTING
 LUA
 
-DURATION=$((MINUTES * 60))
-wrk -t1 -c"$USERS" -d"${DURATION}s" -s "$DIR/gateway.lua" "http://127.0.0.1:$HTTP_PORT/" >"$DIR/wrk-gateway.txt" 2>&1 &
+DURATION=$((MINUTES * 60 + 20))  # the last sample falls inside the run
+wrk -t1 -c"$USERS" -d"${DURATION}s" --timeout 10s -s "$DIR/gateway.lua" "http://127.0.0.1:$HTTP_PORT/" >"$DIR/wrk-gateway.txt" 2>&1 &
 WRK_PIDS+=($!)
-wrk -t1 -c20 -d"${DURATION}s" -s "$DIR/auth.lua" "http://127.0.0.1:$AUTH_PORT/" >"$DIR/wrk-auth.txt" 2>&1 &
+wrk -t1 -c20 -d"${DURATION}s" --timeout 10s -s "$DIR/auth.lua" "http://127.0.0.1:$AUTH_PORT/" >"$DIR/wrk-auth.txt" 2>&1 &
 WRK_PIDS+=($!)
 
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -120,8 +122,10 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 echo "# minute gateway_rss_kib gateway_fds authplugin_rss_kib authplugin_fds"
 start=$(date +%s)
 warm_g=""; warm_a=""; warm_gf=""; warm_af=""
-while kill -0 "${WRK_PIDS[0]}" 2>/dev/null; do
+while true; do
   sleep "$SAMPLE_SECONDS"
+  # Samples only under load: once wrk is done its connections are gone.
+  kill -0 "${WRK_PIDS[0]}" 2>/dev/null && kill -0 "${WRK_PIDS[1]}" 2>/dev/null || break
   kill -0 "$GATEWAY_PID" 2>/dev/null && kill -0 "$AUTH_PID" 2>/dev/null || { echo "a program exited during the soak" >&2; exit 1; }
   elapsed=$(($(date +%s) - start))
   g=$(rss "$GATEWAY_PID"); gf=$(fds "$GATEWAY_PID"); a=$(rss "$AUTH_PID"); af=$(fds "$AUTH_PID")
