@@ -1,4 +1,5 @@
 import Foundation
+import SidecarCore
 
 /// The endpoints of Tinode's REST authenticator (tinode-protocol.md 1.5).
 public enum RESTAuthEndpoint: String, Sendable, CaseIterable {
@@ -193,25 +194,8 @@ struct JSONWriter {
         needsComma = true
     }
 
-    /// A JSON string (RFC 8259 §7): quote, backslash and control characters escaped, UTF-8 as is.
     private mutating func appendString(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: Array("\\u00".utf8))
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0x0F)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONStringEscaping.append(value, to: &bytes)
     }
 }
 

@@ -46,8 +46,7 @@ extension GatewayAPI {
             if let failure = error as? TinodeSessionError { throw APIError.tinode(failure) }
             throw error
         }
-        let answer = try JSONSerialization.data(
-            withJSONObject: ["seq": receipt.seq, "topic": receipt.topic, "ts": timestampText(receipt.timestamp)], options: [.sortedKeys])
+        let answer = Self.sendAnswer(receipt)
         if let key {
             do {
                 try await idempotency.complete(scope: caller.userID, key: key, answer: answer, ttl: settings.idempotencyTTL)
@@ -109,6 +108,16 @@ extension GatewayAPI {
         return nil
     }
 
+    /// `{"seq","topic","ts"}`, keys sorted: written directly, as it is on every send's path.
+    static func sendAnswer(_ receipt: PublishReceipt) -> Data {
+        var bytes = Array(#"{"seq":"#.utf8) + Array(String(receipt.seq).utf8) + Array(#","topic":"#.utf8)
+        JSONStringEscaping.append(receipt.topic, to: &bytes)
+        bytes += Array(#","ts":"#.utf8)
+        JSONStringEscaping.append(timestampText(receipt.timestamp), to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return Data(bytes)
+    }
+
     /// `GET /v1/messages?before=<seq>&limit=<n>` -> a page, newest first.
     func history(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
@@ -150,7 +159,8 @@ extension GatewayAPI {
             guard text.utf8.count <= settings.maxMessageBytes else {
                 throw APIError(.contentTooLarge, "message_too_large", "`text` is longer than \(settings.maxMessageBytes) bytes.")
             }
-            return (try JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed]), [:])
+            // Tinode's plain-text content: the text as a JSON string.
+            return (Data(JSONStringEscaping.literal(text)), [:])
         }
         if let drafty = try body.optionalObject("content") {
             let data = try JSONSerialization.data(withJSONObject: drafty, options: [.sortedKeys])
