@@ -46,22 +46,24 @@ struct StoreHistoryIntegrationTests {
             var protocolAnswers: [String] = []
             for path in paths { protocolAnswers.append(try await gateway.request(.get, path, token: annToken).text) }
 
+            let expectedAnswers = protocolAnswers
+            let bobID = try #require(bob["user_id"] as? String)
+            let bobLogin = bob["login"] as? String
             let app = try await GatewayHarness.makeApplication(
                 double: gateway.double, room: gateway.room,
                 extraEnvironment: ["MONGO_URL": database.url, "MONGO_DATABASE": database.name, "MONGO_TIMEOUT_MS": "5000"])
             try await app.test(.live) { client in
                 let mongo = GatewayHarness(client: client, double: gateway.double, room: gateway.room, port: client.port ?? 0)
-                for (path, expected) in zip(paths, protocolAnswers) {
+                for (path, expected) in zip(paths, expectedAnswers) {
                     let reply = try await mongo.request(.get, path, token: annToken)
                     #expect(reply.status == 200)
                     #expect(reply.text == expected, "\(path)")
                 }
-                let bobID = try #require(bob["user_id"] as? String)
                 let entry = try await mongo.request(.get, "/v1/users/\(bobID)", token: annToken)
                 #expect(entry.status == 200, "\(entry.text)")
                 #expect(entry.json?["user_id"] as? String == bobID)
                 #expect(entry.json?["name"] as? String == "Bob")
-                #expect(entry.json?["login"] as? String == bob["login"] as? String)
+                #expect(entry.json?["login"] as? String == bobLogin)
                 #expect(try await mongo.request(.get, "/v1/users/usr7yUCHniegrM", token: annToken).status == 404)
             }
         }

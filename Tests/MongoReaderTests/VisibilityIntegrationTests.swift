@@ -35,7 +35,7 @@ struct VisibilityIntegrationTests {
 
     @Test("a member sees the history newest first, without tombstones or what they soft-deleted")
     func visibleHistory() async throws {
-        try await withWorld { reader in
+        try await withWorld { (reader: TinodeStoreReader) async throws in
             let alice = try await reader.history(of: world.room, for: id(world.alice), before: nil, limit: 100)
             #expect(seqs(alice) == world.visibleSeqs(for: world.alice))
             let bob = try await reader.history(of: world.room, for: id(world.bob), before: nil, limit: 100)
@@ -50,7 +50,7 @@ struct VisibilityIntegrationTests {
 
     @Test("who may not read, and why")
     func denials() async throws {
-        try await withWorld { reader in
+        try await withWorld { (reader: TinodeStoreReader) async throws in
             func denial(_ user: String, _ topic: String? = nil) async throws -> HistoryAnswer {
                 try await reader.history(of: topic ?? world.room, for: id(user), before: nil, limit: 10)
             }
@@ -68,7 +68,7 @@ struct VisibilityIntegrationTests {
 
     @Test("paging by seq: `before` is exclusive, hidden messages do not use up the limit, the ends are empty")
     func paging() async throws {
-        try await withWorld { reader in
+        try await withWorld { (reader: TinodeStoreReader) async throws in
             let alice = id(world.alice)
             func page(_ before: Int?, _ limit: Int) async throws -> [Int]? {
                 seqs(try await reader.history(of: world.room, for: alice, before: before, limit: limit))
@@ -92,7 +92,7 @@ struct VisibilityIntegrationTests {
 
     @Test("messages carry sender without `usr`, createdat, and content and head as Tinode's JSON")
     func messageFields() async throws {
-        try await withWorld { reader in
+        try await withWorld { (reader: TinodeStoreReader) async throws in
             guard case .page(let messages) = try await reader.history(of: world.room, for: id(world.alice), before: 16, limit: 6)
             else {
                 Issue.record("denied")
@@ -116,7 +116,7 @@ struct VisibilityIntegrationTests {
 
     @Test("the directory: members of the caller's room only, active accounts only, login from `auth`")
     func directory() async throws {
-        try await withWorld { reader in
+        try await withWorld { (reader: TinodeStoreReader) async throws in
             let alice = id(world.alice)
             #expect(
                 try await reader.directoryEntry(of: id(world.bob), for: alice, in: world.room)

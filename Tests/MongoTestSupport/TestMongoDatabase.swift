@@ -1,11 +1,11 @@
 import CMongoc
 import Foundation
 import MongoReader
-import Synchronization
 
 /// A scratch database on the MongoDB-compatible server named by `MONGO_TEST_URL`, filled with
 /// libmongoc's write calls (tests only: the Gateway's reader has none) and dropped at the end.
-public final class TestMongoDatabase: Sendable {
+/// One libmongoc client, used under a lock (a client is not thread-safe).
+public final class TestMongoDatabase: @unchecked Sendable {
     /// `MONGO_TEST_URL`, when set and not empty.
     public static var url: String? {
         guard let url = ProcessInfo.processInfo.environment["MONGO_TEST_URL"], !url.isEmpty else { return nil }
@@ -14,7 +14,8 @@ public final class TestMongoDatabase: Sendable {
 
     public let url: String
     public let name: String
-    private let client: Mutex<OpaquePointer>
+    private let client: OpaquePointer
+    private let lock = NSLock()
 
     public init(url: String, name: String = "sidecar_test_\(UInt32.random(in: 0...UInt32.max))") throws {
         mongoc_init()
@@ -25,16 +26,16 @@ public final class TestMongoDatabase: Sendable {
         mongoc_client_set_error_api(client, Int32(MONGOC_ERROR_API_VERSION_2))
         self.url = url
         self.name = name
-        self.client = Mutex(client)
+        self.client = client
     }
 
-    deinit { client.withLock { mongoc_client_destroy($0) } }
+    deinit { mongoc_client_destroy(client) }
 
     /// Inserts the documents into `collection`.
     public func insert(_ collection: String, _ documents: [[BSONElement]]) throws {
         guard !documents.isEmpty else { return }
         let encoded = documents.map { BSONDocument($0) }
-        try client.withLock { client in
+        try lock.withLock {
             let handle = mongoc_client_get_collection(client, name, collection)
             defer { mongoc_collection_destroy(handle) }
             var pointers: [OpaquePointer?] = encoded.map { document in document.withUnsafePointer { $0 } }
@@ -49,7 +50,7 @@ public final class TestMongoDatabase: Sendable {
 
     /// Drops the whole database.
     public func drop() {
-        client.withLock { client in
+        lock.withLock {
             let database = mongoc_client_get_database(client, name)
             defer { mongoc_database_destroy(database) }
             var error = bson_error_t()
