@@ -66,16 +66,17 @@ struct StoreHistoryTests {
     @Test("with MongoDB configured, pages may hold up to 1000; the fall-back fetches them from Tinode 100 at a time")
     func largePages() async throws {
         try await GatewayHarness.run(extraEnvironment: try closedPortEnvironment(fallback: true)) { gateway in
-            let token = try await token(gateway, "cai")
-            let me = try await gateway.request(.get, "/v1/me", token: token)
-            let user = try #require(me.json?["user_id"] as? String)
+            // Written before anyone's session is attached: 230 live `data` at once would overflow a
+            // session's send queue in the double (as in Tinode) and end its stream.
+            let owner = try #require(gateway.double.userID(login: "roomowner"))
             for index in 1...230 {
-                try gateway.double.publish(asUser: user, topic: gateway.room, content: Data("\"m\(index)\"".utf8))
+                try gateway.double.publish(asUser: owner, topic: gateway.room, content: Data("\"m\(index)\"".utf8))
             }
+            let token = try await token(gateway, "cai")
             let reply = try await gateway.request(.get, "/v1/messages?limit=250", token: token)
             #expect(reply.status == 200, "\(reply.text)")
             let seqs = (reply.json?["messages"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int }
-            #expect(seqs.count == 230)
+            try #require(seqs.count == 230)
             #expect(seqs == seqs.sorted(by: >) && Set(seqs).count == 230)
             #expect(reply.json?["next_before"] is NSNull)
             let page = try await gateway.request(.get, "/v1/messages?limit=150", token: token)
@@ -109,8 +110,11 @@ struct StoreHistoryTests {
         #"{"txt":"Hello bold","fmt":[{"at":6,"len":4,"tp":"ST"}],"ent":[]}"#,
         #"{"txt":"link","ent":[{"tp":"LN","data":{"url":"https://example.com/?a=1&b=2"}}],"fmt":[{"len":4,"at":0,"key":0}]}"#,
         #"{"z":1,"a":[0.1,1e-7,1e21,123456789012,-0.5,true,false,null],"m":{"y":2.50,"x":"\u2028"}}"#,
-        #"[1,2,3]"#, #"42"#, #"0.1"#, #"true"#, #"null"#, #"{"empty":{}}"#,
+        #"[1,2,3]"#, #"42"#, #"0.1"#, #"true"#, #"null"#,
     ]
+    // Not here: an empty object inside content. Tinode's MongoDB adapter sends it back as `[]`
+    // (tinode-mongo-schema.md §7), which the MongoDB path reproduces (TinodeJSONTests), while the
+    // Tinode double keeps `{}`: it stores client JSON, not BSON.
 
     @Test("stored content converted from BSON gives exactly the protocol path's message JSON")
     func sameJSONAsProtocol() async throws {
