@@ -25,24 +25,30 @@ struct StoreHistoryIntegrationTests {
             let bobToken = try #require(bob["access_token"] as? String)
             for (index, content) in StoreHistoryTests.contents.enumerated() {
                 let body: [String: Any] =
-                    index == 0 ? ["text": "plain <text> & more"] : ["content": ["txt": "drafty \(index)", "fmt": [["at": index, "len": 1.5]]]]
-                #expect(try await gateway.request(.post, "/v1/messages", json: body, token: index % 2 == 0 ? annToken : bobToken).status == 201)
+                    index == 0
+                    ? ["text": "plain <text> & more"] : ["content": ["txt": "drafty \(index)", "fmt": [["at": index, "len": 1.5]]]]
+                #expect(
+                    try await gateway.request(.post, "/v1/messages", json: body, token: index % 2 == 0 ? annToken : bobToken).status == 201)
                 try gateway.double.publish(
                     asUser: try #require(bob["user_id"] as? String), topic: gateway.room, content: Data(content.utf8))
             }
             let users = [ann, bob].map { answer in
                 let login = answer["login"] as? String ?? ""
                 return MirroredUser(
-                    userID: answer["user_id"] as? String ?? "", login: login, name: login.split(separator: "_").first.map { $0.capitalized })
+                    userID: answer["user_id"] as? String ?? "", login: login, name: login.split(separator: "_").first.map { $0.capitalized }
+                )
             }
             let messages = gateway.double.messages(inTopic: gateway.room).map { message in
                 MirroredMessage(
-                    seq: message.seq, from: message.from, timestampMilliseconds: Int64((message.timestamp.timeIntervalSince1970 * 1000).rounded()),
+                    seq: message.seq, from: message.from,
+                    timestampMilliseconds: Int64((message.timestamp.timeIntervalSince1970 * 1000).rounded()),
                     content: message.content, head: message.head)
             }
             try TinodeMirror.write(room: gateway.room, users: users, messages: messages, into: database)
 
-            let paths = ["/v1/messages", "/v1/messages?limit=3", "/v1/messages?limit=5&before=12", "/v1/messages?before=2", "/v1/messages?limit=100"]
+            let paths = [
+                "/v1/messages", "/v1/messages?limit=3", "/v1/messages?limit=5&before=12", "/v1/messages?before=2", "/v1/messages?limit=100",
+            ]
             var protocolAnswers: [String] = []
             for path in paths { protocolAnswers.append(try await gateway.request(.get, path, token: annToken).text) }
 

@@ -135,7 +135,8 @@ struct StoreHistoryTests {
                 let fromStore = ChatMessage(
                     stored: StoredMessage(
                         seq: message.seq, from: String(message.from.dropFirst(3)),
-                        createdAtMilliseconds: Int64((message.timestamp.timeIntervalSince1970 * 1000).rounded()), content: content, head: [:]),
+                        createdAtMilliseconds: Int64((message.timestamp.timeIntervalSince1970 * 1000).rounded()), content: content,
+                        head: [:]),
                     topic: gateway.room)
                 let expected = try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys])
                 let actual = try JSONSerialization.data(withJSONObject: GatewayAPI.messageJSON(fromStore), options: [.sortedKeys])

@@ -61,7 +61,9 @@ struct QueryDocumentTests {
     func userIDs() {
         #expect(TinodeUserID(clientForm: "usr7yUCHniegrM")?.stored == "7yUCHniegrM")
         #expect(TinodeUserID(stored: "7yUCHniegrM")?.clientForm == "usr7yUCHniegrM")
-        for bad in ["7yUCHniegrM", "usr", "usr7yUCHniegr", "usr7yUCHniegrMM", "usr7yUCH/iegrM", "usr7yUCH+iegrM", "grp7yUCHniegrM", "usr7yUCHniég"] {
+        for bad in [
+            "7yUCHniegrM", "usr", "usr7yUCHniegr", "usr7yUCHniegrMM", "usr7yUCH/iegrM", "usr7yUCH+iegrM", "grp7yUCHniegrM", "usr7yUCHniég",
+        ] {
             #expect(TinodeUserID(clientForm: bad) == nil, "\(bad)")
         }
     }

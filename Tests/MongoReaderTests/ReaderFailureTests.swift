@@ -74,13 +74,21 @@ struct ReaderFailureTests {
         }
     }
 
-    @Test("the URL is logged with its password masked", arguments: [
-        ("mongodb://reader:pw@mongo1:27017,mongo2:27018/?replicaSet=rs0", "mongodb://reader:***@mongo1:27017,mongo2:27018/?replicaSet=rs0"),
-        ("mongodb://reader:p%40ss:w@mongo1/tinode", "mongodb://reader:***@mongo1/tinode"),
-        ("mongodb+srv://user:pw@cluster.example.com/?authSource=admin&x=a@b", "mongodb+srv://user:***@cluster.example.com/?authSource=admin&x=a@b"),
-        ("mongodb://mongo1:27017/?replicaSet=rs0", "mongodb://mongo1:27017/?replicaSet=rs0"),
-        ("mongodb://onlyuser@mongo1/", "mongodb://onlyuser@mongo1/"),
-    ])
+    @Test(
+        "the URL is logged with its password masked",
+        arguments: [
+            (
+                "mongodb://reader:pw@mongo1:27017,mongo2:27018/?replicaSet=rs0",
+                "mongodb://reader:***@mongo1:27017,mongo2:27018/?replicaSet=rs0"
+            ),
+            ("mongodb://reader:p%40ss:w@mongo1/tinode", "mongodb://reader:***@mongo1/tinode"),
+            (
+                "mongodb+srv://user:pw@cluster.example.com/?authSource=admin&x=a@b",
+                "mongodb+srv://user:***@cluster.example.com/?authSource=admin&x=a@b"
+            ),
+            ("mongodb://mongo1:27017/?replicaSet=rs0", "mongodb://mongo1:27017/?replicaSet=rs0"),
+            ("mongodb://onlyuser@mongo1/", "mongodb://onlyuser@mongo1/"),
+        ])
     func redaction(url: String, expected: String) {
         #expect(MongoReaderSettings.redacted(url) == expected)
     }

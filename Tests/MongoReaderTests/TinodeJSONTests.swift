@@ -68,7 +68,9 @@ struct TinodeJSONTests {
             "ent": .array([]),
         ])
         #expect(json(drafty) == "{\"ent\":[],\"fmt\":[{\"at\":0,\"len\":5,\"tp\":\"ST\"}],\"txt\":\"Hello world\"}")
-        #expect(json(.document(["b": .int32(1), "B": .int32(2), "a": .int32(3), "é": .int32(4), "aa": .int32(5)])) == "{\"B\":2,\"a\":3,\"aa\":5,\"b\":1,\"é\":4}")
+        #expect(
+            json(.document(["b": .int32(1), "B": .int32(2), "a": .int32(3), "é": .int32(4), "aa": .int32(5)]))
+                == "{\"B\":2,\"a\":3,\"aa\":5,\"b\":1,\"é\":4}")
         #expect(json(.document([])) == "[]")
         #expect(json(.document(["inner": .document([])])) == "{\"inner\":[]}")
     }
@@ -121,15 +123,20 @@ struct TinodeJSONTests {
     @Test("a whole Tinode message: Drafty content from a client (numbers as doubles), head values one by one")
     func storedMessage() throws {
         let stored = try #require(
-            ClientJSON.storedContent(Data(#"{"txt":"Hi <b>","fmt":[{"at":0,"len":2,"tp":"EM"}],"ent":[{"tp":"LN","data":{"url":"https://x.y/?a=1&b=2"}}]}"#.utf8)))
-        #expect(stored["fmt"] == .array([.document([BSONElement("at", .double(0)), BSONElement("len", .double(2)), BSONElement("tp", .string("EM"))])]))
+            ClientJSON.storedContent(
+                Data(#"{"txt":"Hi <b>","fmt":[{"at":0,"len":2,"tp":"EM"}],"ent":[{"tp":"LN","data":{"url":"https://x.y/?a=1&b=2"}}]}"#.utf8)
+            ))
+        #expect(
+            stored["fmt"]
+                == .array([.document([BSONElement("at", .double(0)), BSONElement("len", .double(2)), BSONElement("tp", .string("EM"))])]))
         let document = BSONDocument([
             BSONElement("content", stored),
             BSONElement("head", .document(["mime": .string("text/x-drafty"), "reply": .string(":12")])),
         ])
         #expect(
             String(decoding: document.json("content") ?? [], as: UTF8.self)
-                == #"{"ent":[{"data":{"url":"https://x.y/?a=1\u0026b=2"},"tp":"LN"}],"fmt":[{"at":0,"len":2,"tp":"EM"}],"txt":"Hi \u003cb\u003e"}"#)
+                == #"{"ent":[{"data":{"url":"https://x.y/?a=1\u0026b=2"},"tp":"LN"}],"fmt":[{"at":0,"len":2,"tp":"EM"}],"txt":"Hi \u003cb\u003e"}"#
+        )
         let head = document.jsonMembers("head").mapValues { String(decoding: $0, as: UTF8.self) }
         #expect(head == ["mime": "\"text/x-drafty\"", "reply": "\":12\""])
     }

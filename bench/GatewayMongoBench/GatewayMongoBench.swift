@@ -78,7 +78,9 @@ struct GatewayMongoBench {
             _ = try await viaProtocol()
             _ = try await viaMongo()
         }
-        print("# \(ProcessInfo.processInfo.activeProcessorCount) cores; \(rounds) rounds of \(requests) sequential \(pageSize)-message pages each, alternating")
+        print(
+            "# \(ProcessInfo.processInfo.activeProcessorCount) cores; \(rounds) rounds of \(requests) sequential \(pageSize)-message pages each, alternating"
+        )
         var protocolMedians: [Double] = []
         var mongoMedians: [Double] = []
         for round in 1...rounds {

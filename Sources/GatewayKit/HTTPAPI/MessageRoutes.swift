@@ -123,7 +123,9 @@ extension GatewayAPI {
         var limit = 50
         let maximum = storeReads == nil ? Self.tinodePageLimit : TinodeQueries.maximumPageSize
         if let text = query["limit"] {
-            guard let value = Int(text), (1...maximum).contains(value) else { throw APIError.badRequest("`limit` must be 1 to \(maximum).") }
+            guard let value = Int(text), (1...maximum).contains(value) else {
+                throw APIError.badRequest("`limit` must be 1 to \(maximum).")
+            }
             limit = value
         }
         let messages: [ChatMessage]

@@ -20,7 +20,10 @@ final class BlockingExecutor: Sendable {
     func run<T: Sendable>(deadline: Duration, _ work: @escaping @Sendable () throws(MongoReaderError) -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let answer = SingleAnswer(continuation)
-            let timer = timers.scheduleTask(in: .nanoseconds(Int64(clamping: deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000))) {
+            let timer = timers.scheduleTask(
+                in: .nanoseconds(
+                    Int64(clamping: deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000))
+            ) {
                 answer.give(.failure(MongoReaderError.deadlineExceeded))
             }
             threads.submit { state in

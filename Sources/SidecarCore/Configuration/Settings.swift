@@ -98,11 +98,13 @@ public enum Settings {
         "GATEWAY_MAX_MESSAGE_BYTES", default: "16384", "Longest message text or Drafty content, in bytes (413 beyond).")
     public static let mongoURL = Setting(
         "MONGO_URL", secret: true,
-        "Tinode's MongoDB, read-only (`mongodb://reader:pw@host1,host2/?replicaSet=rs0`): history and `/v1/users` from the store. Unset: history through Tinode's protocol.")
+        "Tinode's MongoDB, read-only (`mongodb://reader:pw@host1,host2/?replicaSet=rs0`): history and `/v1/users` from the store. Unset: history through Tinode's protocol."
+    )
     public static let mongoDatabase = Setting("MONGO_DATABASE", default: "tinode", "Tinode's database (its `adapters.mongodb.database`).")
     public static let mongoTimeout = Setting(
         "MONGO_TIMEOUT_MS", default: "2000",
-        "Deadline of one request's MongoDB reads (503 beyond); also libmongoc's server-selection, connect and socket timeouts unless MONGO_URL sets them.")
+        "Deadline of one request's MongoDB reads (503 beyond); also libmongoc's server-selection, connect and socket timeouts unless MONGO_URL sets them."
+    )
     public static let mongoPoolSize = Setting(
         "MONGO_POOL_SIZE", default: "4", "Threads that run libmongoc's blocking calls, one pooled client each.")
     public static let mongoFallback = Setting(
