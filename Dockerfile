@@ -5,18 +5,20 @@
 #   docker build --target gateway    -t tinode-sidecar/gateway .
 #
 # The build stage uses the official Swift image; the runtime stages are Debian slim with the Swift
-# standard library and Foundation linked statically (--static-swift-stdlib), so only libhiredis and
-# a few system packages are installed there. Builder and runtime are both Debian 12 (bookworm), so the
-# libhiredis the binaries were linked against (libhiredis0.14) is the one installed at run time.
+# standard library and Foundation linked statically (--static-swift-stdlib), so only libhiredis,
+# libmongoc/libbson and a few system packages are installed there. Builder and runtime are both
+# Debian 12 (bookworm), so the libraries the binaries were linked against (libhiredis0.14,
+# libmongoc-1.0-0, libbson-1.0-0) are the ones installed at run time.
 
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # ---- build ------------------------------------------------------------------------------------
 FROM ${SWIFT_IMAGE} AS build
-# libhiredis-dev and pkg-config: Sources/CHiredis finds hiredis through pkg-config.
+# libhiredis-dev, libmongoc-dev and pkg-config: Sources/CHiredis and Sources/CMongoc find their
+# libraries through pkg-config.
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libhiredis-dev pkg-config \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libhiredis-dev libmongoc-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Resolve dependencies in their own layer, so that a source change does not fetch them again.
@@ -36,11 +38,13 @@ RUN swift build -c release --static-swift-stdlib --product AuthPlugin \
 
 # ---- runtime base -----------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS runtime
-# libhiredis0.14: the Valkey client. ca-certificates and tzdata: what a statically linked
-# Foundation still reads from the system. curl: the health checks below.
+# libhiredis0.14: the Valkey client. libmongoc-1.0-0 and libbson-1.0-0: the Gateway's MongoDB
+# reader (AuthPlugin links them too, through the shared package, but never connects). ca-certificates
+# and tzdata: what a statically linked Foundation still reads from the system. curl: the health
+# checks below.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libhiredis0.14 ca-certificates tzdata curl \
+        libhiredis0.14 libmongoc-1.0-0 libbson-1.0-0 ca-certificates tzdata curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 sidecar \
     && useradd --system --uid 10001 --gid sidecar --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sidecar

@@ -48,6 +48,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // libmongoc and libbson through pkg-config (Debian: libmongoc-dev).
+        .systemLibrary(
+            name: "CMongoc",
+            pkgConfig: "libmongoc-1.0",
+            providers: [.apt(["libmongoc-dev"])]
+        ),
+        // Read-only reader of Tinode's MongoDB (history, user directory) over libmongoc, off the event loops.
+        .target(
+            name: "MongoReader",
+            dependencies: [
+                "CMongoc",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Generated from Protos/ by Protos/generate.sh. Never edited by hand.
         .target(
             name: "TinodeProto",
@@ -116,6 +132,7 @@ let package = Package(
         .target(
             name: "GatewayKit",
             dependencies: [
+                "MongoReader",
                 "SidecarCore",
                 "SidecarServer",
                 "TinodeProto",
@@ -168,6 +185,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/GatewayBench"
+        ),
+        // bench/gateway-mongo.sh: a history page through MongoDB beside the same page through Tinode's protocol.
+        .executableTarget(
+            name: "GatewayMongoBench",
+            dependencies: [
+                "GatewayKit",
+                "MongoReader",
+                "MongoTestSupport",
+                "TinodeDouble",
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/GatewayMongoBench"
         ),
         // bench/authplugin-plugin.sh: FireHose beside an empty unary RPC of the same gRPC server.
         .executableTarget(
@@ -222,6 +252,8 @@ let package = Package(
             dependencies: [
                 "AuthPluginKit",
                 "GatewayKit",
+                "MongoReader",
+                "MongoTestSupport",
                 "TinodeDouble",
                 "TestSupport",
                 "SidecarCore",
@@ -236,6 +268,18 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        // Loads Tinode-shaped documents into a test MongoDB (MONGO_TEST_URL) with libmongoc; tests and
+        // bench/gateway-mongo.sh only: the Gateway's reader never writes.
+        .target(
+            name: "MongoTestSupport",
+            dependencies: ["CMongoc", "MongoReader"],
+            path: "Tests/MongoTestSupport"
+        ),
+        // The reader's BSON handling, query documents and visibility rules (the last against MONGO_TEST_URL).
+        .testTarget(
+            name: "MongoReaderTests",
+            dependencies: ["CMongoc", "MongoReader", "MongoTestSupport", "TestSupport"]
         ),
         .testTarget(
             name: "ValkeyTests",

@@ -23,9 +23,11 @@ public func buildGatewayApplication(
     settings.authAttempts = .perMinute(limits.authAttemptsPerMinute)
     settings.sends = RateLimit(capacity: limits.sendBurst, perSecond: limits.sendsPerSecond)
     settings.maxMessageBytes = limits.maxMessageBytes
+    let storeReads = try configuration.mongo.map { try StoreReads(settings: $0, logger: logger) }
     let api = GatewayAPI(
         tokens: try await TokenService(settings: configuration.jwt), backend: backend, pool: tinode.pool,
-        loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength), settings: settings, logger: logger)
+        loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength), settings: settings,
+        storeReads: storeReads, logger: logger)
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
@@ -38,7 +40,7 @@ public func buildGatewayApplication(
         router: router,
         server: try server(tls: tls, api: api),
         configuration: .init(address: configuration.gatewayHTTPAddress.bindAddress, serverName: "Gateway"),
-        services: backend.services + tinode.services,
+        services: backend.services + tinode.services + (storeReads.map { [$0.service] } ?? []),
         logger: logger
     )
 }

@@ -166,6 +166,39 @@ struct ConfigurationTests {
         #expect(ValkeySettings.maskedURL("redis://h:1") == "redis://h:1")
     }
 
+    @Test("MONGO_URL: read-only MongoDB settings with defaults, the password masked in the summary, a bad URL refused")
+    func mongoSettings() async throws {
+        let unset = try await load(["ACCESS_SECRET": strong, "REFRESH_SECRET": strong2])
+        #expect(unset.mongo == nil)
+        let configuration = try await load([
+            "ACCESS_SECRET": strong, "REFRESH_SECRET": strong2,
+            "MONGO_URL": "mongodb://sidecar_reader:mongo-topsecret@mongo1:27017,mongo2:27018/?replicaSet=rs0",
+        ])
+        let mongo = try #require(configuration.mongo)
+        #expect(mongo.database == "tinode")
+        #expect(mongo.timeout == .milliseconds(2000))
+        #expect(mongo.poolSize == 4)
+        #expect(mongo.fallbackToTinode == false)
+        let text = configuration.loggableSummary.map { "\($0.name)=\($0.value)" }.joined(separator: "\n")
+        #expect(!text.contains("mongo-topsecret"))
+        #expect(text.contains("MONGO_URL=mongodb://sidecar_reader:***@mongo1:27017,mongo2:27018/?replicaSet=rs0"))
+        let custom = try await load([
+            "ACCESS_SECRET": strong, "REFRESH_SECRET": strong2, "MONGO_URL": "mongodb://mongo1/", "MONGO_DATABASE": "chat",
+            "MONGO_TIMEOUT_MS": "750", "MONGO_POOL_SIZE": "2", "MONGO_FALLBACK": "true",
+        ])
+        #expect(custom.mongo?.database == "chat")
+        #expect(custom.mongo?.timeout == .milliseconds(750))
+        #expect(custom.mongo?.poolSize == 2)
+        #expect(custom.mongo?.fallbackToTinode == true)
+        let refused = await #expect(throws: ConfigurationError.self) {
+            try await load(["ACCESS_SECRET": strong, "REFRESH_SECRET": strong2, "MONGO_URL": "redis://mongo1/"])
+        }
+        #expect(refused?.setting == "MONGO_URL")
+        await #expect(throws: ConfigurationError.self) {
+            try await load(["ACCESS_SECRET": strong, "REFRESH_SECRET": strong2, "MONGO_URL": "mongodb://m/", "MONGO_TIMEOUT_MS": "0"])
+        }
+    }
+
     @Test("Every setting has a distinct name and a scoped key that encodes back to it")
     func settingNames() {
         let names = Settings.all.map(\.name)

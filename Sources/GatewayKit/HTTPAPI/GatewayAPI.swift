@@ -30,13 +30,15 @@ public struct GatewayAPI: Sendable {
     let idempotency: any IdempotencyStore
     let rateLimiter: any RateLimiter
     let pool: TinodeSessionPool
+    /// Direct reads of Tinode's MongoDB (`MONGO_URL`); nil: history through Tinode's protocol.
+    let storeReads: StoreReads?
     let loginNames: LoginNameMapper
     let settings: GatewayAPISettings
     let logger: Logger
 
     public init(
         tokens: TokenService, backend: StoreBackend, pool: TinodeSessionPool, loginNames: LoginNameMapper,
-        settings: GatewayAPISettings = .init(), logger: Logger
+        settings: GatewayAPISettings = .init(), storeReads: StoreReads? = nil, logger: Logger
     ) {
         self.tokens = tokens
         self.tokenStore = backend.store
@@ -44,6 +46,7 @@ public struct GatewayAPI: Sendable {
         self.idempotency = backend.idempotency
         self.rateLimiter = backend.rateLimiter
         self.pool = pool
+        self.storeReads = storeReads
         self.loginNames = loginNames
         self.settings = settings
         self.logger = logger
@@ -63,6 +66,7 @@ public struct GatewayAPI: Sendable {
         (.get, "/v1/messages", { api, request, context in try await api.history(request, context) }),
         (.get, "/v1/messages/stream", { api, request, context in try await api.stream(request, context) }),
         (.get, "/v1/ws", { api, request, context in try await api.webSocketRefused(request, context) }),
+        (.get, "/v1/users/{user_id}", { api, request, context in try await api.user(request, context) }),
     ]
 
     /// The operational routes, served beside the API.

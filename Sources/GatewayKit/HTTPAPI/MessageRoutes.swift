@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import MongoReader
 import SidecarCore
 
 extension GatewayAPI {
@@ -118,7 +119,8 @@ extension GatewayAPI {
         return Data(bytes)
     }
 
-    /// `GET /v1/messages?before=<seq>&limit=<n>` -> a page, newest first.
+    /// `GET /v1/messages?before=<seq>&limit=<n>` -> a page, newest first: from MongoDB when
+    /// `MONGO_URL` is set (pages up to 1000), else through the caller's Tinode session (up to 100).
     func history(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
         let query = request.uri.queryParameters
@@ -128,15 +130,22 @@ extension GatewayAPI {
             before = value
         }
         var limit = 50
+        let maximum = storeReads == nil ? Self.tinodePageLimit : TinodeQueries.maximumPageSize
         if let text = query["limit"] {
-            guard let value = Int(text), (1...100).contains(value) else { throw APIError.badRequest("`limit` must be 1 to 100.") }
+            guard let value = Int(text), (1...maximum).contains(value) else {
+                throw APIError.badRequest("`limit` must be 1 to \(maximum).")
+            }
             limit = value
         }
-        let session = try await session(for: caller)
-        let page = try await tinodeCall { try await session.history(before: before, limit: limit) }
-        let oldest = page.messages.last?.seq
-        let nextBefore: Any = (page.messages.count == limit && (oldest ?? 0) > 1) ? oldest! : NSNull()
-        return try jsonResponse(["messages": page.messages.map(Self.messageJSON), "next_before": nextBefore])
+        let messages: [ChatMessage]
+        if let storeReads {
+            messages = try await storeHistory(storeReads, caller: caller, before: before, limit: limit)
+        } else {
+            messages = try await protocolHistory(caller: caller, before: before, limit: limit)
+        }
+        let oldest = messages.last?.seq
+        let nextBefore: Any = (messages.count == limit && (oldest ?? 0) > 1) ? oldest! : NSNull()
+        return try jsonResponse(["messages": messages.map(Self.messageJSON), "next_before": nextBefore])
     }
 
     /// A message as the API shows it: `text` for plain text (a JSON string in Tinode), `content` for

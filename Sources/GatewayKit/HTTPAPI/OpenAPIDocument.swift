@@ -95,17 +95,21 @@ enum OpenAPIDocument {
                         ],
                     ],
                     "get": [
-                        "summary": "A page of history, newest first", "security": bearer,
+                        "summary": "A page of history, newest first (from Tinode's MongoDB when MONGO_URL is set)",
+                        "security": bearer,
                         "parameters": [
                             ["name": "before", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1]],
                             [
                                 "name": "limit", "in": "query", "required": false,
-                                "schema": ["type": "integer", "minimum": 1, "maximum": 100, "default": 50],
+                                "schema": ["type": "integer", "minimum": 1, "maximum": 1000, "default": 50],
+                                "description": "At most 100 through Tinode's protocol, 1000 from MongoDB.",
                             ],
                         ],
                         "responses": [
                             "200": ["description": "The page", "content": jsonContent(ref("HistoryPage"))],
-                            "400": error("Bad paging parameters."), "401": error("Invalid token."), "503": unavailable,
+                            "400": error("Bad paging parameters."), "401": error("Invalid token."),
+                            "403": error("The account is suspended, or may not read the room."), "404": error("The room is gone."),
+                            "503": error("Tinode, MongoDB or the token store is unavailable (with Retry-After)."),
                         ],
                     ],
                 ],
@@ -132,6 +136,25 @@ enum OpenAPIDocument {
                         "responses": [
                             "101": ["description": "Switching to WebSocket; frames are JSON: message, send, sent, error"],
                             "401": error("Invalid token."), "426": error("Not a WebSocket request."),
+                        ],
+                    ]
+                ],
+                "/v1/users/{user_id}": [
+                    "get": [
+                        "summary": "A user who shares the chat room with the caller (needs MONGO_URL)", "security": bearer,
+                        "parameters": [
+                            [
+                                "name": "user_id", "in": "path", "required": true,
+                                "schema": ["type": "string", "pattern": "^usr[A-Za-z0-9_-]{11}$"],
+                            ]
+                        ],
+                        "responses": [
+                            "200": ["description": "The user", "content": jsonContent(ref("DirectoryUser"))],
+                            "400": error("Not a Tinode user id."), "401": error("Invalid token."),
+                            "403": error("The caller may not read the room."),
+                            "404": error("No active user with this id shares the room with the caller."),
+                            "501": error("MONGO_URL is not set."),
+                            "503": error("MongoDB or the token store is unavailable (with Retry-After)."),
                         ],
                     ]
                 ],
@@ -202,6 +225,13 @@ enum OpenAPIDocument {
                         "properties": [
                             "seq": ["type": "integer"], "from": ["type": "string"], "text": ["type": "string"],
                             "content": ["description": "Non-text content (Drafty)"], "ts": ["type": "string", "format": "date-time"],
+                        ],
+                    ],
+                    "DirectoryUser": [
+                        "type": "object", "required": ["user_id", "name", "login"],
+                        "properties": [
+                            "user_id": ["type": "string"], "name": ["type": ["string", "null"]],
+                            "login": ["type": ["string", "null"], "description": "The basic login; null for accounts without one."],
                         ],
                     ],
                     "HistoryPage": [

@@ -96,6 +96,20 @@ public enum Settings {
         "GATEWAY_SENDS_PER_SECOND", default: "5", "Messages per user per second, sustained (429 beyond).")
     public static let gatewayMaxMessageBytes = Setting(
         "GATEWAY_MAX_MESSAGE_BYTES", default: "16384", "Longest message text or Drafty content, in bytes (413 beyond).")
+    public static let mongoURL = Setting(
+        "MONGO_URL", secret: true,
+        "Tinode's MongoDB, read-only (`mongodb://reader:pw@host1,host2/?replicaSet=rs0`): history and `/v1/users` from the store. Unset: history through Tinode's protocol."
+    )
+    public static let mongoDatabase = Setting("MONGO_DATABASE", default: "tinode", "Tinode's database (its `adapters.mongodb.database`).")
+    public static let mongoTimeout = Setting(
+        "MONGO_TIMEOUT_MS", default: "2000",
+        "Deadline of one request's MongoDB reads (503 beyond); also libmongoc's server-selection, connect and socket timeouts unless MONGO_URL sets them."
+    )
+    public static let mongoPoolSize = Setting(
+        "MONGO_POOL_SIZE", default: "4", "Threads that run libmongoc's blocking calls, one pooled client each.")
+    public static let mongoFallback = Setting(
+        "MONGO_FALLBACK", default: "false",
+        "`true`: when MongoDB fails, history is read through Tinode's protocol instead of answering 503 (logged and counted).")
     public static let authPluginHTTPAddress = Setting(
         "AUTHPLUGIN_HTTP_ADDR", default: "127.0.0.1:5000", "Where AuthPlugin serves REST-auth, /healthz and /metrics.")
     public static let authPluginGRPCAddress = Setting(
@@ -175,7 +189,7 @@ public enum Settings {
         valkeyPoolSize, valkeyCacheEntries, valkeyConnectTimeout, valkeyCommandTimeout, tinodeTopicID, tinodeGRPCAddress,
         tinodeRequestTimeout, tinodeHeartbeat, tinodeKeepalive, tinodeConnections, tinodeServiceLogin, tinodeServicePassword,
         gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer, gatewayAuthAttempts, gatewaySendBurst, gatewaySendsPerSecond,
-        gatewayMaxMessageBytes,
+        gatewayMaxMessageBytes, mongoURL, mongoDatabase, mongoTimeout, mongoPoolSize, mongoFallback,
         authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, loginNameMaxLength, logLevel,
         restAuthPathPrefix, restAuthTimeout, restAuthMaxBody, restAuthAllowNewAccounts, restAuthNamespaces,
         authPluginAllowedNetworks, pluginLoginAttempts, pluginThrottleExempt, pluginThrottleTimeout, pluginMaxPubBytes,

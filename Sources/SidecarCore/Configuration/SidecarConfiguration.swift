@@ -39,6 +39,8 @@ public struct SidecarConfiguration: Sendable {
     public var tinodeGRPCAddress: NetworkAddress
     public var tinodeClient: TinodeClientSettings
     public var gatewayLimits: GatewayLimits
+    /// Tinode's MongoDB for the Gateway's reads; nil: history through Tinode's protocol.
+    public var mongo: MongoSettings?
     public var authPluginHTTPAddress: NetworkAddress
     public var authPluginGRPCAddress: NetworkAddress
     public var gatewayHTTPAddress: NetworkAddress
@@ -124,6 +126,18 @@ public struct SidecarConfiguration: Sendable {
             sendBurst: try Self.int(reader, Settings.gatewaySendBurst, in: 1...100_000),
             sendsPerSecond: sendsPerSecond,
             maxMessageBytes: try Self.int(reader, Settings.gatewayMaxMessageBytes, in: 1...100_000))
+        if let url = reader.string(Settings.mongoURL) {
+            guard url.hasPrefix("mongodb://") || url.hasPrefix("mongodb+srv://") else {
+                throw ConfigurationError(setting: Settings.mongoURL.name, reason: "must start with mongodb:// or mongodb+srv://")
+            }
+            mongo = MongoSettings(
+                url: url, database: reader.string(Settings.mongoDatabase) ?? Settings.mongoDatabase.defaultValue,
+                timeout: .milliseconds(try Self.int(reader, Settings.mongoTimeout, in: 50...120_000)),
+                poolSize: try Self.int(reader, Settings.mongoPoolSize, in: 1...256),
+                fallbackToTinode: try Self.bool(reader, Settings.mongoFallback))
+        } else {
+            mongo = nil
+        }
         let keepalive = try Self.int(reader, Settings.tinodeKeepalive, in: 0...86_400)
         let serviceLogin = reader.string(Settings.tinodeServiceLogin)
         let servicePassword = reader.string(Settings.tinodeServicePassword).map(SecretBytes.init)
@@ -194,6 +208,9 @@ public struct SidecarConfiguration: Sendable {
             (Settings.gatewaySendBurst.name, String(gatewayLimits.sendBurst)),
             (Settings.gatewaySendsPerSecond.name, String(gatewayLimits.sendsPerSecond)),
             (Settings.gatewayMaxMessageBytes.name, String(gatewayLimits.maxMessageBytes)),
+            (Settings.mongoURL.name, mongo.map { ValkeySettings.maskedURL($0.url) } ?? "<unset: history through Tinode>"),
+            (Settings.mongoDatabase.name, mongo?.database ?? "<unused>"),
+            (Settings.mongoFallback.name, mongo.map { String($0.fallbackToTinode) } ?? "<unused>"),
             (Settings.authPluginHTTPAddress.name, authPluginHTTPAddress.description),
             (Settings.authPluginGRPCAddress.name, authPluginGRPCAddress.description),
             (Settings.gatewayHTTPAddress.name, gatewayHTTPAddress.description),
@@ -348,6 +365,25 @@ public struct TinodeClientSettings: Sendable {
     public var sessionIdleTimeout: Duration
     public var maximumSessions: Int
     public var liveBufferSize: Int
+}
+
+/// Tinode's MongoDB, which the Gateway reads (never writes) for history and the user directory.
+public struct MongoSettings: Sendable {
+    /// A connection string; holds a password, so log it only through `ValkeySettings.maskedURL`.
+    public var url: String
+    public var database: String
+    public var timeout: Duration
+    public var poolSize: Int
+    /// Read history through Tinode's protocol when MongoDB fails, instead of answering 503.
+    public var fallbackToTinode: Bool
+
+    public init(url: String, database: String, timeout: Duration, poolSize: Int, fallbackToTinode: Bool) {
+        self.url = url
+        self.database = database
+        self.timeout = timeout
+        self.poolSize = poolSize
+        self.fallbackToTinode = fallbackToTinode
+    }
 }
 
 /// The Gateway API's rate and size limits.
