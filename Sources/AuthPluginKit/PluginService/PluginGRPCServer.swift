@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import SidecarCore
 
@@ -13,6 +14,13 @@ public final class PluginGRPCServer: Service, Sendable {
     private let address: NetworkAddress
     private let logger: Logger
 
+    /// The transport's own event loop, apart from NIO's shared ones. Tinode keeps one HTTP/2
+    /// connection to the plugin, and AuthPlugin runs its tasks on the shared loops (`ProgramRunner`);
+    /// a connection on a shared loop would keep every call's task on that one loop, one core. From a
+    /// loop of its own, the calls' tasks are spread over all the shared loops (about twice the calls
+    /// per second on two cores, bench/authplugin-plugin.sh).
+    private static let transportLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     /// - Parameters:
     ///   - services: the plugin service, and in benchmarks a baseline service beside it.
     ///   - allowedNetworks: callers outside these blocks get `PERMISSION_DENIED`.
@@ -24,10 +32,12 @@ public final class PluginGRPCServer: Service, Sendable {
         self.logger = logger
         if address.host.contains(":") {
             transport = HTTP2ServerTransport.Posix(
-                address: .ipv6(host: address.host, port: address.port), transportSecurity: .plaintext, config: .defaults)
+                address: .ipv6(host: address.host, port: address.port), transportSecurity: .plaintext, config: .defaults,
+                eventLoopGroup: Self.transportLoop)
         } else {
             transport = HTTP2ServerTransport.Posix(
-                address: .ipv4(host: address.host, port: address.port), transportSecurity: .plaintext, config: .defaults)
+                address: .ipv4(host: address.host, port: address.port), transportSecurity: .plaintext, config: .defaults,
+                eventLoopGroup: Self.transportLoop)
         }
         server = GRPCServer(
             transport: transport, services: services,
