@@ -112,7 +112,10 @@ struct RESTAuthHostileInputTests {
                 #expect(slow.bytesTrickled < 40, "slow \(slow.what): \(slow.bytesTrickled) bytes before the cut")
             }
             for answer in try await HostileHTTP.headerFloods(port: port, path: "/auth") {
-                #expect(answer.hasPrefix("HTTP/1.1 400") || answer.hasPrefix("HTTP/1.1 431"), "\(answer.prefix(80).debugDescription)")
+                #expect(
+                    answer.text.hasPrefix("HTTP/1.1 400") || answer.text.hasPrefix("HTTP/1.1 431"),
+                    "\(answer.text.prefix(80).debugDescription)")
+                #expect(answer.closed)
             }
             #expect(try await client.call("rtagns", [:]) as NSDictionary == ["strarr": ["rest"]])
         }

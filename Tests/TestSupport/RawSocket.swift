@@ -164,12 +164,14 @@ public final class CountingListener: @unchecked Sendable {
 /// Requests no HTTP client library would send, over `RawConnection`: the same checks run against
 /// the Gateway and AuthPlugin.
 public enum HostileHTTP {
-    /// Sends `text` on a fresh connection and returns the response (or what arrived before the close).
-    public static func request(port: Int, _ text: String) async throws -> String {
+    /// Sends `text` on a fresh connection and reads until the server closes it (at most 30 s):
+    /// returns what arrived and whether the server closed the connection.
+    public static func request(port: Int, _ text: String) async throws -> (text: String, closed: Bool) {
         try await RawConnection.run {
             let connection = try RawConnection(port: port)
             connection.send(text)
-            return connection.readResponse(timeout: .seconds(20))
+            let (bytes, closed) = connection.readUntilClosed(timeout: .seconds(30))
+            return (String(decoding: bytes, as: UTF8.self), closed)
         }
     }
 
@@ -231,8 +233,9 @@ public enum HostileHTTP {
         return outcomes
     }
 
-    /// The answers to 5 000 small headers and to one 100 KB header.
-    public static func headerFloods(port: Int, path: String) async throws -> [String] {
+    /// The answers to 5 000 small headers and to one 100 KB header, and whether the server closed
+    /// each connection.
+    public static func headerFloods(port: Int, path: String) async throws -> [(text: String, closed: Bool)] {
         let many = (0..<5_000).map { "X-Flood-\($0): v\r\n" }.joined()
         return [
             try await request(port: port, "GET \(path) HTTP/1.1\r\nHost: x\r\n\(many)\r\n"),
