@@ -3,6 +3,7 @@
 #
 #   fuzz/run.sh <LoginNames|RESTAuthDecoder|JWTParser|all> <seconds>   build, then fuzz each target
 #   fuzz/run.sh build                                                  build only
+#   FUZZ_NO_BUILD=1 fuzz/run.sh <target|all> <seconds>                 fuzz the binaries already built
 #   fuzz/run.sh replay <target> <file>...                              run inputs once (a finding, the corpus)
 #
 # The committed seeds (fuzz/corpus/<target>/) are copied to fuzz/.work/<target>/corpus, which the
@@ -59,12 +60,12 @@ case "${1:-}" in
     ;;
   all | LoginNames | RESTAuthDecoder | JWTParser)
     [[ $# -eq 2 ]] || { echo "usage: $0 <target|all> <seconds>" >&2; exit 2; }
-    build
+    [[ -n "${FUZZ_NO_BUILD:-}" ]] || build
     if [[ "$1" == all ]]; then selected=("${TARGETS[@]}"); else selected=("$1"); fi
     for target in "${selected[@]}"; do run_one "$target" "$2"; done
     ;;
   *)
-    sed -n '2,12p' "$0" >&2
+    sed -n '2,13p' "$0" >&2
     exit 2
     ;;
 esac
