@@ -150,16 +150,17 @@ struct GatewayHostileInputTests {
 
     @Test("streams outlive the deadlines: SSE and WebSocket stay open past them")
     func streamsAreNotCut() async throws {
-        let environment = ["HTTP_REQUEST_TIMEOUT_SECONDS": "1", "HTTP_IDLE_TIMEOUT_SECONDS": "2"]
+        // Short, but long enough for a WebSocket upgrade (token check included) on a loaded machine.
+        let environment = ["HTTP_REQUEST_TIMEOUT_SECONDS": "3", "HTTP_IDLE_TIMEOUT_SECONDS": "3"]
         try await GatewayHarness.run(extraEnvironment: environment) { gateway in
             let (_, reader) = try await gateway.register("streamreader")
             let (_, writer) = try await gateway.register("streamwriter")
             let readerToken = try #require(reader["access_token"] as? String)
             let writerToken = try #require(writer["access_token"] as? String)
             // Posted on a connection of its own: the harness's client would reuse one that the
-            // 2 s idle deadline has closed meanwhile.
+            // 3 s idle deadline has closed meanwhile.
             let post = Task {
-                try await Task.sleep(for: .seconds(4))
+                try await Task.sleep(for: .seconds(7))
                 let body = #"{"text":"after the deadlines"}"#
                 return try await HostileHTTP.request(
                     port: gateway.port,
@@ -174,7 +175,7 @@ struct GatewayHostileInputTests {
 
             let reply = Mutex<String?>(nil)
             try await gateway.client.ws("/v1/ws?access_token=\(readerToken)") { inbound, outbound, _ in
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(7))
                 try await outbound.write(.text(#"{"type":"send","text":"late","id":"late-1"}"#))
                 for try await message in inbound.messages(maxSize: 1 << 16) {
                     guard case .text(let text) = message, text.contains("\"sent\"") else { continue }
