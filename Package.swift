@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "AuthPlugin", targets: ["AuthPlugin"]),
         .executable(name: "Gateway", targets: ["Gateway"]),
         .library(name: "SidecarCore", targets: ["SidecarCore"]),
+        // For fuzz/ (a package of its own that builds with libFuzzer): the REST-auth decoder.
+        .library(name: "AuthPluginKit", targets: ["AuthPluginKit"]),
         .library(name: "TinodeProto", targets: ["TinodeProto"]),
     ],
     dependencies: [
@@ -20,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.0.0"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.0.0"),
@@ -92,8 +95,10 @@ let package = Package(
             dependencies: [
                 "SidecarCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -220,7 +225,11 @@ let package = Package(
         // Shared by the test targets: private redis-server processes, free ports, client scopes.
         .target(
             name: "TestSupport",
-            dependencies: ["Valkey"],
+            dependencies: [
+                "Valkey",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport"
         ),
         // A stand-in for Tinode's pbx.Node service over a real gRPC socket (Tinode cannot be installed

@@ -18,6 +18,7 @@ public func buildAuthPluginApplication(
     RESTAuthRoutes(service: service, settings: configuration.restAuth, logger: logger).register(on: router)
     return Application(
         router: router,
+        server: .http1(deadlines: HTTPConnectionDeadlines(configuration)),
         configuration: .init(address: configuration.authPluginHTTPAddress.bindAddress, serverName: "AuthPlugin"),
         // Shut down in reverse order: the gRPC server first, then the webhooks drain, then Valkey.
         services: backend.services + plugin.services,

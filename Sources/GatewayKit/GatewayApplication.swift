@@ -38,16 +38,28 @@ public func buildGatewayApplication(
     api.register(on: router)
     return Application(
         router: router,
-        server: try server(tls: tls, api: api),
+        server: server(tls: tls, api: api, deadlines: HTTPConnectionDeadlines(configuration)),
         configuration: .init(address: configuration.gatewayHTTPAddress.bindAddress, serverName: "Gateway"),
         services: backend.services + tinode.services + (storeReads.map { [$0.service] } ?? []),
         logger: logger
     )
 }
 
-/// HTTP/1.1 with WebSocket upgrades, inside TLS when `SSL=true`.
-private func server(tls: TLSConfiguration?, api: GatewayAPI) throws -> HTTPServerBuilder {
-    let plain = HTTPServerBuilder.http1WebSocketUpgrade { request, _, _ in await api.webSocketUpgrade(request) }
-    guard let tls else { return plain }
-    return try .tls(plain, tlsConfiguration: tls)
+/// HTTP/1.1 with WebSocket upgrades, inside TLS when `SSL=true`, with the connection deadlines
+/// (an accepted WebSocket leaves them: it has its own liveness rules).
+private func server(tls: TLSConfiguration?, api: GatewayAPI, deadlines: HTTPConnectionDeadlines) -> HTTPServerBuilder {
+    HTTPServerBuilder { responder in
+        let plain = HTTP1WebSocketUpgradeChannel(
+            responder: responder,
+            configuration: .init(http1: .init(additionalChannelHandlers: HTTPConnectionDeadlines.requestBoundaryHandlers()))
+        ) { request, channel, _ in
+            let answer = await api.webSocketUpgrade(request)
+            if case .upgrade = answer {
+                await HTTPConnectionDeadlines.stop(on: channel)
+            }
+            return answer
+        }
+        guard let tls else { return DeadlineChildChannel(plain, deadlines: deadlines) }
+        return DeadlineChildChannel(try TLSChannel(plain, tlsConfiguration: tls), deadlines: deadlines)
+    }
 }

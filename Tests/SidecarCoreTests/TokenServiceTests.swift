@@ -248,6 +248,23 @@ struct TokenServiceTests {
         }
     }
 
+    @Test("A signature is read only in its canonical base64url spelling (found by fuzz/JWTParser)")
+    func signatureSpellingIsCanonical() async throws {
+        let service = try await TokenService(settings: settings(), rememberedTokens: 0)
+        let (token, _) = try await service.issueAccessToken(userID: "usrA", accessID: "x")
+        #expect(await rejection(service, token) == nil)
+        // 32 signature bytes are 43 characters; the last carries 4 bits and 2 unused ones, which
+        // jwt-kit ignores. The same signature with those bits set must not verify.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let lastCharacter = try #require(token.last)
+        let last = try #require(alphabet.firstIndex(of: lastCharacter))
+        #expect(last % 4 == 0, "the issued token is canonical")
+        for unused in 1...3 {
+            let respelled = String(token.dropLast()) + String(alphabet[last + unused])
+            #expect(await rejection(service, respelled) == .malformed, "\(respelled.suffix(4))")
+        }
+    }
+
     @Test("A refresh token is never an access token, nor the reverse, even with one shared secret")
     func tokenUseIsEnforced() async throws {
         let service = try await TokenService(settings: settings(refresh: accessSecret))

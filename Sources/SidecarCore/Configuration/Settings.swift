@@ -115,6 +115,13 @@ public enum Settings {
     public static let authPluginGRPCAddress = Setting(
         "AUTHPLUGIN_GRPC_ADDR", default: "127.0.0.1:40051", "Where AuthPlugin serves Tinode's pbx.Plugin gRPC service.")
     public static let gatewayHTTPAddress = Setting("GATEWAY_HTTP_ADDR", default: "127.0.0.1:8080", "Where the Gateway serves its HTTP API.")
+    public static let httpRequestTimeout = Setting(
+        "HTTP_REQUEST_TIMEOUT_SECONDS", default: "10",
+        "Both HTTP servers: a client must send a whole request, headers and body, within this many seconds of its first byte, or the connection is closed."
+    )
+    public static let httpIdleTimeout = Setting(
+        "HTTP_IDLE_TIMEOUT_SECONDS", default: "60",
+        "Both HTTP servers: a connection with no request in progress is closed after this many seconds.")
     public static let loginNameMaxLength = Setting(
         "LOGIN_NAME_MAX_LENGTH", default: "26", "Longest login name generated, 13 to 32 (26 fits every Tinode store adapter).")
     public static let logLevel = Setting("LOG_LEVEL", default: "info", "trace, debug, info, notice, warning, error or critical.")
@@ -190,7 +197,8 @@ public enum Settings {
         tinodeRequestTimeout, tinodeHeartbeat, tinodeKeepalive, tinodeConnections, tinodeServiceLogin, tinodeServicePassword,
         gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer, gatewayAuthAttempts, gatewaySendBurst, gatewaySendsPerSecond,
         gatewayMaxMessageBytes, mongoURL, mongoDatabase, mongoTimeout, mongoPoolSize, mongoFallback,
-        authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, loginNameMaxLength, logLevel,
+        authPluginHTTPAddress, authPluginGRPCAddress, gatewayHTTPAddress, httpRequestTimeout, httpIdleTimeout, loginNameMaxLength,
+        logLevel,
         restAuthPathPrefix, restAuthTimeout, restAuthMaxBody, restAuthAllowNewAccounts, restAuthNamespaces,
         authPluginAllowedNetworks, pluginLoginAttempts, pluginThrottleExempt, pluginThrottleTimeout, pluginMaxPubBytes,
         pluginCanonicalLogins, pluginFindEmails, pluginWebhookURLs, pluginWebhookSecret, pluginWebhookQueueSize,

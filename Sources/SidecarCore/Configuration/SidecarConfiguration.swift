@@ -44,6 +44,10 @@ public struct SidecarConfiguration: Sendable {
     public var authPluginHTTPAddress: NetworkAddress
     public var authPluginGRPCAddress: NetworkAddress
     public var gatewayHTTPAddress: NetworkAddress
+    /// Both HTTP servers: how long a client may take to send one request (headers and body).
+    public var httpRequestTimeout: Duration
+    /// Both HTTP servers: how long a connection may stay open with no request in progress.
+    public var httpIdleTimeout: Duration
     public var loginNameMaxLength: Int
     public var logLevel: Logger.Level
     public var restAuth: RESTAuthSettings
@@ -158,6 +162,8 @@ public struct SidecarConfiguration: Sendable {
         authPluginHTTPAddress = try Self.address(reader, Settings.authPluginHTTPAddress)
         authPluginGRPCAddress = try Self.address(reader, Settings.authPluginGRPCAddress)
         gatewayHTTPAddress = try Self.address(reader, Settings.gatewayHTTPAddress)
+        httpRequestTimeout = .seconds(try Self.int(reader, Settings.httpRequestTimeout, in: 1...3600))
+        httpIdleTimeout = .seconds(try Self.int(reader, Settings.httpIdleTimeout, in: 1...86_400))
         loginNameMaxLength = try Self.int(
             reader, Settings.loginNameMaxLength,
             in: (LoginNameMapper.suffixLength + 1)...LoginNameMapper.absoluteMaximumLength)
@@ -214,6 +220,8 @@ public struct SidecarConfiguration: Sendable {
             (Settings.authPluginHTTPAddress.name, authPluginHTTPAddress.description),
             (Settings.authPluginGRPCAddress.name, authPluginGRPCAddress.description),
             (Settings.gatewayHTTPAddress.name, gatewayHTTPAddress.description),
+            (Settings.httpRequestTimeout.name, "\(httpRequestTimeout.components.seconds)"),
+            (Settings.httpIdleTimeout.name, "\(httpIdleTimeout.components.seconds)"),
             (Settings.loginNameMaxLength.name, String(loginNameMaxLength)),
             (Settings.logLevel.name, logLevel.rawValue),
             (Settings.restAuthPathPrefix.name, restAuth.pathPrefix.isEmpty ? "<none>" : restAuth.pathPrefix),

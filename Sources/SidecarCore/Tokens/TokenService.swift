@@ -131,8 +131,10 @@ public struct TokenService: Sendable {
     static func selectKeys(for token: String, in keys: TokenKeySet) throws(TokenRejection) -> [SigningKey] {
         guard token.utf8.count <= maximumTokenBytes else { throw .malformed }
         let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        // The signature must be canonical base64url (unused low bits zero, as every encoder writes
+        // them): jwt-kit ignores those bits, so up to four spellings of one token would verify.
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, parts[0].count <= maximumHeaderCharacters,
-            parts[2].allSatisfy(isBase64URL),
+            Base64URL.decode(parts[2]) != nil,
             let headerBytes = Base64URL.decode(parts[0]),
             let header = try? headerDecoder.decode(JOSEHeader.self, from: Data(headerBytes))
         else { throw .malformed }
@@ -152,15 +154,6 @@ public struct TokenService: Sendable {
     }
 
     private static let headerDecoder = JSONDecoder()
-
-    static func isBase64URL(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-            true
-        default: false
-        }
-    }
 }
 
 /// The JOSE header fields verification looks at. A `kid` or `alg` of the wrong JSON type fails

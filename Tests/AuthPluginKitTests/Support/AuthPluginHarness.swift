@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Logging
 import SidecarCore
 import SidecarServer
+import TestSupport
 import Testing
 
 /// The HS256 key and issuer of the "self-hoster's backend" in these tests.
@@ -39,13 +40,13 @@ func configuration(_ environment: [String: String]) async throws -> SidecarConfi
 
 /// Runs the real AuthPlugin application on a loopback port and hands `body` a client.
 func withAuthPlugin(
-    _ environment: [String: String], _ body: @escaping @Sendable (AuthPluginClient) async throws -> Void
+    _ environment: [String: String], logger: Logger? = nil, _ body: @escaping @Sendable (AuthPluginClient) async throws -> Void
 ) async throws {
     let configuration = try await configuration(environment)
     Observability.bootstrap(logLevel: .error)
-    var logger = Logger(label: "AuthPluginTest")
-    logger.logLevel = .error
-    let app = try await buildAuthPluginApplication(configuration: configuration, logger: logger)
+    var quiet = Logger(label: "AuthPluginTest")
+    quiet.logLevel = .error
+    let app = try await buildAuthPluginApplication(configuration: configuration, logger: logger ?? quiet)
     try await app.test(.live) { client in
         try await body(AuthPluginClient(client: client))
     }
@@ -89,22 +90,7 @@ func externalToken(
         "sub": "backend-user-\(email)", "email": email, "iss": issuer, "exp": Int(Date().timeIntervalSince1970 + expiresIn),
     ]
     if let name { claims["name"] = name }
-    return signHS256(header: header, claims: claims, secret: secret)
-}
-
-func signHS256(header: [String: Any], claims: [String: Any], secret: String) -> String {
-    func encode(_ object: [String: Any]) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return base64URL(data)
-    }
-    let input = encode(header) + "." + encode(claims)
-    let mac = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-    return input + "." + base64URL(Data(mac))
-}
-
-func base64URL(_ data: Data) -> String {
-    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        .replacingOccurrences(of: "=", with: "")
+    return signHS256(header: header, claims: claims, secret: Array(secret.utf8))
 }
 
 /// A fresh random Tinode-shaped uid (11 base64url characters).

@@ -18,12 +18,14 @@ struct GatewayHarness: Sendable {
     let port: Int
 
     static func run(
-        valkey: Bool = true, extraEnvironment: [String: String] = [:], _ body: @escaping @Sendable (GatewayHarness) async throws -> Void
+        valkey: Bool = true, extraEnvironment: [String: String] = [:], logger: Logger? = nil,
+        _ body: @escaping @Sendable (GatewayHarness) async throws -> Void
     ) async throws {
         let double = try await TinodeDouble.start()
         let owner = try double.createUser(login: "roomowner", password: "owner-password", name: "Owner")
         let room = double.createGroup(owner: owner, name: "general", tags: ["room:general"])
-        let app = try await makeApplication(double: double, room: room, valkey: valkey, extraEnvironment: extraEnvironment)
+        let app = try await makeApplication(
+            double: double, room: room, valkey: valkey, extraEnvironment: extraEnvironment, logger: logger)
         try await app.test(.live) { client in
             try await body(GatewayHarness(client: client, double: double, room: room, port: client.port ?? 0))
         }
@@ -33,7 +35,7 @@ struct GatewayHarness: Sendable {
     /// A Gateway application for `double` and `room`. Records an issue and throws when the test
     /// redis-server is needed and missing.
     static func makeApplication(
-        double: TinodeDouble, room: String, valkey: Bool = true, extraEnvironment: [String: String] = [:]
+        double: TinodeDouble, room: String, valkey: Bool = true, extraEnvironment: [String: String] = [:], logger: Logger? = nil
     ) async throws -> some ApplicationProtocol {
         var environment = [
             "GATEWAY_HTTP_ADDR": "127.0.0.1:0", "TINODE_GRPC_ADDR": "127.0.0.1:\(double.port)", "TINODE_TOPIC_ID": room,
@@ -51,9 +53,9 @@ struct GatewayHarness: Sendable {
         environment.merge(extraEnvironment) { $1 }
         let configuration = try SidecarConfiguration(reader: try await ConfigurationSources.makeReader(environment: environment))
         Observability.bootstrap(logLevel: .error)
-        var logger = Logger(label: "GatewayTest")
-        logger.logLevel = .error
-        return try await buildGatewayApplication(configuration: configuration, logger: logger)
+        var quiet = Logger(label: "GatewayTest")
+        quiet.logLevel = .error
+        return try await buildGatewayApplication(configuration: configuration, logger: logger ?? quiet)
     }
 
     /// A response: status, headers and the JSON body (nil when not JSON).
