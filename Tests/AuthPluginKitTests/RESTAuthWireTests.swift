@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AuthPluginKit
@@ -138,7 +139,7 @@ struct RESTAuthWireTests {
 
     @Test("Agrees with Foundation's JSON parser on generated bodies")
     func agreesWithFoundation() throws {
-        var generator = SplitMix(seed: 0x5EED)
+        var generator = SplitMix64(state: 0x5EED)
         for _ in 0..<500 {
             let object = RandomRequestBody.make(using: &generator)
             let body = try JSONSerialization.data(withJSONObject: object)
@@ -154,23 +155,10 @@ struct RESTAuthWireTests {
     }
 }
 
-/// A deterministic generator, so that a failing body can be reproduced.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Request bodies with the fields Tinode sends plus noise members of every JSON kind, strings with
 /// escapes and non-ASCII text.
 enum RandomRequestBody {
-    static func make(using generator: inout SplitMix) -> [String: Any] {
+    static func make(using generator: inout SplitMix64) -> [String: Any] {
         var object: [String: Any] = ["endpoint": text(using: &generator)]
         if Bool.random(using: &generator) { object["name"] = text(using: &generator) }
         if Bool.random(using: &generator) { object["addr"] = text(using: &generator) }
@@ -186,12 +174,12 @@ enum RandomRequestBody {
         return object
     }
 
-    static func text(using generator: inout SplitMix) -> String {
+    static func text(using generator: inout SplitMix64) -> String {
         let pieces = ["a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u{01}", "é", "漢", "😀", "\u{7F}", "\u{2028}"]
         return String((0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined())
     }
 
-    static func noise(depth: Int, using generator: inout SplitMix) -> Any {
+    static func noise(depth: Int, using generator: inout SplitMix64) -> Any {
         switch Int.random(in: 0...(depth > 0 ? 6 : 4), using: &generator) {
         case 0: return NSNull()
         case 1: return Bool.random(using: &generator)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import SidecarCore
@@ -20,18 +21,6 @@ private func isLegalTinodeLogin(_ name: String, maximum: Int) -> Bool {
     return scalars.allSatisfy { letterOrDigit($0) || $0 == "_" || $0 == "." }
         // Tinode lower-cases logins before storing them: ours must already be lower case.
         && name.lowercased() == name
-}
-
-/// A small deterministic generator so that failures can be replayed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 private let localAlphabet: [String] =
