@@ -61,12 +61,12 @@ final class TestStream: Sendable {
         call.cancel()
     }
 
-    func next(within timeout: Duration = .seconds(5)) async -> Event? {
+    func next(within timeout: Duration = TestTimeouts.answer) async -> Event? {
         await inbox.next(within: timeout)
     }
 
     /// The next server message; records an issue and returns nil when something else came.
-    func nextMessage(within timeout: Duration = .seconds(5)) async -> Pbx_ServerMsg? {
+    func nextMessage(within timeout: Duration = TestTimeouts.answer) async -> Pbx_ServerMsg? {
         let event = await next(within: timeout)
         if case .message(let message) = event { return message }
         Issue.record("expected a server message, got \(event.map(String.init(describing:)) ?? "nothing within \(timeout)")")

@@ -38,7 +38,7 @@ extension TestStream {
         return try #require(LoginReply(await nextCtrl()))
     }
 
-    func nextCtrl(within timeout: Duration = .seconds(5)) async -> Pbx_ServerCtrl? {
+    func nextCtrl(within timeout: Duration = TestTimeouts.answer) async -> Pbx_ServerCtrl? {
         guard let message = await nextMessage(within: timeout) else { return nil }
         guard case .ctrl(let ctrl) = message.message else {
             Issue.record("expected a ctrl, got \(message.kindName)")
@@ -55,7 +55,7 @@ extension TestStream {
     }
 
     /// Waits for the end of the call; nil for status OK.
-    func nextEnd(within timeout: Duration = .seconds(5)) async -> RPCError.Code?? {
+    func nextEnd(within timeout: Duration = TestTimeouts.answer) async -> RPCError.Code?? {
         let event = await next(within: timeout)
         guard case .end(let code) = event else {
             Issue.record("expected the call to end, got \(event.map(String.init(describing:)) ?? "nothing")")
@@ -91,4 +91,11 @@ func eventually(within timeout: Duration = .seconds(5), _ condition: () -> Bool)
         try? await Task.sleep(for: .milliseconds(10))
     }
     return condition()
+}
+
+/// How long a test waits for an answer it expects. It returns as soon as the answer comes, so the
+/// bound only matters on a machine so busy that the whole test run starts at once on two cores
+/// (about 70 suites in parallel): 5 s was missed there.
+enum TestTimeouts {
+    static let answer: Duration = .seconds(20)
 }
