@@ -12,17 +12,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.1.0"),
     ],
     targets: [
+        // libFuzzer's driver, called from each target's main (SwiftPM gives executables a main).
+        .target(name: "FuzzSupport"),
         .executableTarget(
             name: "FuzzLoginNames",
-            dependencies: [.product(name: "SidecarCore", package: "tinode-sidecar")]
+            dependencies: ["FuzzSupport", .product(name: "SidecarCore", package: "tinode-sidecar")]
         ),
         .executableTarget(
             name: "FuzzRESTAuthDecoder",
-            dependencies: [.product(name: "AuthPluginKit", package: "tinode-sidecar")]
+            dependencies: ["FuzzSupport", .product(name: "AuthPluginKit", package: "tinode-sidecar")]
         ),
         .executableTarget(
             name: "FuzzJWTParser",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "SidecarCore", package: "tinode-sidecar"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

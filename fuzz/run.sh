@@ -23,9 +23,14 @@ max_len() {
   esac
 }
 
+# One -sanitize flag for Swift: swiftc keeps only the last -sanitize= it is given, and SwiftPM's
+# --sanitize=fuzzer --sanitize=address passes the two in a random order (a Set), so half the builds
+# had no coverage instrumentation in Swift code at all (and each order change rebuilt everything).
+SWIFT_SANITIZE=(-Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address)
+
 build() {
-  echo "[fuzz] swift build -c release --sanitize=fuzzer --sanitize=address" >&2
-  swift build --package-path "$FUZZ" -c release --sanitize=fuzzer --sanitize=address
+  echo "[fuzz] swift build -c release ${SWIFT_SANITIZE[*]}" >&2
+  swift build --package-path "$FUZZ" -c release "${SWIFT_SANITIZE[@]}"
 }
 
 run_one() {
@@ -40,14 +45,16 @@ run_one() {
   timeout -s KILL "$((seconds + 300))" "$BIN/Fuzz$target" "$work/corpus" \
     -max_total_time="$seconds" -max_len="$(max_len "$target")" -rss_limit_mb=4096 -timeout=30 \
     -print_final_stats=1 -artifact_prefix="$findings/" >"$log" 2>&1 || status=$?
-  local runs rate cov ft units found
+  local runs rate cov ft units found counters
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
   units=$(find "$work/corpus" -type f | wc -l)
+  # Instrumented edges in the binary: a few ten thousand means only C code was instrumented.
+  counters=$(grep -o '([0-9]* inline 8-bit counters)' "$log" | head -1 | grep -o '[0-9]*' || echo "?")
   found=$(find "$findings" -type f | wc -l)
-  echo "[fuzz] $target: exit $status, ${seconds}s, $runs executions ($rate/s), cov $cov, ft $ft, corpus $units, findings $found"
+  echo "[fuzz] $target: exit $status, ${seconds}s, $runs executions ($rate/s), cov $cov, ft $ft, corpus $units, findings $found, $counters instrumented edges"
 }
 
 case "${1:-}" in

@@ -10,6 +10,7 @@
 import Crypto
 import Dispatch
 import Foundation
+import FuzzSupport
 import SidecarCore
 
 enum JWTFuzzing {
@@ -126,4 +127,9 @@ final class ResultBox<T>: @unchecked Sendable {
 public func fuzzJWTParser(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     JWTFuzzing.check(UnsafeRawBufferPointer(start: start, count: count))
     return 0
+}
+
+runFuzzer { data, count in
+    guard let data else { return 0 }
+    return fuzzJWTParser(data, count)
 }

@@ -10,6 +10,7 @@
 //
 // The first input byte picks the maximum length (13 to 32); the rest is the address as UTF-8,
 // invalid sequences replaced (Swift strings are always valid Unicode).
+import FuzzSupport
 import SidecarCore
 
 enum LoginNameFuzzing {
@@ -69,4 +70,9 @@ enum LoginNameFuzzing {
 public func fuzzLoginNames(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     LoginNameFuzzing.check(UnsafeRawBufferPointer(start: start, count: count))
     return 0
+}
+
+runFuzzer { data, count in
+    guard let data else { return 0 }
+    return fuzzLoginNames(data, count)
 }

@@ -7,6 +7,7 @@
 //   Tinode sends it) decodes to an equal request.
 import AuthPluginKit
 import Foundation
+import FuzzSupport
 
 enum RESTAuthDecoderFuzzing {
     static func check(_ bytes: UnsafeRawBufferPointer) {
@@ -45,4 +46,9 @@ enum RESTAuthDecoderFuzzing {
 public func fuzzRESTAuthDecoder(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     RESTAuthDecoderFuzzing.check(UnsafeRawBufferPointer(start: start, count: count))
     return 0
+}
+
+runFuzzer { data, count in
+    guard let data else { return 0 }
+    return fuzzRESTAuthDecoder(data, count)
 }
