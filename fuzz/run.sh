@@ -52,7 +52,7 @@ run_one() {
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
   units=$(find "$work/corpus" -type f | wc -l)
   # Instrumented edges in the binary: a few ten thousand means only C code was instrumented.
-  counters=$(grep -o '([0-9]* inline 8-bit counters)' "$log" | head -1 | grep -o '[0-9]*' || echo "?")
+  counters=$(grep -o '([0-9]* inline' "$log" | head -1 | grep -o '[0-9]*' || echo "?")
   found=$(find "$findings" -type f | wc -l)
   echo "[fuzz] $target: exit $status, ${seconds}s, $runs executions ($rate/s), cov $cov, ft $ft, corpus $units, findings $found, $counters instrumented edges"
 }
