@@ -70,20 +70,11 @@ struct RequestMembers {
     }
 
     private static func readScalar(_ reader: inout JSONReader) throws -> ScalarValue {
-        switch try reader.peekKind() {
-        case .string: return .string(try reader.readString())
-        case .null:
-            _ = try reader.readNullIfPresent()
-            return .null
-        default:
-            try reader.skipValue()
-            return .wrongType
-        }
+        try readMember(&reader, expecting: .string, null: .null, wrongType: .wrongType) { .string(try $0.readString()) }
     }
 
     private static func readRecord(_ reader: inout JSONReader) throws -> RecordValue {
-        switch try reader.peekKind() {
-        case .object:
+        try readMember(&reader, expecting: .object, null: .null, wrongType: .wrongType) { reader in
             var record = RecordMembers()
             try reader.readObject { reader, key in
                 if let exact = matches(key, "uid") {
@@ -97,18 +88,11 @@ struct RequestMembers {
                 }
             }
             return .object(record)
-        case .null:
-            _ = try reader.readNullIfPresent()
-            return .null
-        default:
-            try reader.skipValue()
-            return .wrongType
         }
     }
 
     private static func readTags(_ reader: inout JSONReader) throws -> TagsValue {
-        switch try reader.peekKind() {
-        case .array:
+        try readMember(&reader, expecting: .array, null: .null, wrongType: .wrongType) { reader in
             var strings: [String] = []
             var allStrings = true
             try reader.readArray { reader in
@@ -120,12 +104,23 @@ struct RequestMembers {
                 }
             }
             return allStrings ? .strings(strings) : .wrongType
+        }
+    }
+
+    /// A member that must be of `kind` or null: `read` reads the expected kind; null gives `null`;
+    /// anything else is checked, skipped and reported as `wrongType`.
+    private static func readMember<Value>(
+        _ reader: inout JSONReader, expecting kind: JSONReader.ValueKind, null: Value, wrongType: Value,
+        _ read: (inout JSONReader) throws -> Value
+    ) throws -> Value {
+        switch try reader.peekKind() {
+        case kind: return try read(&reader)
         case .null:
             _ = try reader.readNullIfPresent()
-            return .null
+            return null
         default:
             try reader.skipValue()
-            return .wrongType
+            return wrongType
         }
     }
 
