@@ -322,6 +322,8 @@ let package = Package(
             dependencies: [
                 "AuthPlugin", "Gateway", "TestSupport", "TinodeDouble",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -111,6 +111,12 @@ final class RequestBoundaryHandler: ChannelDuplexHandler, RemovableChannelHandle
 /// States: idle (idle deadline armed), reading a request (request deadline armed from its first
 /// byte, never extended by later bytes), answering (no deadline: handlers and streamed responses
 /// such as SSE take as long as they take).
+///
+/// It also closes connections on graceful shutdown (`ChannelShouldQuiesceEvent`): an idle one at
+/// once, a busy one when its answer is out. Hummingbird's own handler does this only once a first
+/// request has been decoded, and the WebSocket-upgrade pipeline adds it only then, so a connection
+/// opened just before SIGTERM that has not sent anything yet would otherwise hold the shutdown
+/// until the idle deadline.
 final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -127,6 +133,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private var unanswered = 0
     private var timer: Scheduled<Void>?
     private var timerIsRequestDeadline = false
+    /// Graceful shutdown has begun: close as soon as nothing is in progress.
+    private var quiescing = false
 
     init(deadlines: HTTPConnectionDeadlines, logger: Logger) {
         self.deadlines = deadlines
@@ -151,6 +159,17 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         context.fireChannelInactive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            if isIdle {
+                context.close(promise: nil)
+                return
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Bytes while nothing is in progress start a request (or a TLS handshake, which is part of it).
         if !readingRequest, unanswered <= 0 { startRequest(context) }
@@ -170,12 +189,22 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
             readingRequest = false
             unanswered += 1
             cancelTimer()
-            if unanswered <= 0 { armIdle(context) }
+            if isIdle { becameIdle(context) }
         case .responseEnded:
             unanswered -= 1
-            if !readingRequest, unanswered <= 0 { armIdle(context) }
+            if isIdle { becameIdle(context) }
         }
         promise?.succeed()
+    }
+
+    private var isIdle: Bool { !readingRequest && unanswered <= 0 }
+
+    private func becameIdle(_ context: ChannelHandlerContext) {
+        guard quiescing else { return armIdle(context) }
+        // The answer's last part is written but not yet flushed (the flush follows in the same
+        // event-loop turn): close on the next turn so that it goes out first.
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.execute { loopBound.value.close(promise: nil) }
     }
 
     private func startRequest(_ context: ChannelHandlerContext) {

@@ -44,6 +44,36 @@ struct ProgramLifecycleTests {
         #expect(log.contains("REFRESH_SECRET is unset"))
     }
 
+    @Test(
+        "Open connections do not hold up the exit: one that never sent a request, one kept alive after a request",
+        arguments: [("AuthPlugin", "AUTHPLUGIN_HTTP_ADDR"), ("Gateway", "GATEWAY_HTTP_ADDR")])
+    func exitWithOpenConnections(program: String, addressVariable: String) async throws {
+        let port = try freeLoopbackPort()
+        let process = try ProgramProcess(
+            program,
+            environment: [
+                addressVariable: "127.0.0.1:\(port)", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:\(try freeLoopbackPort())",
+                "ACCESS_SECRET": accessSecret,
+            ])
+        #expect(await waitUntilServing("http://127.0.0.1:\(port)/healthz") != nil)
+        let silent = try RawConnection(port: port)
+        let keptAlive = try RawConnection(port: port)
+        let answer = try await RawConnection.run {
+            _ = keptAlive.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            return keptAlive.readResponse(timeout: .seconds(5))
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 200"))
+
+        // Well under the idle deadline (60 s): the connections are closed when the shutdown begins.
+        process.signal(SIGTERM)
+        let status = await process.waitForExit(timeout: .seconds(8))
+        #expect(status == 0, "\(program) did not exit within 8 s with two open connections")
+        let closed = try await RawConnection.run {
+            (silent.readUntilClosed(timeout: .seconds(1)), keptAlive.readUntilClosed(timeout: .seconds(1)))
+        }
+        #expect(closed.0.closed && closed.1.closed)
+    }
+
     @Test("Production without secrets stops at once with one clear line and exit status 78")
     func productionRefusesToStart() async throws {
         let process = try ProgramProcess("Gateway", environment: ["ENV": "production"])

@@ -190,6 +190,11 @@ extension FaultTests {
                     await stack.send("gs-\(worker)-\(iteration)", as: users[worker])
                 }
             }
+            // Live connections never end on their own; the shutdown must end them.
+            let socket = try await stack.openWebSocket(as: users[0])
+            #expect(socket.up, "the WebSocket did not work before the shutdown")
+            let events = try await stack.openEventStream(as: users[1])
+            #expect(events.status == 200)
             try await Task.sleep(for: .seconds(3))
             let signalled = ContinuousClock.now
             stack.gateway.signal(SIGTERM)
@@ -199,12 +204,12 @@ extension FaultTests {
             flag.stop()
             await load.value
 
-            // Known bug, not yet found: under this load the Gateway sometimes stops serving at once but
-            // does not exit within 20 s (2 of about 7 runs, 2026-11-29). Nothing accepted is lost either
-            // way (checked below); the exit itself is recorded as a known, intermittent issue until fixed.
-            withKnownIssue("the Gateway may not exit within 20 s of SIGTERM under load", isIntermittent: true) {
-                #expect(status == 0, "the Gateway did not exit cleanly: \(stack.gateway.standardError.suffix(2000))")
-            }
+            #expect(status == 0, "the Gateway did not exit cleanly: \(stack.gateway.standardError.suffix(2000))")
+            let socketEnd = await socket.ended.value
+            // The WebSocket library closes sockets itself when the graceful shutdown begins.
+            #expect(socketEnd == .webSocketClosed(code: "normalClosure"), "the WebSocket ended: \(socketEnd)")
+            let streamEnd = await events.ended.value
+            #expect(streamEnd == .streamEnded, "the event stream ended: \(streamEnd)")
             // In flight: sent well before the signal (not racing the listener's close), answered after it.
             let inFlight = log.all.filter { $0.started < signalled - .milliseconds(200) && $0.started + $0.duration > signalled }
             for outcome in inFlight {
