@@ -91,6 +91,14 @@ final class TrackedCache: Sendable {
     }
 
     /// Keeps a value read with tracking on, unless a report arrived since the read was sent.
+    /// Whether a read of `key` would be answered from memory now (tests wait for this).
+    func holds(_ key: String) -> Bool {
+        state.withLock { state in
+            guard case .ready = state.listener, let entry = state.entries[key] else { return false }
+            return ContinuousClock.now - entry.storedAt < maximumAge
+        }
+    }
+
     func store(_ key: String, value: [UInt8]?, epoch: UInt64) {
         state.withLock { state in
             guard state.epoch == epoch, case .ready = state.listener else { return }

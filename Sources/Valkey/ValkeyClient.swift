@@ -118,6 +118,9 @@ public final class ValkeyClient: Service, Sendable {
         }
     }
 
+    /// Whether `cachedGet(key)` would be answered from memory now, without the server.
+    func isServedFromMemory(_ key: String) -> Bool { cache.holds(key) }
+
     /// `GET` served from memory while the server has not reported a change of the key since it was read
     /// (see ``ValkeyConfiguration/cachedEntries``); a plain `GET` when caching is off or not ready yet.
     ///
