@@ -8,7 +8,11 @@
 # to Prometheus, plus the empty baseline RPC) and the callers (`PluginBench load`: N concurrent
 # unary calls on one HTTP/2 connection, as Tinode makes them) run as two processes on this machine.
 #
-#   bench/authplugin-plugin.sh [rounds] [seconds] [concurrency]
+# Beside the saturated runs (each caller calls again as soon as its answer is in: the throughput,
+# and a latency that is mostly queueing), paced runs: each caller waits a random 0 to 2*PACE_MS
+# (default 5 ms) between its calls, for the latency below saturation.
+#
+#   [PACE_MS=5] bench/authplugin-plugin.sh [rounds] [seconds] [concurrency]
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"

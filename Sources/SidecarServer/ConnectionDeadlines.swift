@@ -112,8 +112,9 @@ final class RequestBoundaryHandler: ChannelDuplexHandler, RemovableChannelHandle
 /// byte, never extended by later bytes), answering (no deadline: handlers and streamed responses
 /// such as SSE take as long as they take).
 ///
-/// It also closes connections on graceful shutdown (`ChannelShouldQuiesceEvent`): an idle one at
-/// once, a busy one when its answer is out. Hummingbird's own handler does this only once a first
+/// It also closes connections on graceful shutdown (`ChannelShouldQuiesceEvent`): at once when no
+/// request has reached the application (idle, or only part of a request head), else once the
+/// answers are out. Hummingbird's own handler does this only once a first
 /// request has been decoded, and the WebSocket-upgrade pipeline adds it only then, so a connection
 /// opened just before SIGTERM that has not sent anything yet would otherwise hold the shutdown
 /// until the idle deadline.
@@ -135,6 +136,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private var timerIsRequestDeadline = false
     /// Graceful shutdown has begun: close as soon as nothing is in progress.
     private var quiescing = false
+    /// A request's head has been decoded and its end not yet: the application has it.
+    private var requestHeadDecoded = false
 
     init(deadlines: HTTPConnectionDeadlines, logger: Logger) {
         self.deadlines = deadlines
@@ -162,12 +165,23 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
             quiescing = true
-            if isIdle {
-                context.close(promise: nil)
+            // Bytes of a request whose head is not decoded yet (or of a TLS handshake, or a request
+            // under TLS: this handler sees them encrypted) reached no handler of ours: nothing to
+            // lose, close as for an idle connection, as NIO's own HTTP server does.
+            if unanswered <= 0, !requestHeadDecoded {
+                Self.closeAsIfClientLeft(context)
                 return
             }
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Closes a connection as if its client had left: end of input first, which the handlers behind
+    /// treat as an ordinary end (a bare close would make the WebSocket upgrade handler, still waiting
+    /// for a first request, log an error), then the close itself.
+    static func closeAsIfClientLeft(_ context: ChannelHandlerContext) {
+        context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        if context.channel.isActive { context.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -183,9 +197,11 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         }
         switch boundary {
         case .requestStarted:
+            requestHeadDecoded = true
             // A pipelined request whose bytes arrived while the previous one was being answered.
             if !readingRequest { startRequest(context) }
         case .requestEnded:
+            requestHeadDecoded = false
             readingRequest = false
             unanswered += 1
             cancelTimer()
@@ -204,7 +220,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         // The answer's last part is written but not yet flushed (the flush follows in the same
         // event-loop turn): close on the next turn so that it goes out first.
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.eventLoop.execute { loopBound.value.close(promise: nil) }
+        context.eventLoop.execute { Self.closeAsIfClientLeft(loopBound.value) }
     }
 
     private func startRequest(_ context: ChannelHandlerContext) {
@@ -232,7 +248,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
             } else {
                 handler.logger.debug("idle HTTP connection closed")
             }
-            context.close(promise: nil)
+            Self.closeAsIfClientLeft(context)
         }
     }
 

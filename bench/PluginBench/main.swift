@@ -43,8 +43,10 @@ struct Measurement {
     let p99Milliseconds: Double
 }
 
+/// `concurrency` callers in a loop for `seconds`. With `pace`, each caller waits a random 0 to 2 *
+/// `pace` between its calls (not part of the measured latency): latency at a load below saturation.
 func measure(
-    seconds: Double, concurrency: Int, _ call: @escaping @Sendable () async throws -> Void
+    seconds: Double, concurrency: Int, pace: Duration? = nil, _ call: @escaping @Sendable () async throws -> Void
 ) async throws -> Measurement {
     let started = ContinuousClock.now
     let deadline = started + .milliseconds(Int(seconds * 1000))
@@ -54,6 +56,7 @@ func measure(
                 var samples: [Int64] = []
                 samples.reserveCapacity(200_000)
                 while ContinuousClock.now < deadline {
+                    if let pace { try await Task.sleep(for: pace * Double.random(in: 0...2)) }
                     let begin = ContinuousClock.now
                     try await call()
                     let elapsed = ContinuousClock.now - begin
@@ -89,6 +92,8 @@ let remotePort = mode == "load" ? Int(arguments.removeFirst()) : nil
 let rounds = arguments.count > 0 ? Int(arguments[0]) ?? 3 : 3
 let seconds = arguments.count > 1 ? Double(arguments[1]) ?? 5 : 5
 let concurrency = arguments.count > 2 ? Int(arguments[2]) ?? 32 : 32
+/// `PACE_MS` (default 5): the mean wait of each caller between its calls in the paced runs.
+let paceMilliseconds = Int(ProcessInfo.processInfo.environment["PACE_MS"] ?? "") ?? 5
 
 // As in AuthPlugin (ProgramRunner): Swift Concurrency's tasks run on NIO's event loops.
 // `EXECUTOR=default` keeps Swift's own pool, for comparing the two.
@@ -167,9 +172,14 @@ func load(port: Int) async throws {
         _ = try await measure(seconds: 1, concurrency: concurrency, empty)
         _ = try await measure(seconds: 1, concurrency: concurrency, fireHosePub)
         var results: [String: [Measurement]] = [:]
+        let pace = Duration.milliseconds(paceMilliseconds)
+        let runs: [(String, Duration?, @Sendable () async throws -> Void)] = [
+            ("empty_rpc", nil, empty), ("firehose_pub", nil, fireHosePub), ("firehose_hi", nil, fireHoseHi),
+            ("paced_empty_rpc", pace, empty), ("paced_firehose_pub", pace, fireHosePub),
+        ]
         for round in 1...rounds {
-            for (name, call) in [("empty_rpc", empty), ("firehose_pub", fireHosePub), ("firehose_hi", fireHoseHi)] {
-                let measured = try await measure(seconds: seconds, concurrency: concurrency, call)
+            for (name, pace, call) in runs {
+                let measured = try await measure(seconds: seconds, concurrency: concurrency, pace: pace, call)
                 results[name, default: []].append(measured)
                 print(
                     String(
@@ -186,6 +196,13 @@ func load(port: Int) async throws {
                     format: "%@_per_s=%.0f %@_p99_ms=%.2f ratio=%.2f (target >= 0.70, p99 < 2 ms)", name, rate, name,
                     median(results[name]!.map(\.p99Milliseconds)), rate / baseline))
         }
+        print(
+            String(
+                format: "paced (each caller waits 0 to %d ms between calls): empty_rpc_per_s=%.0f empty_rpc_p99_ms=%.2f "
+                    + "firehose_pub_per_s=%.0f firehose_pub_p99_ms=%.2f",
+                2 * paceMilliseconds, median(results["paced_empty_rpc"]!.map(\.callsPerSecond)),
+                median(results["paced_empty_rpc"]!.map(\.p99Milliseconds)), median(results["paced_firehose_pub"]!.map(\.callsPerSecond)),
+                median(results["paced_firehose_pub"]!.map(\.p99Milliseconds))))
     }
 }
 
