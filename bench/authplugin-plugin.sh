@@ -8,6 +8,9 @@
 # to Prometheus, plus the empty baseline RPC) and the callers (`PluginBench load`: N concurrent
 # unary calls on one HTTP/2 connection, as Tinode makes them) run as two processes on this machine.
 #
+# The callers are measured twice: grpc-swift (PluginBench load, which also checks every answer),
+# then h2load if installed (Debian: nghttp2-client), whose calls cost the shared cores less.
+#
 # Beside the saturated runs (each caller calls again as soon as its answer is in: the throughput,
 # and a latency that is mostly queueing), paced runs: each caller waits a random 0 to 2*PACE_MS
 # (default 5 ms) between its calls, for the latency below saturation.
@@ -30,4 +33,46 @@ for _ in $(seq 1 100); do grep -q '^port=' "$DIR/serve.out" 2>/dev/null && break
 PORT="$(sed -n 's/^port=//p' "$DIR/serve.out")"
 [[ -n "$PORT" ]] || { echo "PluginBench serve did not start: $(cat "$DIR/serve.out")" >&2; exit 1; }
 echo "# machine: $(nproc) cores, $(uname -m); server and callers in two processes"
+echo "## callers: grpc-swift (PluginBench load), answers checked"
 "$BENCH" load "$PORT" "$ROUNDS" "$SECONDS_PER_RUN" "$CONCURRENCY"
+
+# The same calls from h2load (Debian: nghttp2-client), a C HTTP/2 load tool that costs the shared
+# cores far less than a grpc-swift client (Tinode's Go client is cheaper too): the same gRPC
+# request bodies, CONCURRENCY streams in flight on one connection, latency per call from its log.
+command -v h2load >/dev/null || { echo "## h2load not installed (Debian: nghttp2-client): skipped"; exit 0; }
+"$BENCH" bodies "$DIR"
+call() { # path body -> checks one answer: HTTP 200 and grpc-status 0
+  curl -s --http2-prior-knowledge -H 'content-type: application/grpc' -H 'te: trailers' --data-binary "@$DIR/$2.bin" \
+    -o /dev/null -D - "http://127.0.0.1:$PORT/$1" | tr -d '\r' | grep -q '^grpc-status: 0$' || { echo "$1 did not answer grpc-status 0" >&2; exit 1; }
+}
+h2() { # path body [in-flight] -> "calls_per_s p99_ms" (rate from h2load's summary, p99 from its per-call log)
+  rm -f "$DIR/$2.log"
+  h2load -c1 -m"${3:-$CONCURRENCY}" -D"$SECONDS_PER_RUN" --warm-up-time=1 -d "$DIR/$2.bin" -H 'content-type: application/grpc' \
+    -H 'te: trailers' --log-file="$DIR/$2.log" "http://127.0.0.1:$PORT/$1" >"$DIR/h2load.out" 2>&1
+  grep -q ' 0 failed, 0 errored' "$DIR/h2load.out" || { echo "h2load saw failures: $(cat "$DIR/h2load.out")" >&2; exit 1; }
+  local rate
+  rate=$(awk '/^finished in/ {print $4}' "$DIR/h2load.out" | tr -d ',')
+  sort -n -k3 "$DIR/$2.log" | awk -v r="$rate" '{a[NR]=$3} END {printf "%.0f %.2f\n", r, a[int(NR*0.99)]/1000}'
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+echo "## callers: h2load, $CONCURRENCY streams on one connection"
+call bench.Empty/Call empty; call pbx.Plugin/FireHose firehose_pub; call pbx.Plugin/FireHose firehose_hi
+declare -A rate p99
+for round in $(seq 1 "$ROUNDS"); do
+  for run in bench.Empty/Call:empty_rpc:empty pbx.Plugin/FireHose:firehose_pub:firehose_pub pbx.Plugin/FireHose:firehose_hi:firehose_hi; do
+    IFS=: read -r path name body <<<"$run"
+    read -r r p < <(h2 "$path" "$body")
+    rate[$name]+="$r "; p99[$name]+="$p "
+    echo "round=$round ${name}_per_s=$r ${name}_p99_ms=$p"
+  done
+done
+base=$(tr ' ' '\n' <<<"${rate[empty_rpc]}" | grep . | median)
+echo "h2load empty_rpc_per_s=$base empty_rpc_p99_ms=$(tr ' ' '\n' <<<"${p99[empty_rpc]}" | grep . | median)"
+for name in firehose_pub firehose_hi; do
+  r=$(tr ' ' '\n' <<<"${rate[$name]}" | grep . | median); p=$(tr ' ' '\n' <<<"${p99[$name]}" | grep . | median)
+  awk -v n="$name" -v r="$r" -v p="$p" -v b="$base" 'BEGIN {printf "h2load %s_per_s=%s %s_p99_ms=%s ratio=%.2f (target >= 0.70, p99 < 2 ms)\n", n, r, n, p, r/b}'
+done
+# The cost of one call without queueing: one call in flight at a time.
+read -r r p < <(h2 bench.Empty/Call empty 1)
+read -r fr fp < <(h2 pbx.Plugin/FireHose firehose_pub 1)
+echo "h2load one call in flight: empty_rpc_per_s=$r empty_rpc_p99_ms=$p firehose_pub_per_s=$fr firehose_pub_p99_ms=$fp"

@@ -21,6 +21,7 @@ import NIOPosix
 import ServiceLifecycle
 import SidecarCore
 import SidecarServer
+import SwiftProtobuf
 import Synchronization
 import TinodeProto
 
@@ -85,10 +86,13 @@ func median(_ values: [Double]) -> Double {
 // `PluginBench serve`: only the server; prints `port=N`, runs until SIGTERM or SIGINT.
 // `PluginBench load PORT [rounds] [seconds] [concurrency]`: only the callers, against PORT
 // (as Tinode is: another process).
+// `PluginBench bodies DIR`: writes the gRPC-framed request bodies of the three calls (`empty.bin`,
+// `firehose_pub.bin`, `firehose_hi.bin`) for an HTTP/2 load tool such as h2load.
 var arguments = Array(CommandLine.arguments.dropFirst())
-let mode = arguments.first.flatMap { ["serve", "load"].contains($0) ? $0 : nil } ?? "both"
+let mode = arguments.first.flatMap { ["serve", "load", "bodies"].contains($0) ? $0 : nil } ?? "both"
 if mode != "both" { arguments.removeFirst() }
 let remotePort = mode == "load" ? Int(arguments.removeFirst()) : nil
+let bodiesDirectory = mode == "bodies" ? arguments.removeFirst() : nil
 let rounds = arguments.count > 0 ? Int(arguments[0]) ?? 3 : 3
 let seconds = arguments.count > 1 ? Double(arguments[1]) ?? 5 : 5
 let concurrency = arguments.count > 2 ? Int(arguments[2]) ?? 32 : 32
@@ -206,7 +210,19 @@ func load(port: Int) async throws {
     }
 }
 
+/// One gRPC message as it travels in a request body: uncompressed flag, big-endian length, bytes.
+func grpcFramed(_ message: some SwiftProtobuf.Message) throws -> Data {
+    let bytes: Data = try message.serializedBytes()
+    let length = UInt32(bytes.count)
+    return Data([0, UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]) + bytes
+}
+
 switch mode {
+case "bodies":
+    let directory = URL(fileURLWithPath: bodiesDirectory ?? ".")
+    try grpcFramed(Pbx_Unused()).write(to: directory.appendingPathComponent("empty.bin"))
+    try grpcFramed(pub).write(to: directory.appendingPathComponent("firehose_pub.bin"))
+    try grpcFramed(hi).write(to: directory.appendingPathComponent("firehose_hi.bin"))
 case "serve":
     let server = try makeServer()
     let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
