@@ -7,7 +7,9 @@ import TinodeProto
 /// `stream` label, client messages sent in file order (rewritten through the bindings), and each
 /// recorded server message or end awaited on its own stream and compared.
 final class FixtureReplayer {
-    static let replyTimeout: Duration = .seconds(5)
+    /// Only a failing replay waits this long. It is generous because the whole suite runs in parallel
+    /// on two cores: a stream's first reply (connection set-up included) once took over 5 s there.
+    static let replyTimeout: Duration = .seconds(20)
     /// The recordings waited 2 to 70 s to show a stream stays silent; this is enough to see it here.
     static let silence: Duration = .milliseconds(300)
 

@@ -94,11 +94,11 @@ struct ConnectionPoolTests {
                 blocked.cancel()
                 await #expect(throws: CancellationError.self) { try await blocked.value }
             }
-            #expect(elapsed < .seconds(1))
+            #expect(elapsed < .seconds(4))  // not the BLPOP's 8 s (a loaded machine once took 1.3 s)
             // The blocked connection still owes the BLPOP's reply; the next command goes to a second one
             // instead of waiting the 8 s behind it.
             let pingTime = try await ContinuousClock().measure { try await client.ping() }
-            #expect(pingTime < .seconds(2))
+            #expect(pingTime < .seconds(4))
         }
     }
 }

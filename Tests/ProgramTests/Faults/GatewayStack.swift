@@ -81,6 +81,25 @@ final class GatewayStack: @unchecked Sendable {
 
     struct RegistrationFailed: Error { let answer: String }
 
+    /// One message from each user, 8 at a time, before the timeline starts: a user's first send opens
+    /// their Tinode session and joins the room, and on a slow machine 100 users doing that at once take
+    /// seconds (every join is announced to every member). Without it the "steady" phase before a fault
+    /// would mostly measure session opening.
+    func warmUp(_ users: [User]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, user) in users.enumerated() {
+                if index >= 8 { try await group.next() }
+                group.addTask { [self] in
+                    let outcome = await send("warm-up-\(index)-\(UUID().uuidString)", as: user)
+                    guard outcome.status == 201 else { throw WarmUpFailed(answer: "\(outcome.status ?? 0) \(outcome.body)") }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    struct WarmUpFailed: Error { let answer: String }
+
     /// `POST /v1/messages {"text": text}` as `user`.
     func send(_ text: String, as user: User, idempotencyKey: String? = nil) async -> Outcome {
         var headers = [("Authorization", "Bearer \(user.token)")]

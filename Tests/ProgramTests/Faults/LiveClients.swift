@@ -18,7 +18,8 @@ extension GatewayStack {
     }
 
     /// Opens `/v1/ws` as `user`, proves the socket works (a send answered with `sent`), then waits
-    /// for the server to end it. Returns once the socket is up; `ended` gives how it ended.
+    /// for the server to end it. Returns once the socket is up, or with `up` false when it ended first
+    /// or no `sent` came within 20 s; `ended` gives how it ended.
     func openWebSocket(as user: User) async throws -> (ended: Task<LiveEnd, Never>, up: Bool) {
         let up = AsyncStream.makeStream(of: Bool.self)
         let url = "ws://127.0.0.1:\(port)/v1/ws?access_token=\(user.token)"
@@ -38,6 +39,11 @@ extension GatewayStack {
                 return .failed("\(error)")
             }
         }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(20))
+            up.continuation.yield(false)
+        }
+        defer { timeout.cancel() }
         var iterator = up.stream.makeAsyncIterator()
         return (ended, await iterator.next() ?? false)
     }
