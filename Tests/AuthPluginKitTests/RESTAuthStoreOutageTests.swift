@@ -38,7 +38,9 @@ struct RESTAuthStoreOutageTests {
                         try await client.call("checkunique", ["secret": secretField(externalToken(email: uniqueEmail()))]) as NSDictionary
                             == ["err": "internal"])
                     #expect(try await client.call("del", ["rec": ["uid": uid]]) as NSDictionary == ["err": "internal"])
-                    #expect(ContinuousClock.now - started < .seconds(3), "each answer came within the deadline")
+                    // Three answers of at most the 1 s deadline each, and room for a machine busy with other
+                    // suites (3.05 s was seen there); without the deadline these calls would never end.
+                    #expect(ContinuousClock.now - started < .seconds(4.5), "each answer came within the deadline")
                     // rtagns never touches the store: Tinode can still boot.
                     #expect(try await client.call("rtagns", [:]) as NSDictionary == ["strarr": ["rest"]])
 
