@@ -64,7 +64,8 @@ public struct PluginComponents: Sendable {
             metrics: metrics, logger: logger)
         server = PluginGRPCServer(
             address: configuration.authPluginGRPCAddress, services: [service],
-            allowedNetworks: configuration.restAuth.allowedNetworks, metrics: metrics, logger: logger)
+            allowedNetworks: configuration.restAuth.allowedNetworks, idleTimeout: configuration.authPluginGRPCIdleTimeout,
+            metrics: metrics, logger: logger)
         self.webhooks = webhooks
     }
 

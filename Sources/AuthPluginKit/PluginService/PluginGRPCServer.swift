@@ -24,19 +24,34 @@ public final class PluginGRPCServer: Service, Sendable {
     /// - Parameters:
     ///   - services: the plugin service, and in benchmarks a baseline service beside it.
     ///   - allowedNetworks: callers outside these blocks get `PERMISSION_DENIED`.
+    ///   - idleTimeout: a connection with no call in progress this long is closed. The allow-list acts
+    ///     on calls, so without it a connection that never calls (from anywhere) would stay open.
     public init(
         address: NetworkAddress, services: [any RegistrableRPCService], allowedNetworks: NetworkAllowList,
-        metrics: PluginMetrics, logger: Logger
+        idleTimeout: Duration = .seconds(300), metrics: PluginMetrics, logger: Logger
     ) {
         self.address = address
         self.logger = logger
+        // gRPC's idle limit sends GOAWAY and a PING once no stream has been open for `idleTimeout`,
+        // and closes when the PING is answered: Tinode's gRPC client takes that as a clean end and
+        // dials again for its next call. Keepalive PINGs after half that time without a byte read
+        // keep a live peer talking, so a connection from which nothing at all was read for
+        // `idleTimeout` is dead or silent, and is closed outright (`SilentConnectionCloser`).
+        let config = HTTP2ServerTransport.Posix.Config.defaults { config in
+            config.connection.maxIdleTime = idleTimeout
+            config.connection.keepalive.time = idleTimeout / 2
+            config.connection.keepalive.timeout = min(.seconds(20), idleTimeout / 4)
+            config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+                SilentConnectionCloser.install(on: channel, timeout: idleTimeout)
+            }
+        }
         if address.host.contains(":") {
             transport = HTTP2ServerTransport.Posix(
-                address: .ipv6(host: address.host, port: address.port), transportSecurity: .plaintext, config: .defaults,
+                address: .ipv6(host: address.host, port: address.port), transportSecurity: .plaintext, config: config,
                 eventLoopGroup: Self.transportLoop)
         } else {
             transport = HTTP2ServerTransport.Posix(
-                address: .ipv4(host: address.host, port: address.port), transportSecurity: .plaintext, config: .defaults,
+                address: .ipv4(host: address.host, port: address.port), transportSecurity: .plaintext, config: config,
                 eventLoopGroup: Self.transportLoop)
         }
         server = GRPCServer(

@@ -43,6 +43,8 @@ public struct SidecarConfiguration: Sendable {
     public var mongo: MongoSettings?
     public var authPluginHTTPAddress: NetworkAddress
     public var authPluginGRPCAddress: NetworkAddress
+    /// The plugin port: how long a connection may stay open with no call in progress.
+    public var authPluginGRPCIdleTimeout: Duration
     public var gatewayHTTPAddress: NetworkAddress
     /// Both HTTP servers: how long a client may take to send one request (headers and body).
     public var httpRequestTimeout: Duration
@@ -161,6 +163,7 @@ public struct SidecarConfiguration: Sendable {
             liveBufferSize: try Self.int(reader, Settings.gatewayLiveBuffer, in: 1...100_000))
         authPluginHTTPAddress = try Self.address(reader, Settings.authPluginHTTPAddress)
         authPluginGRPCAddress = try Self.address(reader, Settings.authPluginGRPCAddress)
+        authPluginGRPCIdleTimeout = .seconds(try Self.int(reader, Settings.authPluginGRPCIdleTimeout, in: 1...86_400))
         gatewayHTTPAddress = try Self.address(reader, Settings.gatewayHTTPAddress)
         httpRequestTimeout = .seconds(try Self.int(reader, Settings.httpRequestTimeout, in: 1...3600))
         httpIdleTimeout = .seconds(try Self.int(reader, Settings.httpIdleTimeout, in: 1...86_400))
@@ -219,6 +222,7 @@ public struct SidecarConfiguration: Sendable {
             (Settings.mongoFallback.name, mongo.map { String($0.fallbackToTinode) } ?? "<unused>"),
             (Settings.authPluginHTTPAddress.name, authPluginHTTPAddress.description),
             (Settings.authPluginGRPCAddress.name, authPluginGRPCAddress.description),
+            (Settings.authPluginGRPCIdleTimeout.name, "\(authPluginGRPCIdleTimeout.components.seconds)"),
             (Settings.gatewayHTTPAddress.name, gatewayHTTPAddress.description),
             (Settings.httpRequestTimeout.name, "\(httpRequestTimeout.components.seconds)"),
             (Settings.httpIdleTimeout.name, "\(httpIdleTimeout.components.seconds)"),

@@ -1,0 +1,56 @@
+import Foundation
+import GRPCCore
+import TestSupport
+import Testing
+import TinodeProto
+
+/// The plugin port's connection deadline (`AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS`): the allow-list
+/// acts on calls, so connections that never call must be closed by the server itself.
+@Suite("pbx.Plugin connections", .serialized)
+struct PluginConnectionTests {
+    /// The client preface of HTTP/2 and an empty SETTINGS frame: what a gRPC client sends first.
+    static let http2Preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]
+
+    @Test("a connection that sends nothing, or only the HTTP/2 preface, is closed after the idle timeout")
+    func silentConnectionsClosed() async throws {
+        let env = pluginEnvironment(valkeyURL: try testValkeyURL(), ["AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS": "2"])
+        try await withPluginServer(env) { (harness: PluginHarness) async throws in
+            for preface in [[], Self.http2Preface] {
+                let connection = try RawConnection(port: harness.port)
+                let start = ContinuousClock.now
+                let closed = try await RawConnection.run {
+                    if !preface.isEmpty { connection.send(preface) }
+                    return connection.readUntilClosed(timeout: .seconds(12)).closed
+                }
+                let after = ContinuousClock.now - start
+                #expect(closed, "a silent connection (preface: \(!preface.isEmpty)) is still open after 12 s")
+                // Not at once: the deadline is the idle timeout (2 s), its keepalive PING at half of it.
+                #expect(after >= .milliseconds(900), "closed after \(after), before the idle timeout could run")
+            }
+        }
+    }
+
+    @Test("a caller that was idle past the timeout is let go cleanly and its next call succeeds")
+    func idleCallerReconnects() async throws {
+        let env = pluginEnvironment(valkeyURL: try testValkeyURL(), ["AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS": "1"])
+        try await withPluginServer(env) { (harness: PluginHarness) async throws in
+            let hello = Pbx_ClientReq.with { $0.msg = .with { $0.hi = .with { $0.id = "1" } } }
+            #expect(try await harness.plugin.fireHose(hello).status == .continue)
+            // Past the idle timeout and the keepalive timeout: the server has closed the connection.
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await harness.plugin.fireHose(hello).status == .continue)
+        }
+    }
+
+    @Test("the idle timeout is read from its setting and checked")
+    func setting() async throws {
+        let configured = try await configuration(
+            pluginEnvironment(valkeyURL: try testValkeyURL(), ["AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS": "45"]))
+        #expect(configured.authPluginGRPCIdleTimeout == .seconds(45))
+        let defaulted = try await configuration(pluginEnvironment(valkeyURL: try testValkeyURL()))
+        #expect(defaulted.authPluginGRPCIdleTimeout == .seconds(300))
+        await #expect(throws: (any Error).self) {
+            _ = try await configuration(pluginEnvironment(valkeyURL: try testValkeyURL(), ["AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS": "0"]))
+        }
+    }
+}
