@@ -32,6 +32,13 @@ final class GatewayStack: @unchecked Sendable {
         self.http = http
     }
 
+    /// A test that throws before `shutdown()` (a registration refused on an overloaded machine) must
+    /// fail with its error, not crash the test process: AsyncHTTPClient traps in debug builds when a
+    /// client is released without being shut down. The processes end in their own deinits.
+    deinit {
+        _ = http.shutdown()
+    }
+
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     static func start(connections: Int = 120, environment extra: [String: String] = [:]) async throws -> GatewayStack {
