@@ -56,7 +56,7 @@ public final class GRPCTinodeConnector: TinodeStreamOpening, Service {
     }
 
     public func openStream(
-        onMessage: @escaping @Sendable (Pbx_ServerMsg) async -> Void,
+        consume: @escaping @Sendable (TinodeInbound) async throws -> Void,
         onEnd: @escaping @Sendable ((any Error)?) async -> Void
     ) -> TinodeStream {
         let stream = TinodeStream()
@@ -71,7 +71,7 @@ public final class GRPCTinodeConnector: TinodeStreamOpening, Service {
                             for await message in stream.outbound { try await writer.write(message) }
                         }
                         try await node.messageLoop(request: request, options: options) { response in
-                            for try await message in response.messages { await onMessage(message) }
+                            try await consume(response.messages)
                         }
                         return .ended(nil)
                     } catch {

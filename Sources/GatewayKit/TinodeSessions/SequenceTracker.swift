@@ -34,6 +34,11 @@ struct SequenceTracker {
     /// Takes a message; returns those that can now be delivered, in order.
     mutating func accept(_ message: ChatMessage) -> [ChatMessage] {
         guard let last = lastDelivered, message.seq > last else { return [] }
+        if message.seq == last + 1, waiting.isEmpty {
+            // The usual case in a live room: the next message, nothing held back.
+            lastDelivered = message.seq
+            return [message]
+        }
         waiting[message.seq] = message
         var ready = drain()
         if waiting.count > maximumWaiting, let lowest = waiting.keys.min() {

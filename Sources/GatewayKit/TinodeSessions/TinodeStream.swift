@@ -1,17 +1,24 @@
 import Foundation
+import GRPCCore
 import Synchronization
 import TinodeProto
 
 /// Opens `MessageLoop` streams to Tinode. The production implementation is gRPC over HTTP/2
 /// (`GRPCTinodeConnector`); the seam keeps the session logic free of transport details.
 public protocol TinodeStreamOpening: Sendable {
-    /// Opens one stream (one Tinode session). `onMessage` is called for every server message, in
-    /// order, from one task; `onEnd` once when the call is over (nil: Tinode ended it with OK).
+    /// Opens one stream (one Tinode session). `consume` is called once with the server's messages and
+    /// reads them in order until they end (or throws); `onEnd` is called once when the call is over
+    /// (nil: Tinode ended it with OK). Handing over the whole sequence lets the session read it on its
+    /// own executor: one hop per message fewer than a per-message callback, which matters because every
+    /// message in the room reaches every member's session.
     func openStream(
-        onMessage: @escaping @Sendable (Pbx_ServerMsg) async -> Void,
+        consume: @escaping @Sendable (TinodeInbound) async throws -> Void,
         onEnd: @escaping @Sendable ((any Error)?) async -> Void
     ) -> TinodeStream
 }
+
+/// The messages Tinode sends on one stream, in order.
+public typealias TinodeInbound = RPCAsyncSequence<Pbx_ServerMsg, any Error>
 
 /// The client side of one `MessageLoop` call: a queue of outgoing messages and a way to end it.
 /// The call itself runs in a task owned by the connector.
