@@ -11,9 +11,16 @@
 # as soon as the last is answered, so their latency is queueing (mean = USERS / rate, Little's law),
 # not the cost of a send. The latency target is therefore also checked in a paced run: every user
 # sends one message per PACE_MS on average (random gaps; default 200 ms, i.e. 5 per second, the
-# default GATEWAY_SENDS_PER_SECOND), and that run's p99 is reported beside the saturated one.
+# default GATEWAY_SENDS_PER_SECOND), and that run's p99 is reported beside the saturated one. The
+# same paced load is then sent by raw gRPC clients straight to the double (each reading its stream
+# all the time, as a real client does), and its p99 is the floor that the double and the fan-out set
+# on this machine. The Gateway's and the double's CPU time per paced send are printed too: they are
+# steadier than latencies on a shared machine, and show which side a change moved.
 #
 #   bench/gateway-http.sh [rounds] [seconds] [users]       (PACE_MS=200 by default)
+#
+# GATEWAY_BIN=path runs that Gateway binary instead of the one built here (to compare two builds on
+# the same machine, one run after the other).
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -54,7 +61,7 @@ DIRECT_GROUP="$(sed -n 's/^solo=//p' "$DIR/double.out")"
 ENV=development ACCESS_SECRET="$SECRET" REFRESH_SECRET="$SECRET-refresh" VALKEY_URL="redis://:$PASSWORD@127.0.0.1:$REDIS_PORT/0" \
   TINODE_GRPC_ADDR="127.0.0.1:$DOUBLE_PORT" TINODE_TOPIC_ID="$ROOM" GATEWAY_HTTP_ADDR="127.0.0.1:$HTTP_PORT" \
   GATEWAY_AUTH_ATTEMPTS_PER_MINUTE=1000000 GATEWAY_SEND_BURST=100000 GATEWAY_SENDS_PER_SECOND=10000 LOG_LEVEL=warning \
-  "$BIN/Gateway" serve 2>"$DIR/gateway.log" &
+  "${GATEWAY_BIN:-$BIN/Gateway}" serve 2>"$DIR/gateway.log" &
 GATEWAY_PID=$!
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "the Gateway is not ready:" >&2; tail "$DIR/gateway.log" >&2; exit 1; }
@@ -93,25 +100,43 @@ run_wrk() {
     /Non-2xx/ {bad=$4}
     END {printf "%s %s %s\n", rps, p99, (bad==""?0:bad)}'
 }
+# CPU time a process has used so far, in ms (user + system, from /proc).
+HZ="$(getconf CLK_TCK)"
+cpu_ms() { awk -v hz="$HZ" '{printf "%d\n", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-gateway=(); gateway_p99=(); direct=(); paced=(); paced_p99=()
+gateway=(); gateway_p99=(); direct=(); paced=(); paced_p99=(); gateway_cpu=(); double_cpu=(); direct_paced_p99=()
 for round in $(seq 1 "$ROUNDS"); do
   read -r rps p99 bad < <(run_wrk); gateway+=("$rps"); gateway_p99+=("$p99")
   [[ "$bad" == 0 ]] || echo "warning: $bad non-2xx answers in round $round" >&2
   raw=$("$BIN/GatewayBench" publish-rate --port "$DOUBLE_PORT" --room "$ROOM" --solo "$DIRECT_GROUP" --users "$USERS" \
     --seconds "$SECONDS_PER_RUN" --mode raw --prefix "direct${round}u")
   direct+=("$(sed 's/.*rate=//' <<<"$raw")")
+  g0=$(cpu_ms "$GATEWAY_PID"); d0=$(cpu_ms "$DOUBLE_PID")
   read -r rps p99 bad < <(run_wrk "$DIR/paced.lua"); paced+=("$rps"); paced_p99+=("$p99")
+  g1=$(cpu_ms "$GATEWAY_PID"); d1=$(cpu_ms "$DOUBLE_PID")
+  # CPU per paced send: the Gateway's (HTTP, tokens, its sessions receiving the room's fan-out) and
+  # the double's (the same fan-out, sent), so a change in either shows apart from machine noise.
+  gateway_cpu+=("$(awk -v c=$((g1 - g0)) -v r="$rps" -v s="$SECONDS_PER_RUN" 'BEGIN {printf "%.2f", c / (r * s)}')")
+  double_cpu+=("$(awk -v c=$((d1 - d0)) -v r="$rps" -v s="$SECONDS_PER_RUN" 'BEGIN {printf "%.2f", c / (r * s)}')")
   [[ "$bad" == 0 ]] || echo "warning: $bad non-2xx answers in paced round $round" >&2
+  # The same paced load sent directly: what the double and the fan-out alone cost in latency here.
+  raw=$("$BIN/GatewayBench" publish-rate --port "$DOUBLE_PORT" --room "$ROOM" --solo "$DIRECT_GROUP" --users "$USERS" \
+    --seconds "$SECONDS_PER_RUN" --mode raw --prefix "paced${round}u" --pace-ms "$PACE_MS")
+  direct_paced_p99+=("$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$raw")")
   echo "# round $round: gateway ${gateway[-1]} req/s p99 ${gateway_p99[-1]} ms; direct gRPC ${direct[-1]} pub/s;" \
-    "paced ${paced[-1]} req/s p99 ${paced_p99[-1]} ms"
+    "paced ${paced[-1]} req/s p99 ${paced_p99[-1]} ms, CPU per send: gateway ${gateway_cpu[-1]} ms, double ${double_cpu[-1]} ms;" \
+    "direct paced p99 ${direct_paced_p99[-1]} ms"
 done
 G=$(printf '%s\n' "${gateway[@]}" | median); D=$(printf '%s\n' "${direct[@]}" | median)
 GP=$(printf '%s\n' "${gateway_p99[@]}" | median)
 PR=$(printf '%s\n' "${paced[@]}" | median); PP=$(printf '%s\n' "${paced_p99[@]}" | median)
+GC=$(printf '%s\n' "${gateway_cpu[@]}" | median); DC=$(printf '%s\n' "${double_cpu[@]}" | median)
+DP=$(printf '%s\n' "${direct_paced_p99[@]}" | median)
 echo "# $(nproc) cores; $USERS users; wrk -t2 -c$USERS -d${SECONDS_PER_RUN}s; medians of $ROUNDS rounds"
-awk -v g="$G" -v d="$D" -v gp="$GP" -v pr="$PR" -v pp="$PP" -v pace="$PACE_MS" 'BEGIN {
+awk -v g="$G" -v d="$D" -v gp="$GP" -v pr="$PR" -v pp="$PP" -v pace="$PACE_MS" -v gc="$GC" -v dc="$DC" -v dp="$DP" 'BEGIN {
   printf "gateway_send_rps=%.0f gateway_p99_ms=%.2f direct_pub_per_s=%.0f (saturated, closed loop)\n", g, gp, d
   printf "paced_send_rps=%.0f paced_p99_ms=%.2f (one send per user every %d ms on average)\n", pr, pp, pace
+  printf "paced_cpu_ms_per_send gateway=%.2f double=%.2f (each send reaches every member session)\n", gc, dc
+  printf "direct_paced_p99_ms=%.2f (the same paced load as raw gRPC pubs, ack only: the double and fan-out alone)\n", dp
   printf "ratio=%.2f (target >= 0.60) paced_p99_ms=%.2f (target < 20)\n", g/d, pp }'

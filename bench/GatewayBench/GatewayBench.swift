@@ -140,6 +140,8 @@ struct PublishRate: AsyncParsableCommand {
     @Option var prefix: String
     @Option(help: "Comma-separated groups, one per user: each user writes to its own instead of the shared room.")
     var solo: String?
+    @Option(help: "Raw mode: each user waits a random 0 to 2 x this many ms after an ack before its next pub.")
+    var paceMs: Int?
 
     /// The topic user `index` writes to.
     func topic(_ index: Int) -> String {
@@ -150,15 +152,26 @@ struct PublishRate: AsyncParsableCommand {
 
     func run() async throws {
         let completed: Int
+        var latency = ""
         switch mode {
-        case "session": completed = try await runSessions()
-        case "raw": completed = try await runRaw()
-        default: throw ValidationError("mode is session or raw")
+        case "session":
+            completed = try await runSessions()
+        case "raw":
+            let outcome = try await runRaw()
+            completed = outcome.acks
+            let sorted = outcome.latencies.sorted()
+            if !sorted.isEmpty {
+                let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
+                latency = String(format: " p99_ms=%.2f", p99 * 1000)
+            }
+        default:
+            throw ValidationError("mode is session or raw")
         }
+        // `rate=` stays last: bench/gateway-http.sh reads it from there.
         print(
             String(
-                format: "publish-rate mode=%@ topics=%@ users=%d seconds=%d pubs=%d rate=%.0f", mode, solo == nil ? "shared" : "own",
-                users, seconds, completed, Double(completed) / Double(seconds)))
+                format: "publish-rate mode=%@ topics=%@ users=%d seconds=%d pubs=%d%@ rate=%.0f", mode, solo == nil ? "shared" : "own",
+                users, seconds, completed, latency, Double(completed) / Double(seconds)))
     }
 
     func runSessions() async throws -> Int {
@@ -191,21 +204,21 @@ struct PublishRate: AsyncParsableCommand {
         }
     }
 
-    func runRaw() async throws -> Int {
+    func runRaw() async throws -> RawUser.Outcome {
         // Two HTTP/2 connections, as the session layer uses by default (TINODE_GRPC_CONNECTIONS).
         let clients = try (0..<2).map { _ in
             GRPCClient(
                 transport: try HTTP2ClientTransport.Posix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext))
         }
-        let users = users, seconds = seconds, prefix = prefix
-        return try await withThrowingTaskGroup(of: Int.self) { outer in
+        let users = users, seconds = seconds, prefix = prefix, pace = paceMs.map { Duration.milliseconds($0) }
+        return try await withThrowingTaskGroup(of: RawUser.Outcome.self) { outer in
             for client in clients {
                 outer.addTask {
                     try await client.runConnections()
-                    return 0
+                    return RawUser.Outcome()
                 }
             }
-            let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            let total = try await withThrowingTaskGroup(of: RawUser.Outcome.self) { group in
                 for index in 0..<users {
                     let topic = topic(index)
                     let node = Pbx_Node.Client(wrapping: clients[index % clients.count])
@@ -213,10 +226,13 @@ struct PublishRate: AsyncParsableCommand {
                         try await RawUser.run(
                             node: node, login: "\(prefix)\(index)", room: topic,
                             until: ContinuousClock.now + .seconds(seconds) + .seconds(2),
-                            measureFrom: .seconds(2))
+                            measureFrom: .seconds(2), pace: pace)
                     }
                 }
-                return try await group.reduce(0, +)
+                return try await group.reduce(into: RawUser.Outcome()) { total, one in
+                    total.acks += one.acks
+                    total.latencies += one.latencies
+                }
             }
             for client in clients { client.beginGracefulShutdown() }
             outer.cancelAll()

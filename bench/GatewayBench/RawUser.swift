@@ -4,22 +4,45 @@ import TinodeProto
 
 /// A bare Tinode client for the baseline: one stream, hi, register, join the room, then `pub` and
 /// wait for its ack, in a loop. No correlation table, no live feed, no timeouts: the least work a
-/// client can do per message.
+/// client can do per message. A reader takes every message off the stream as it arrives (as any
+/// real client must, the room's fan-out included) and passes on only the ctrl replies.
 enum RawUser {
-    /// Returns the acks received after `measureFrom` (the set-up time, which the session layer's
-    /// run does not count either) until `until`.
+    /// What one user measured after the set-up time (`measureFrom`, which the session layer's run
+    /// does not count either) until `until`.
+    struct Outcome: Sendable {
+        var acks = 0
+        /// From queueing each counted `pub` to its ack, in seconds.
+        var latencies: [Double] = []
+    }
+
+    /// - Parameter pace: when set, the user waits a random 0 to 2 x `pace` after each ack before its
+    ///   next `pub` (as the Gateway's paced run does); otherwise it sends again at once.
     static func run<Transport: ClientTransport>(
-        node: Pbx_Node.Client<Transport>, login: String, room: String, until: ContinuousClock.Instant, measureFrom: Duration
-    ) async throws -> Int {
+        node: Pbx_Node.Client<Transport>, login: String, room: String, until: ContinuousClock.Instant, measureFrom: Duration,
+        pace: Duration? = nil
+    ) async throws -> Outcome {
         let (outbound, send) = AsyncStream.makeStream(of: Pbx_ClientMsg.self)
         let request = StreamingClientRequest<Pbx_ClientMsg> { writer in
             for await message in outbound { try await writer.write(message) }
         }
         return try await node.messageLoop(request: request) { response in
-            var iterator = response.messages.makeAsyncIterator()
+            let messages = response.messages
+            let (ctrls, ctrlSink) = AsyncThrowingStream.makeStream(of: Pbx_ServerCtrl.self)
+            let reader = Task {
+                do {
+                    for try await message in messages {
+                        if case .ctrl(let ctrl) = message.message { ctrlSink.yield(ctrl) }
+                    }
+                    ctrlSink.finish()
+                } catch {
+                    ctrlSink.finish(throwing: error)
+                }
+            }
+            defer { reader.cancel() }
+            var iterator = ctrls.makeAsyncIterator()
             func ctrl(id: String) async throws -> Pbx_ServerCtrl {
-                while let message = try await iterator.next() {
-                    if case .ctrl(let ctrl) = message.message, ctrl.id == id { return ctrl }
+                while let ctrl = try await iterator.next() {
+                    if ctrl.id == id { return ctrl }
                 }
                 throw RPCError(code: .unavailable, message: "stream ended")
             }
@@ -57,7 +80,7 @@ enum RawUser {
 
             let content = try JSONEncoder().encode("benchmark message")
             let start = ContinuousClock.now + measureFrom
-            var counted = 0
+            var outcome = Outcome()
             var number = 10
             while ContinuousClock.now < until {
                 number += 1
@@ -68,12 +91,19 @@ enum RawUser {
                     $0.topic = room
                     $0.content = content
                 }
+                let sent = ContinuousClock.now
                 send.yield(pub)
                 _ = try await ctrl(id: id)
-                if ContinuousClock.now >= start { counted += 1 }
+                if sent >= start {
+                    outcome.acks += 1
+                    outcome.latencies.append((ContinuousClock.now - sent) / .seconds(1))
+                }
+                if let pace {
+                    try await Task.sleep(for: pace * Double.random(in: 0...2))
+                }
             }
             send.finish()
-            return counted
+            return outcome
         }
     }
 }
