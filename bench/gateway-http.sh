@@ -10,14 +10,16 @@
 # The rate runs are closed loops at saturation: each of the USERS connections sends its next request
 # as soon as the last is answered, so their latency is queueing (mean = USERS / rate, Little's law),
 # not the cost of a send. The latency target is therefore also checked in a paced run: every user
-# sends one message per PACE_MS on average (random gaps; default 200 ms, i.e. 5 per second, the
-# default GATEWAY_SENDS_PER_SECOND), and that run's p99 is reported beside the saturated one. The
+# sends one message per PACE_MS on average (random gaps; default 1000 ms: one message per user per
+# second, far more than people type, 100 sends/s for 100 users, each delivered to all 100 members;
+# PACE_MS=200 is every user at the default GATEWAY_SENDS_PER_SECOND, which on a 2-core machine is
+# close to saturation again), and that run's p99 is reported beside the saturated one. The
 # same paced load is then sent by raw gRPC clients straight to the double (each reading its stream
 # all the time, as a real client does), and its p99 is the floor that the double and the fan-out set
 # on this machine. The Gateway's and the double's CPU time per paced send are printed too: they are
 # steadier than latencies on a shared machine, and show which side a change moved.
 #
-#   bench/gateway-http.sh [rounds] [seconds] [users]       (PACE_MS=200 by default)
+#   bench/gateway-http.sh [rounds] [seconds] [users]       (PACE_MS=1000 by default)
 #
 # GATEWAY_BIN=path runs that Gateway binary instead of the one built here (to compare two builds on
 # the same machine, one run after the other).
@@ -27,7 +29,7 @@ cd "$ROOT"
 ROUNDS="${1:-3}"
 SECONDS_PER_RUN="${2:-10}"
 USERS="${3:-100}"
-PACE_MS="${PACE_MS:-200}"
+PACE_MS="${PACE_MS:-1000}"
 
 command -v wrk >/dev/null || { echo "needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "needs redis-server (Debian: redis-server)" >&2; exit 1; }
@@ -105,7 +107,7 @@ HZ="$(getconf CLK_TCK)"
 cpu_ms() { awk -v hz="$HZ" '{printf "%d\n", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-gateway=(); gateway_p99=(); direct=(); paced=(); paced_p99=(); gateway_cpu=(); double_cpu=(); direct_paced_p99=()
+gateway=(); gateway_p99=(); direct=(); paced=(); paced_p99=(); gateway_cpu=(); double_cpu=(); direct_paced_p99=(); direct_cpu=()
 for round in $(seq 1 "$ROUNDS"); do
   read -r rps p99 bad < <(run_wrk); gateway+=("$rps"); gateway_p99+=("$p99")
   [[ "$bad" == 0 ]] || echo "warning: $bad non-2xx answers in round $round" >&2
@@ -124,19 +126,20 @@ for round in $(seq 1 "$ROUNDS"); do
   raw=$("$BIN/GatewayBench" publish-rate --port "$DOUBLE_PORT" --room "$ROOM" --solo "$DIRECT_GROUP" --users "$USERS" \
     --seconds "$SECONDS_PER_RUN" --mode raw --prefix "paced${round}u" --pace-ms "$PACE_MS")
   direct_paced_p99+=("$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$raw")")
+  direct_cpu+=("$(sed 's/.*cpu_ms_per_pub=\([0-9.]*\).*/\1/' <<<"$raw")")
   echo "# round $round: gateway ${gateway[-1]} req/s p99 ${gateway_p99[-1]} ms; direct gRPC ${direct[-1]} pub/s;" \
     "paced ${paced[-1]} req/s p99 ${paced_p99[-1]} ms, CPU per send: gateway ${gateway_cpu[-1]} ms, double ${double_cpu[-1]} ms;" \
-    "direct paced p99 ${direct_paced_p99[-1]} ms"
+    "direct paced p99 ${direct_paced_p99[-1]} ms, client CPU per pub ${direct_cpu[-1]} ms"
 done
 G=$(printf '%s\n' "${gateway[@]}" | median); D=$(printf '%s\n' "${direct[@]}" | median)
 GP=$(printf '%s\n' "${gateway_p99[@]}" | median)
 PR=$(printf '%s\n' "${paced[@]}" | median); PP=$(printf '%s\n' "${paced_p99[@]}" | median)
 GC=$(printf '%s\n' "${gateway_cpu[@]}" | median); DC=$(printf '%s\n' "${double_cpu[@]}" | median)
-DP=$(printf '%s\n' "${direct_paced_p99[@]}" | median)
+DP=$(printf '%s\n' "${direct_paced_p99[@]}" | median); RC=$(printf '%s\n' "${direct_cpu[@]}" | median)
 echo "# $(nproc) cores; $USERS users; wrk -t2 -c$USERS -d${SECONDS_PER_RUN}s; medians of $ROUNDS rounds"
-awk -v g="$G" -v d="$D" -v gp="$GP" -v pr="$PR" -v pp="$PP" -v pace="$PACE_MS" -v gc="$GC" -v dc="$DC" -v dp="$DP" 'BEGIN {
+awk -v g="$G" -v d="$D" -v gp="$GP" -v pr="$PR" -v pp="$PP" -v pace="$PACE_MS" -v gc="$GC" -v dc="$DC" -v dp="$DP" -v rc="$RC" 'BEGIN {
   printf "gateway_send_rps=%.0f gateway_p99_ms=%.2f direct_pub_per_s=%.0f (saturated, closed loop)\n", g, gp, d
   printf "paced_send_rps=%.0f paced_p99_ms=%.2f (one send per user every %d ms on average)\n", pr, pp, pace
-  printf "paced_cpu_ms_per_send gateway=%.2f double=%.2f (each send reaches every member session)\n", gc, dc
+  printf "paced_cpu_ms_per_send gateway=%.2f double=%.2f raw_clients=%.2f (each send reaches every member session)\n", gc, dc, rc
   printf "direct_paced_p99_ms=%.2f (the same paced load as raw gRPC pubs, ack only: the double and fan-out alone)\n", dp
   printf "ratio=%.2f (target >= 0.60) paced_p99_ms=%.2f (target < 20)\n", g/d, pp }'

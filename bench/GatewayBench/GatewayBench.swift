@@ -162,7 +162,7 @@ struct PublishRate: AsyncParsableCommand {
             let sorted = outcome.latencies.sorted()
             if !sorted.isEmpty {
                 let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
-                latency = String(format: " p99_ms=%.2f", p99 * 1000)
+                latency = String(format: " p99_ms=%.2f cpu_ms_per_pub=%.2f", p99 * 1000, outcome.cpuMilliseconds / Double(max(1, completed)))
             }
         default:
             throw ValidationError("mode is session or raw")
@@ -211,6 +211,12 @@ struct PublishRate: AsyncParsableCommand {
                 transport: try HTTP2ClientTransport.Posix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext))
         }
         let users = users, seconds = seconds, prefix = prefix, pace = paceMs.map { Duration.milliseconds($0) }
+        // This process's CPU time over the measured window (after the 2 s of set-up): what a minimal
+        // client spends per pub, the room's fan-out included, to set beside the Gateway's.
+        let cpuAtStart = Task {
+            try? await Task.sleep(for: .seconds(2))
+            return processCPUMilliseconds()
+        }
         return try await withThrowingTaskGroup(of: RawUser.Outcome.self) { outer in
             for client in clients {
                 outer.addTask {
@@ -229,10 +235,12 @@ struct PublishRate: AsyncParsableCommand {
                             measureFrom: .seconds(2), pace: pace)
                     }
                 }
-                return try await group.reduce(into: RawUser.Outcome()) { total, one in
+                var total = try await group.reduce(into: RawUser.Outcome()) { total, one in
                     total.acks += one.acks
                     total.latencies += one.latencies
                 }
+                total.cpuMilliseconds = processCPUMilliseconds() - (await cpuAtStart.value)
+                return total
             }
             for client in clients { client.beginGracefulShutdown() }
             outer.cancelAll()

@@ -13,6 +13,8 @@ enum RawUser {
         var acks = 0
         /// From queueing each counted `pub` to its ack, in seconds.
         var latencies: [Double] = []
+        /// The whole process's CPU time (user + system) over the measured window, in ms.
+        var cpuMilliseconds = 0.0
     }
 
     /// - Parameter pace: when set, the user waits a random 0 to 2 x `pace` after each ack before its
@@ -106,4 +108,13 @@ enum RawUser {
             return outcome
         }
     }
+}
+
+/// User + system CPU time of this process so far, in ms.
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let user = Double(usage.ru_utime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec) / 1000
+    let system = Double(usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_stime.tv_usec) / 1000
+    return user + system
 }
