@@ -45,20 +45,23 @@ public func buildGatewayApplication(
     )
 }
 
-/// HTTP/1.1 with WebSocket upgrades, inside TLS when `SSL=true`, with the connection deadlines
-/// (an accepted WebSocket leaves them: it has its own liveness rules).
+/// HTTP/1.1 with WebSocket upgrades, inside TLS when `SSL=true`, with the connection deadlines and
+/// a 400 for requests the HTTP parser refuses (an accepted WebSocket leaves both: it has its own
+/// liveness rules and is no longer HTTP).
 private func server(tls: TLSConfiguration?, api: GatewayAPI, deadlines: HTTPConnectionDeadlines) -> HTTPServerBuilder {
     HTTPServerBuilder { responder in
-        let plain = HTTP1WebSocketUpgradeChannel(
+        let upgradable = HTTP1WebSocketUpgradeChannel(
             responder: responder,
             configuration: .init(http1: .init(additionalChannelHandlers: HTTPConnectionDeadlines.requestBoundaryHandlers()))
         ) { request, channel, _ in
             let answer = await api.webSocketUpgrade(request)
             if case .upgrade = answer {
                 await HTTPConnectionDeadlines.stop(on: channel)
+                await MalformedRequestAnswering<HTTP1WebSocketUpgradeChannel>.stop(on: channel)
             }
             return answer
         }
+        let plain = MalformedRequestAnswering(upgradable)
         guard let tls else { return DeadlineChildChannel(plain, deadlines: deadlines) }
         return DeadlineChildChannel(try TLSChannel(plain, tlsConfiguration: tls), deadlines: deadlines)
     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import SidecarCore
@@ -50,6 +51,12 @@ struct HTTPSTests {
             let token = try #require(tokens["access_token"] as? String)
             let sent = try await gateway.request(.post, "/v1/messages", json: ["text": "over TLS"], token: token)
             #expect(sent.status == 201)
+            // A header flood is answered inside TLS too (the output is closed through TLS, not beside it).
+            var flood = HTTPFields()
+            for index in 0..<2000 { flood.append(HTTPField(name: HTTPField.Name("X-Flood-\(index)")!, value: "v")) }
+            let refused = try await client.execute(uri: "/v1/me", method: .get, headers: flood)
+            #expect(refused.status == .badRequest)
+            #expect(String(buffer: refused.body).contains(#""code":"invalid_request""#))
         }
         await double.stop()
     }
