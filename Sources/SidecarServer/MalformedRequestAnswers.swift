@@ -51,7 +51,8 @@ final class MalformedRequestAnswer: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPServerResponsePart
 
     static let name = "sidecar.malformed-request-answer"
-    static let body = #"{"error":{"code":"invalid_request","message":"The request is not valid HTTP/1.1 (malformed, or too many or too large headers)."}}"#
+    static let body =
+        #"{"error":{"code":"invalid_request","message":"The request is not valid HTTP/1.1 (malformed, or too many or too large headers)."}}"#
 
     private var responseUnderWay = false
     private var answered = false

@@ -162,7 +162,8 @@ struct PublishRate: AsyncParsableCommand {
             let sorted = outcome.latencies.sorted()
             if !sorted.isEmpty {
                 let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
-                latency = String(format: " p99_ms=%.2f cpu_ms_per_pub=%.2f", p99 * 1000, outcome.cpuMilliseconds / Double(max(1, completed)))
+                latency = String(
+                    format: " p99_ms=%.2f cpu_ms_per_pub=%.2f", p99 * 1000, outcome.cpuMilliseconds / Double(max(1, completed)))
             }
         default:
             throw ValidationError("mode is session or raw")
