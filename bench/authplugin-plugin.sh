@@ -10,6 +10,10 @@
 #
 # The callers are measured twice: grpc-swift (PluginBench load, which also checks every answer),
 # then h2load if installed (Debian: nghttp2-client), whose calls cost the shared cores less.
+# With h2load there is a second baseline, the floor: `PluginBench serve-floor`, an HTTP/2 server on
+# NIO with no gRPC library that answers every call at once on the event loop. The gap between it
+# and the empty RPC is what grpc-swift's per-call machinery costs, and what a plugin port written
+# directly on NIO could win.
 #
 # Beside the saturated runs (each caller calls again as soon as its answer is in: the throughput,
 # and a latency that is mostly queueing), paced runs: each caller waits a random 0 to 2*PACE_MS
@@ -28,7 +32,8 @@ BENCH="$(swift build -c release --show-bin-path)/PluginBench"
 DIR="$(mktemp -d)"
 "$BENCH" serve >"$DIR/serve.out" 2>&1 &
 SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$DIR"' EXIT
+FLOOR=""
+trap 'kill "$SERVER" 2>/dev/null || true; [[ -n "$FLOOR" ]] && kill "$FLOOR" 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 1 100); do grep -q '^port=' "$DIR/serve.out" 2>/dev/null && break; sleep 0.1; done
 PORT="$(sed -n 's/^port=//p' "$DIR/serve.out")"
 [[ -n "$PORT" ]] || { echo "PluginBench serve did not start: $(cat "$DIR/serve.out")" >&2; exit 1; }
@@ -45,27 +50,37 @@ call() { # path body -> checks one answer: HTTP 200 and grpc-status 0
   curl -s --http2-prior-knowledge -H 'content-type: application/grpc' -H 'te: trailers' --data-binary "@$DIR/$2.bin" \
     -o /dev/null -D - "http://127.0.0.1:$PORT/$1" | tr -d '\r' | grep -q '^grpc-status: 0$' || { echo "$1 did not answer grpc-status 0" >&2; exit 1; }
 }
-h2() { # path body [in-flight] -> "calls_per_s p99_ms" (rate from h2load's summary, p99 from its per-call log)
+h2() { # path body [in-flight] [port] -> "calls_per_s p99_ms" (rate from h2load's summary, p99 from its per-call log)
   rm -f "$DIR/$2.log"
   h2load -c1 -m"${3:-$CONCURRENCY}" -D"$SECONDS_PER_RUN" --warm-up-time=1 -d "$DIR/$2.bin" -H 'content-type: application/grpc' \
-    -H 'te: trailers' --log-file="$DIR/$2.log" "http://127.0.0.1:$PORT/$1" >"$DIR/h2load.out" 2>&1
+    -H 'te: trailers' --log-file="$DIR/$2.log" "http://127.0.0.1:${4:-$PORT}/$1" >"$DIR/h2load.out" 2>&1
   grep -q ' 0 failed, 0 errored' "$DIR/h2load.out" || { echo "h2load saw failures: $(cat "$DIR/h2load.out")" >&2; exit 1; }
   local rate
   rate=$(awk '/^finished in/ {print $4}' "$DIR/h2load.out" | tr -d ',')
   sort -n -k3 "$DIR/$2.log" | awk -v r="$rate" '{a[NR]=$3} END {printf "%.0f %.2f\n", r, a[int(NR*0.99)]/1000}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+"$BENCH" serve-floor >"$DIR/floor.out" 2>&1 &
+FLOOR=$!
+for _ in $(seq 1 100); do grep -q '^port=' "$DIR/floor.out" 2>/dev/null && break; sleep 0.1; done
+FLOOR_PORT="$(sed -n 's/^port=//p' "$DIR/floor.out")"
+[[ -n "$FLOOR_PORT" ]] || { echo "PluginBench serve-floor did not start: $(cat "$DIR/floor.out")" >&2; exit 1; }
 echo "## callers: h2load, $CONCURRENCY streams on one connection"
 call bench.Empty/Call empty; call pbx.Plugin/FireHose firehose_pub; call pbx.Plugin/FireHose firehose_hi
+PORT="$FLOOR_PORT" call bench.Empty/Call empty
 declare -A rate p99
 for round in $(seq 1 "$ROUNDS"); do
-  for run in bench.Empty/Call:empty_rpc:empty pbx.Plugin/FireHose:firehose_pub:firehose_pub pbx.Plugin/FireHose:firehose_hi:firehose_hi; do
+  for run in bench.Empty/Call:empty_rpc:empty pbx.Plugin/FireHose:firehose_pub:firehose_pub pbx.Plugin/FireHose:firehose_hi:firehose_hi \
+    bench.Empty/Call:floor:empty; do
     IFS=: read -r path name body <<<"$run"
-    read -r r p < <(h2 "$path" "$body")
+    port="$PORT"; [[ "$name" == floor ]] && port="$FLOOR_PORT"
+    read -r r p < <(h2 "$path" "$body" "$CONCURRENCY" "$port")
     rate[$name]+="$r "; p99[$name]+="$p "
     echo "round=$round ${name}_per_s=$r ${name}_p99_ms=$p"
   done
 done
+echo "h2load floor_per_s=$(tr ' ' '\n' <<<"${rate[floor]}" | grep . | median) floor_p99_ms=$(tr ' ' '\n' <<<"${p99[floor]}" | grep . | median)" \
+  "(HTTP/2 on NIO, no gRPC library: what this machine allows)"
 base=$(tr ' ' '\n' <<<"${rate[empty_rpc]}" | grep . | median)
 echo "h2load empty_rpc_per_s=$base empty_rpc_p99_ms=$(tr ' ' '\n' <<<"${p99[empty_rpc]}" | grep . | median)"
 for name in firehose_pub firehose_hi; do
@@ -75,4 +90,6 @@ done
 # The cost of one call without queueing: one call in flight at a time.
 read -r r p < <(h2 bench.Empty/Call empty 1)
 read -r fr fp < <(h2 pbx.Plugin/FireHose firehose_pub 1)
-echo "h2load one call in flight: empty_rpc_per_s=$r empty_rpc_p99_ms=$p firehose_pub_per_s=$fr firehose_pub_p99_ms=$fp"
+read -r lr lp < <(h2 bench.Empty/Call empty 1 "$FLOOR_PORT")
+echo "h2load one call in flight: empty_rpc_per_s=$r empty_rpc_p99_ms=$p firehose_pub_per_s=$fr firehose_pub_p99_ms=$fp" \
+  "floor_per_s=$lr floor_p99_ms=$lp"

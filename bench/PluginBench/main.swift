@@ -89,7 +89,7 @@ func median(_ values: [Double]) -> Double {
 // `PluginBench bodies DIR`: writes the gRPC-framed request bodies of the three calls (`empty.bin`,
 // `firehose_pub.bin`, `firehose_hi.bin`) for an HTTP/2 load tool such as h2load.
 var arguments = Array(CommandLine.arguments.dropFirst())
-let mode = arguments.first.flatMap { ["serve", "load", "bodies"].contains($0) ? $0 : nil } ?? "both"
+let mode = arguments.first.flatMap { ["serve", "serve-floor", "load", "bodies"].contains($0) ? $0 : nil } ?? "both"
 if mode != "both" { arguments.removeFirst() }
 let remotePort = mode == "load" ? Int(arguments.removeFirst()) : nil
 let bodiesDirectory = mode == "bodies" ? arguments.removeFirst() : nil
@@ -231,6 +231,10 @@ case "serve":
         FileHandle.standardOutput.write(Data("port=\(try await server.listeningPort)\n".utf8))
         try await tasks.next()
     }
+case "serve-floor":
+    let (port, channel) = try await FloorServer.start()
+    FileHandle.standardOutput.write(Data("port=\(port)\n".utf8))
+    try await channel.closeFuture.get()
 case "load":
     try await load(port: remotePort ?? 0)
 default:
