@@ -71,9 +71,9 @@ PORT="$FLOOR_PORT" call bench.Empty/Call empty
 declare -A rate p99
 for round in $(seq 1 "$ROUNDS"); do
   for run in bench.Empty/Call:empty_rpc:empty pbx.Plugin/FireHose:firehose_pub:firehose_pub pbx.Plugin/FireHose:firehose_hi:firehose_hi \
-    bench.Empty/Call:floor:empty; do
+    bench.Empty/Call:floor:empty pbx.Plugin/FireHose:floor_firehose:firehose_pub; do
     IFS=: read -r path name body <<<"$run"
-    port="$PORT"; [[ "$name" == floor ]] && port="$FLOOR_PORT"
+    port="$PORT"; [[ "$name" == floor* ]] && port="$FLOOR_PORT"
     read -r r p < <(h2 "$path" "$body" "$CONCURRENCY" "$port")
     rate[$name]+="$r "; p99[$name]+="$p "
     echo "round=$round ${name}_per_s=$r ${name}_p99_ms=$p"
@@ -81,6 +81,9 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 echo "h2load floor_per_s=$(tr ' ' '\n' <<<"${rate[floor]}" | grep . | median) floor_p99_ms=$(tr ' ' '\n' <<<"${p99[floor]}" | grep . | median)" \
   "(HTTP/2 on NIO, no gRPC library: what this machine allows)"
+echo "h2load floor_firehose_per_s=$(tr ' ' '\n' <<<"${rate[floor_firehose]}" | grep . | median)" \
+  "floor_firehose_p99_ms=$(tr ' ' '\n' <<<"${p99[floor_firehose]}" | grep . | median)" \
+  "(the same server decoding the FireHose request and answering from a task per call)"
 base=$(tr ' ' '\n' <<<"${rate[empty_rpc]}" | grep . | median)
 echo "h2load empty_rpc_per_s=$base empty_rpc_p99_ms=$(tr ' ' '\n' <<<"${p99[empty_rpc]}" | grep . | median)"
 for name in firehose_pub firehose_hi; do
