@@ -45,6 +45,11 @@ public func buildGatewayApplication(
     )
 }
 
+/// What a request the HTTP parser refuses gets, in the API's error format.
+private let malformedRequestBody = APIError.badRequest(
+    "The request is not valid HTTP/1.1 (malformed, or too many or too large headers)."
+).jsonBody
+
 /// HTTP/1.1 with WebSocket upgrades, inside TLS when `SSL=true`, with the connection deadlines and
 /// a 400 for requests the HTTP parser refuses (an accepted WebSocket leaves both: it has its own
 /// liveness rules and is no longer HTTP).
@@ -61,7 +66,7 @@ private func server(tls: TLSConfiguration?, api: GatewayAPI, deadlines: HTTPConn
             }
             return answer
         }
-        let plain = MalformedRequestAnswering(upgradable)
+        let plain = MalformedRequestAnswering(upgradable, body: malformedRequestBody)
         guard let tls else { return DeadlineChildChannel(plain, deadlines: deadlines) }
         return DeadlineChildChannel(try TLSChannel(plain, tlsConfiguration: tls), deadlines: deadlines)
     }

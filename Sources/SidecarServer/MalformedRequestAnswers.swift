@@ -1,10 +1,11 @@
+import Foundation
 import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
 
 /// Answers a request that the HTTP parser cannot read (more than 1 000 headers, more than 80 KiB of
-/// them, broken syntax) with 400 `invalid_request`, then ends the connection.
+/// them, broken syntax) with 400 and the given JSON body, then ends the connection.
 ///
 /// Hummingbird's plain HTTP/1 channel does this on its own; its WebSocket-upgrade channel, which the
 /// Gateway serves, drops the parser's error and leaves the client waiting until the request
@@ -14,16 +15,19 @@ public struct MalformedRequestAnswering<Base: ServerChildChannel>: ServerChildCh
     public typealias Value = Base.Value
 
     let base: Base
+    let body: Data
 
-    public init(_ base: Base) {
+    /// - Parameter body: the JSON of the 400 (the program's own error format).
+    public init(_ base: Base, body: Data) {
         self.base = base
+        self.body = body
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.addHandler(MalformedRequestAnswer(), name: MalformedRequestAnswer.name, position: .after(decoder))
+            try pipeline.addHandler(MalformedRequestAnswer(body: body), name: MalformedRequestAnswer.name, position: .after(decoder))
             return value
         }
     }
@@ -39,7 +43,7 @@ public struct MalformedRequestAnswering<Base: ServerChildChannel>: ServerChildCh
     }
 }
 
-/// Behind the HTTP decoder: on the parser's error, a 400 with the API's error body when no answer
+/// Behind the HTTP decoder: on the parser's error, a 400 with the error body when no answer
 /// is under way (otherwise the connection can only be closed), then the end of our output. The
 /// input is not closed at once: bytes the client is still sending (the rest of a header flood)
 /// would make the kernel reset the connection, and the client could lose the answer; the request
@@ -51,11 +55,14 @@ final class MalformedRequestAnswer: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPServerResponsePart
 
     static let name = "sidecar.malformed-request-answer"
-    static let body =
-        #"{"error":{"code":"invalid_request","message":"The request is not valid HTTP/1.1 (malformed, or too many or too large headers)."}}"#
 
+    private let body: Data
     private var responseUnderWay = false
     private var answered = false
+
+    init(body: Data) {
+        self.body = body
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is HTTPParserError, !answered else {
@@ -67,8 +74,7 @@ final class MalformedRequestAnswer: ChannelDuplexHandler, RemovableChannelHandle
             context.close(promise: nil)
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: Self.body.utf8.count)
-        buffer.writeString(Self.body)
+        let buffer = context.channel.allocator.buffer(bytes: body)
         let headers = HTTPHeaders([
             ("Content-Type", "application/json"), ("Content-Length", String(buffer.readableBytes)), ("Connection", "close"),
         ])

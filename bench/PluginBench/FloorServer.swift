@@ -64,14 +64,13 @@ enum FloorServer {
             }
             // The gRPC frame: 1 byte compressed flag, 4 bytes length, the message.
             guard body.readableBytes >= 5, let bytes = body.getBytes(at: body.readerIndex + 5, length: body.readableBytes - 5),
-                let request = try? Pbx_ClientReq(serializedBytes: bytes)
+                (try? Pbx_ClientReq(serializedBytes: bytes)) != nil
             else { return answer(context, message: nil) }
             let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
             Task {
-                // Where a port's policies would run; every message here goes through.
-                let response = Pbx_ServerResp.with { $0.status = request.msg.message == nil ? .drop : .continue }
-                let encoded: [UInt8] = (try? response.serializedBytes()) ?? []
+                // Where a port's policies would run; here every message goes through.
+                let encoded: [UInt8] = (try? Pbx_ServerResp.with { $0.status = .continue }.serializedBytes()) ?? []
                 eventLoop.execute {
                     let (handler, context) = loop.value
                     handler.answer(context, message: encoded)

@@ -20,9 +20,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.retryAfter = retryAfter
     }
 
+    /// `{"error":{"code":...,"message":...}}`, the body of every error answer.
+    public var jsonBody: Data {
+        // Two strings in a dictionary: serialisation cannot fail.
+        (try? JSONSerialization.data(
+            withJSONObject: ["error": ["code": code, "message": message]], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONSerialization.data(
-            withJSONObject: ["error": ["code": code, "message": message]], options: [.sortedKeys, .withoutEscapingSlashes])
+        let body = jsonBody
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter {
             let seconds = max(1, retryAfter.components.seconds + (retryAfter.components.attoseconds > 0 ? 1 : 0))

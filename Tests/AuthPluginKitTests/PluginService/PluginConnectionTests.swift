@@ -30,6 +30,43 @@ struct PluginConnectionTests {
         }
     }
 
+    @Test("a live HTTP/2 peer that answers every PING but makes no call gets GOAWAY and the connection ends")
+    func idlePeerGetsGoAway() async throws {
+        let env = pluginEnvironment(valkeyURL: try testValkeyURL(), ["AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS": "2"])
+        try await withPluginServer(env) { (harness: PluginHarness) async throws in
+            let connection = try RawConnection(port: harness.port)
+            let (goAway, closed) = try await RawConnection.run { () -> (Bool, Bool) in
+                connection.send(Self.http2Preface)
+                var pending: [UInt8] = []
+                var goAway = false
+                let deadline = ContinuousClock.now + .seconds(12)
+                while ContinuousClock.now < deadline {
+                    switch connection.receive(timeout: .milliseconds(200)) {
+                    case .closed: return (goAway, true)
+                    case .timedOut: continue
+                    case .bytes(let bytes): pending += bytes
+                    }
+                    // Frames: 3 bytes length, type, flags, 4 bytes stream id, payload.
+                    while pending.count >= 9 {
+                        let length = Int(pending[0]) << 16 | Int(pending[1]) << 8 | Int(pending[2])
+                        guard pending.count >= 9 + length else { break }
+                        let (type, flags) = (pending[3], pending[4])
+                        let payload = Array(pending[9..<(9 + length)])
+                        pending.removeFirst(9 + length)
+                        if type == 4, flags & 1 == 0 { connection.send([0, 0, 0, 4, 1, 0, 0, 0, 0]) }  // SETTINGS ack
+                        if type == 6, flags & 1 == 0 { connection.send([0, 0, 8, 6, 1, 0, 0, 0, 0] + payload) }  // PING ack
+                        if type == 7 { goAway = true }
+                    }
+                }
+                return (goAway, false)
+            }
+            // Answering the keepalive PINGs keeps the silent-connection deadline away: what ends
+            // this connection is gRPC's idle limit, with a GOAWAY first.
+            #expect(goAway, "no GOAWAY for an idle peer")
+            #expect(closed, "an idle peer's connection is still open after 12 s")
+        }
+    }
+
     @Test("a caller that was idle past the timeout is let go cleanly and its next call succeeds")
     func idleCallerReconnects() async throws {
         let env = pluginEnvironment(valkeyURL: try testValkeyURL(), ["AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS": "1"])
