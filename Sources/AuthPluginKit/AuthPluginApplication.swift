@@ -63,7 +63,7 @@ public struct PluginComponents: Sendable {
             loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength), webhooks: webhooks,
             metrics: metrics, logger: logger)
         server = PluginGRPCServer(
-            address: configuration.authPluginGRPCAddress, services: [service],
+            address: configuration.authPluginGRPCAddress, routes: service.routes,
             allowedNetworks: configuration.restAuth.allowedNetworks, idleTimeout: configuration.authPluginGRPCIdleTimeout,
             metrics: metrics, logger: logger)
         self.webhooks = webhooks

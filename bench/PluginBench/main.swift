@@ -4,7 +4,7 @@
 //
 // Starts AuthPlugin's plugin server (PluginGRPCServer with PluginService, policies on, metrics to
 // Prometheus as in production) on a loopback port, with one extra service whose only RPC returns an
-// empty message at once: the baseline, served by the same server, transport and interceptor.
+// empty message at once: the baseline, served by the same server, routing and allow-list.
 // `concurrency` callers on one HTTP/2 connection (as Tinode's single plugin connection) call one RPC
 // in a loop for `seconds`; each round measures the baseline, then FireHose with a `{pub}` from a
 // logged-in session (the message Tinode sends most; answered CONTINUE), then FireHose with `{hi}`.
@@ -25,18 +25,11 @@ import SwiftProtobuf
 import Synchronization
 import TinodeProto
 
-/// The baseline: `bench.Empty/Call`, `Unused` in and out, nothing done.
-struct EmptyService: RegistrableRPCService {
+/// The baseline: `bench.Empty/Call`, `Unused` in and out, nothing done, answered at once: a route
+/// of the same server as FireHose.
+enum EmptyService {
     static let method = MethodDescriptor(fullyQualifiedService: "bench.Empty", method: "Call")
-
-    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-        router.registerHandler(
-            forMethod: Self.method, deserializer: ProtobufDeserializer<Pbx_Unused>(), serializer: ProtobufSerializer<Pbx_Unused>()
-        ) { request, _ in
-            _ = try await ServerRequest(stream: request)
-            return StreamingServerResponse(single: ServerResponse(message: Pbx_Unused()))
-        }
-    }
+    static let route = UnaryRoute(method) { (_: Pbx_Unused) in UnaryAnswer.now(Pbx_Unused()) }
 }
 
 struct Measurement {
@@ -120,7 +113,7 @@ func makeServer() throws -> PluginGRPCServer {
         settings: settings, rateLimiter: InMemoryRateLimiter(), identityLinks: InMemoryIdentityLinkStore(),
         loginNames: try LoginNameMapper(), webhooks: nil, metrics: metrics, logger: logger)
     return PluginGRPCServer(
-        address: NetworkAddress(host: "127.0.0.1", port: 0), services: [service, EmptyService()],
+        address: NetworkAddress(host: "127.0.0.1", port: 0), routes: service.routes + [EmptyService.route],
         allowedNetworks: NetworkAllowList(parsing: "127.0.0.0/8")!, metrics: metrics, logger: logger)
 }
 

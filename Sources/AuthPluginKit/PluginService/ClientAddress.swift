@@ -22,10 +22,4 @@ enum ClientAddress {
         return String(text)
     }
 
-    /// The caller's IP address in a grpc-swift `remotePeer` (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`).
-    static func host(ofPeer peer: String) -> String? {
-        if peer.hasPrefix("ipv4:") { return host(of: String(peer.dropFirst(5))) }
-        if peer.hasPrefix("ipv6:") { return host(of: String(peer.dropFirst(5))) }
-        return nil
-    }
 }

@@ -13,6 +13,15 @@ enum FireHosePolicy: String, Sendable {
     case canonical
 }
 
+/// What FireHose answers, and the policy that refused the message, if any.
+struct FireHoseDecision: Sendable {
+    let response: Pbx_ServerResp
+    let policy: FireHosePolicy?
+
+    /// `CONTINUE`: Tinode processes the message as usual.
+    static let proceed = FireHoseDecision(response: FireHosePolicies.proceed, policy: nil)
+}
+
 /// Decides what Tinode does with one client message (tinode-protocol.md 2.4).
 ///
 /// FireHose is called for every client message, synchronously, before Tinode processes it: the
@@ -30,28 +39,48 @@ struct FireHosePolicies: Sendable {
     /// Key prefix of the login buckets in the shared rate limiter.
     static let bucketPrefix = "plugin-login:"
 
-    /// The answer to one FireHose call, and the policy that refused it, if any.
-    func decide(_ request: Pbx_ClientReq) async -> (Pbx_ServerResp, FireHosePolicy?) {
+    /// The answer when no store is needed: everything but a `{login}` or `{acc}` that the throttle
+    /// applies to, which gets nil (``decide(_:)`` then takes the token and decides).
+    func decideAtOnce(_ request: Pbx_ClientReq) -> FireHoseDecision? {
         switch request.msg.message {
-        case .login(let login):
-            if await throttled(request.sess) {
-                return (Self.refusal(id: login.id, topic: "", code: 429, text: "too many requests"), .throttle)
-            }
+        case .login:
+            return throttles(request.sess) ? nil : .proceed
         case .acc(let acc):
-            if await throttled(request.sess) {
-                return (Self.refusal(id: acc.id, topic: "", code: 429, text: "too many requests"), .throttle)
-            }
-            if !accountAllowed(acc) {
-                return (Self.refusal(id: acc.id, topic: "", code: 422, text: "policy violation"), .canonical)
-            }
+            return throttles(request.sess) ? nil : accountDecision(acc)
         case .pub(let pub):
             if let limit = settings.maxPubBytes, pub.content.count > limit {
-                return (Self.refusal(id: pub.id, topic: pub.topic, code: 413, text: "too large"), .size)
+                return FireHoseDecision(response: Self.refusal(id: pub.id, topic: pub.topic, code: 413, text: "too large"), policy: .size)
             }
+            return .proceed
+        default:
+            return .proceed
+        }
+    }
+
+    /// The answer to one FireHose call, waiting for the shared rate limiter where the throttle applies.
+    func decide(_ request: Pbx_ClientReq) async -> FireHoseDecision {
+        if let decision = decideAtOnce(request) { return decision }
+        switch request.msg.message {
+        case .login(let login):
+            if await throttled(request.sess) { return Self.throttled(id: login.id) }
+        case .acc(let acc):
+            if await throttled(request.sess) { return Self.throttled(id: acc.id) }
+            return accountDecision(acc)
         default:
             break
         }
-        return (Self.proceed, nil)
+        return .proceed
+    }
+
+    private static func throttled(id: String) -> FireHoseDecision {
+        FireHoseDecision(response: refusal(id: id, topic: "", code: 429, text: "too many requests"), policy: .throttle)
+    }
+
+    private func accountDecision(_ acc: Pbx_ClientAcc) -> FireHoseDecision {
+        guard accountAllowed(acc) else {
+            return FireHoseDecision(response: Self.refusal(id: acc.id, topic: "", code: 422, text: "policy violation"), policy: .canonical)
+        }
+        return .proceed
     }
 
     /// `CONTINUE`: Tinode processes the message as usual.
@@ -70,6 +99,14 @@ struct FireHosePolicies: Sendable {
                 }
             }
         }
+    }
+
+    /// Whether `{login}` and `{acc}` from this session must take a token: throttling is on and the
+    /// client's address is not exempt.
+    private func throttles(_ session: Pbx_Session) -> Bool {
+        guard settings.loginAttemptsPerMinute != nil else { return false }
+        if let host = ClientAddress.host(of: session.remoteAddr), settings.throttleExempt.allows(host) { return false }
+        return true
     }
 
     /// Takes a token from the client address's bucket; true when the bucket is empty.

@@ -9,10 +9,13 @@ import TinodeProto
 /// * `FireHose`: ``FireHosePolicies``; `CONTINUE` for everything no policy concerns.
 /// * `Find`: ``FindRewriter``; `REPLACE` when the query holds an e-mail address, else `CONTINUE`.
 ///   (Never `RESPOND`, so there are no result rows whose `updated_at` could be zero.)
-/// * `Account`, `Topic`, `Subscription`, `Message`: read-only notifications, answered at once with
-///   `Unused`; each becomes a webhook (``WebhookDispatcher``) and Account events also record the
-///   uid <-> e-mail link (``AccountLinks``).
-public struct PluginService: Pbx_Plugin.SimpleServiceProtocol {
+/// * `Account`, `Topic`, `Subscription`, `Message`: read-only notifications, answered with `Unused`;
+///   each becomes a webhook (``WebhookDispatcher``) and Account events also record the uid <-> e-mail
+///   link (``AccountLinks``) before they are answered.
+///
+/// Each RPC answers at once, on the server's event loop, when it has nothing to wait for; only
+/// throttled FireHose messages and Account events wait for Valkey, in a task (``UnaryAnswer``).
+public struct PluginService: Sendable {
     let policies: FireHosePolicies
     let finder: FindRewriter?
     let links: AccountLinks
@@ -35,54 +38,78 @@ public struct PluginService: Pbx_Plugin.SimpleServiceProtocol {
         self.logger = logger
     }
 
-    public func fireHose(request: Pbx_ClientReq, context: ServerContext) async throws -> Pbx_ServerResp {
-        let started = ContinuousClock.now
-        let (response, policy) = await policies.decide(request)
-        if let policy { metrics.refusedBy(policy) }
-        metrics.record(rpc: "firehose", result: policy == nil ? "continue" : "respond", since: started)
-        return response
+    /// The six RPCs, for ``PluginGRPCServer``.
+    public var routes: [UnaryRoute] {
+        [
+            UnaryRoute(Pbx_Plugin.Method.FireHose.descriptor, fireHose),
+            UnaryRoute(Pbx_Plugin.Method.Find.descriptor, find),
+            UnaryRoute(Pbx_Plugin.Method.Account.descriptor, account),
+            UnaryRoute(Pbx_Plugin.Method.Topic.descriptor, topic),
+            UnaryRoute(Pbx_Plugin.Method.Subscription.descriptor, subscription),
+            UnaryRoute(Pbx_Plugin.Method.Message.descriptor, message),
+        ]
     }
 
-    public func find(request: Pbx_SearchQuery, context: ServerContext) async throws -> Pbx_SearchFound {
+    /// Answered on the event loop unless a `{login}` or `{acc}` must take a token from the shared
+    /// rate limiter (Valkey).
+    func fireHose(_ request: Pbx_ClientReq) -> UnaryAnswer<Pbx_ServerResp> {
+        let started = ContinuousClock.now
+        if let decision = policies.decideAtOnce(request) {
+            return .now(recorded(decision, since: started))
+        }
+        return .later { [self] in recorded(await policies.decide(request), since: started) }
+    }
+
+    private func recorded(_ decision: FireHoseDecision, since started: ContinuousClock.Instant) -> Pbx_ServerResp {
+        if let policy = decision.policy { metrics.refusedBy(policy) }
+        metrics.record(rpc: "firehose", result: decision.policy == nil ? "continue" : "respond", since: started)
+        return decision.response
+    }
+
+    func find(_ request: Pbx_SearchQuery) -> UnaryAnswer<Pbx_SearchFound> {
         let started = ContinuousClock.now
         guard let rewritten = finder?.rewrite(request.query) else {
             metrics.record(rpc: "find", result: "continue", since: started)
-            return .with { $0.status = .continue }
+            return .now(.with { $0.status = .continue })
         }
         metrics.record(rpc: "find", result: "replace", since: started)
         logger.debug("Find: e-mail addresses rewritten into tags", metadata: ["user_id": "\(request.userID)"])
-        return .with {
-            $0.status = .replace
-            $0.query = rewritten
+        return .now(
+            .with {
+                $0.status = .replace
+                $0.query = rewritten
+            })
+    }
+
+    /// Answered once the uid <-> e-mail link is recorded (a Valkey write), so that a login right
+    /// after Tinode's account creation finds it.
+    func account(_ request: Pbx_AccountEvent) -> UnaryAnswer<Pbx_Unused> {
+        let started = ContinuousClock.now
+        webhooks?.enqueue(.account(request))
+        return .later { [self] in
+            await links.record(request)
+            metrics.record(rpc: "account", result: "ok", since: started)
+            return Pbx_Unused()
         }
     }
 
-    public func account(request: Pbx_AccountEvent, context: ServerContext) async throws -> Pbx_Unused {
-        let started = ContinuousClock.now
-        webhooks?.enqueue(.account(request))
-        await links.record(request)
-        metrics.record(rpc: "account", result: "ok", since: started)
-        return Pbx_Unused()
+    func topic(_ request: Pbx_TopicEvent) -> UnaryAnswer<Pbx_Unused> {
+        notified(.topic(request), rpc: "topic")
     }
 
-    public func topic(request: Pbx_TopicEvent, context: ServerContext) async throws -> Pbx_Unused {
-        let started = ContinuousClock.now
-        webhooks?.enqueue(.topic(request))
-        metrics.record(rpc: "topic", result: "ok", since: started)
-        return Pbx_Unused()
+    func subscription(_ request: Pbx_SubscriptionEvent) -> UnaryAnswer<Pbx_Unused> {
+        notified(.subscription(request), rpc: "subscription")
     }
 
-    public func subscription(request: Pbx_SubscriptionEvent, context: ServerContext) async throws -> Pbx_Unused {
-        let started = ContinuousClock.now
-        webhooks?.enqueue(.subscription(request))
-        metrics.record(rpc: "subscription", result: "ok", since: started)
-        return Pbx_Unused()
+    func message(_ request: Pbx_MessageEvent) -> UnaryAnswer<Pbx_Unused> {
+        notified(.message(request), rpc: "message")
     }
 
-    public func message(request: Pbx_MessageEvent, context: ServerContext) async throws -> Pbx_Unused {
+    /// A notification with nothing to wait for: queued as a webhook, answered at once.
+    private func notified(_ event: WebhookEvent, rpc: String) -> UnaryAnswer<Pbx_Unused> {
         let started = ContinuousClock.now
-        webhooks?.enqueue(.message(request))
-        metrics.record(rpc: "message", result: "ok", since: started)
-        return Pbx_Unused()
+        webhooks?.enqueue(event)
+        metrics.record(rpc: rpc, result: "ok", since: started)
+        return .now(Pbx_Unused())
     }
 }
