@@ -67,6 +67,33 @@ struct PluginConnectionTests {
         }
     }
 
+    @Test("a peer that keeps sending PINGs but never calls and never answers the server's PING is closed")
+    func chattyPeerClosed() async throws {
+        let env = pluginEnvironment(valkeyURL: try testValkeyURL(), ["AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS": "2"])
+        try await withPluginServer(env) { (harness: PluginHarness) async throws in
+            let connection = try RawConnection(port: harness.port)
+            let start = ContinuousClock.now
+            let closed = try await RawConnection.run { () -> Bool in
+                connection.send(Self.http2Preface)
+                let deadline = ContinuousClock.now + .seconds(12)
+                var nextPing = ContinuousClock.now
+                while ContinuousClock.now < deadline {
+                    // A PING of its own every 250 ms (NIO's limit on control frames is 200 in 30 s):
+                    // frames keep arriving, none of them a call.
+                    if ContinuousClock.now >= nextPing {
+                        connection.send([0, 0, 8, 6, 0, 0, 0, 0, 0] + [UInt8](repeating: 7, count: 8))
+                        nextPing += .milliseconds(250)
+                    }
+                    if case .closed = connection.receive(timeout: .milliseconds(50)) { return true }
+                }
+                return false
+            }
+            // Idle timeout (2 s), then the GOAWAY's PING goes unanswered for its timeout (2 s).
+            #expect(closed, "a peer that sends frames but never calls is still connected after 12 s")
+            #expect(ContinuousClock.now - start >= .milliseconds(1900), "closed before the idle timeout, by something else")
+        }
+    }
+
     @Test("a caller that was idle past the timeout is let go cleanly and its next call succeeds")
     func idleCallerReconnects() async throws {
         let env = pluginEnvironment(valkeyURL: try testValkeyURL(), ["AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS": "1"])

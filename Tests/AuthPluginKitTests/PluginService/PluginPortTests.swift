@@ -1,0 +1,306 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GRPCProtobuf
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SidecarCore
+import SwiftProtobuf
+import Synchronization
+import Testing
+import TinodeProto
+
+@testable import AuthPluginKit
+
+/// The plugin port's gRPC server (`PluginGRPCServer`, written on NIO's HTTP/2) against grpc-swift's
+/// client: what a gRPC caller other than Tinode's could send, deadlines, answers that arrive out of
+/// order, and graceful shutdown. The plugin's own RPCs are tested in the other plugin suites.
+@Suite("pbx.Plugin port: unary gRPC over HTTP/2", .serialized)
+struct PluginPortTests {
+    typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
+
+    static let echo = MethodDescriptor(fullyQualifiedService: "test.Port", method: "Echo")
+    static let slow = MethodDescriptor(fullyQualifiedService: "test.Port", method: "Slow")
+
+    /// Calls of `test.Port/Slow` that have started, and those whose work was cancelled.
+    final class SlowCalls: Sendable {
+        let started = Mutex(0)
+        let cancelled = Mutex(0)
+    }
+
+    /// `Echo` answers a ClientReq with a ctrl carrying its `{hi}` id: at once for even ids, from a
+    /// task after a short random wait for odd ones. `Slow` sleeps `slowFor`, then answers.
+    static func routes(slowFor: Duration, calls: SlowCalls) -> [UnaryRoute] {
+        let echo = UnaryRoute(Self.echo) { (request: Pbx_ClientReq) -> UnaryAnswer<Pbx_ServerResp> in
+            let id = request.msg.hi.id
+            let answer = Pbx_ServerResp.with { $0.srvmsg.ctrl.id = id }
+            guard (Int(id) ?? 0) % 2 == 1 else { return .now(answer) }
+            return .later {
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 0...20)))
+                return answer
+            }
+        }
+        let slow = UnaryRoute(Self.slow) { (_: Pbx_Unused) -> UnaryAnswer<Pbx_Unused> in
+            .later {
+                calls.started.withLock { $0 += 1 }
+                do {
+                    try await Task.sleep(for: slowFor)
+                } catch {
+                    calls.cancelled.withLock { $0 += 1 }
+                }
+                return Pbx_Unused()
+            }
+        }
+        return [echo, slow]
+    }
+
+    /// A server with the test routes in a service group, and a client; `body` gets the client and a
+    /// way to start graceful shutdown. Returns once the group has stopped.
+    static func withPort(
+        idleTimeout: Duration = .seconds(60), drainLimit: Duration = .seconds(10), slowFor: Duration = .seconds(30),
+        calls: SlowCalls = SlowCalls(), compression: Bool = false,
+        _ body: @escaping @Sendable (Client, ServiceGroup) async throws -> Void
+    ) async throws {
+        var logger = Logger(label: "PluginPortTests")
+        logger.logLevel = .critical
+        let server = PluginGRPCServer(
+            address: NetworkAddress(host: "127.0.0.1", port: 0), routes: routes(slowFor: slowFor, calls: calls),
+            allowedNetworks: NetworkAllowList(parsing: "127.0.0.0/8")!, idleTimeout: idleTimeout, drainLimit: drainLimit,
+            metrics: PluginMetrics(), logger: logger)
+        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let outcome: Result<Void, any Error>
+            do {
+                let port = try await server.listeningPort
+                let transport = try HTTP2ClientTransport.Posix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext,
+                    config: .defaults { config in
+                        if compression { config.compression = .init(algorithm: .gzip, enabledAlgorithms: .all) }
+                    })
+                try await withGRPCClient(transport: transport) { client in try await body(client, group) }
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.next()
+            try outcome.get()
+        }
+    }
+
+    static func call<Request: SwiftProtobuf.Message & Sendable, Response: SwiftProtobuf.Message & Sendable>(
+        _ client: Client, _ method: MethodDescriptor, _ request: Request,
+        returning: Response.Type, options: CallOptions = .defaults
+    ) async throws -> Response {
+        try await client.unary(
+            request: ClientRequest(message: request), descriptor: method, serializer: ProtobufSerializer<Request>(),
+            deserializer: ProtobufDeserializer<Response>(), options: options
+        ) { try $0.message }
+    }
+
+    /// Sends the bytes as they are, as the request message.
+    struct RawBytes: MessageSerializer {
+        func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    }
+
+    static func rawCall(_ client: Client, _ method: MethodDescriptor, _ bytes: [UInt8]) async throws {
+        _ = try await client.unary(
+            request: ClientRequest(message: bytes), descriptor: method, serializer: RawBytes(),
+            deserializer: ProtobufDeserializer<Pbx_ServerResp>(), options: .defaults
+        ) { try $0.message }
+    }
+
+    static func hello(_ id: Int) -> Pbx_ClientReq {
+        .with { $0.msg.hi.id = String(id) }
+    }
+
+    @Test("every answer reaches its own call, whether decided at once or from a task, 400 calls in flight")
+    func answersFindTheirCalls() async throws {
+        try await Self.withPort { (client: Client, _: ServiceGroup) async throws in
+            try await withThrowingTaskGroup(of: (Int, String).self) { calls in
+                for id in 0..<400 {
+                    calls.addTask {
+                        let answer = try await Self.call(client, Self.echo, Self.hello(id), returning: Pbx_ServerResp.self)
+                        return (id, answer.srvmsg.ctrl.id)
+                    }
+                }
+                var answered = 0
+                for try await (id, echoed) in calls {
+                    #expect(echoed == String(id), "call \(id) got the answer of call \(echoed)")
+                    answered += 1
+                }
+                #expect(answered == 400)
+            }
+        }
+    }
+
+    @Test("a method the port does not serve is UNIMPLEMENTED; the connection keeps working")
+    func unknownMethod() async throws {
+        try await Self.withPort { (client: Client, _: ServiceGroup) async throws in
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await Self.call(
+                    client, MethodDescriptor(fullyQualifiedService: "pbx.Plugin", method: "Nope"), Pbx_Unused(),
+                    returning: Pbx_Unused.self)
+            }
+            #expect(error?.code == .unimplemented)
+            #expect(error?.message.contains("pbx.Plugin/Nope") == true)
+            #expect(try await Self.call(client, Self.echo, Self.hello(2), returning: Pbx_ServerResp.self).srvmsg.ctrl.id == "2")
+        }
+    }
+
+    @Test("a body that is not the method's message is INTERNAL, named; the connection keeps working")
+    func undecodableRequest() async throws {
+        try await Self.withPort { (client: Client, _: ServiceGroup) async throws in
+            let error = await #expect(throws: RPCError.self) {
+                try await Self.rawCall(client, Self.echo, [0xFF, 0xFF, 0xFF, 0xFF])
+            }
+            #expect(error?.code == .internalError)
+            #expect(error?.message.contains("pbx.ClientReq") == true)
+            #expect(try await Self.call(client, Self.echo, Self.hello(4), returning: Pbx_ServerResp.self).srvmsg.ctrl.id == "4")
+        }
+    }
+
+    @Test("a request over 4 MiB is RESOURCE_EXHAUSTED; one just under passes the size check")
+    func oversizedRequest() async throws {
+        try await Self.withPort { (client: Client, _: ServiceGroup) async throws in
+            let error = await #expect(throws: RPCError.self) {
+                try await Self.rawCall(client, Self.echo, [UInt8](repeating: 0, count: GRPCWire.maximumMessageBytes + 1))
+            }
+            #expect(error?.code == .resourceExhausted)
+            // A valid ClientReq of almost 4 MiB: a `{pub}` with a large content.
+            let large = Pbx_ClientReq.with {
+                $0.msg.pub.id = "9"
+                $0.msg.pub.content = Data(count: GRPCWire.maximumMessageBytes - 64)
+            }
+            let answer = try await Self.call(client, Self.echo, large, returning: Pbx_ServerResp.self)
+            #expect(answer.srvmsg.ctrl.id == "")
+        }
+    }
+
+    @Test("a compressed request is UNIMPLEMENTED (the port advertises no compression)")
+    func compressedRequest() async throws {
+        try await Self.withPort(compression: true) { (client: Client, _: ServiceGroup) async throws in
+            var options = CallOptions.defaults
+            options.compression = .gzip
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await Self.call(client, Self.echo, Self.hello(6), returning: Pbx_ServerResp.self, options: options)
+            }
+            #expect(error?.code == .unimplemented)
+        }
+    }
+
+    @Test("a call without grpc-timeout still ends at the port's limit: DEADLINE_EXCEEDED, its work cancelled")
+    func callLimit() async throws {
+        let calls = SlowCalls()
+        try await Self.withPort(idleTimeout: .seconds(1), calls: calls) { (client: Client, _: ServiceGroup) async throws in
+            let started = ContinuousClock.now
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await Self.call(client, Self.slow, Pbx_Unused(), returning: Pbx_Unused.self)
+            }
+            let took = ContinuousClock.now - started
+            #expect(error?.code == .deadlineExceeded)
+            #expect(took >= .milliseconds(900) && took < .seconds(10), "ended after \(took)")
+            // The cancellation reaches the sleeping task soon after the answer (a loaded machine may be slow).
+            for _ in 0..<500 where calls.cancelled.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(calls.cancelled.withLock { $0 } == 1)
+        }
+    }
+
+    @Test("graceful shutdown lets the calls in flight finish, then stops")
+    func shutdownDrainsCalls() async throws {
+        let calls = SlowCalls()
+        try await Self.withPort(slowFor: .milliseconds(700), calls: calls) { (client: Client, group: ServiceGroup) async throws in
+            try await withThrowingTaskGroup(of: Void.self) { inFlight in
+                for _ in 0..<5 {
+                    inFlight.addTask { _ = try await Self.call(client, Self.slow, Pbx_Unused(), returning: Pbx_Unused.self) }
+                }
+                for _ in 0..<500 where calls.started.withLock({ $0 }) < 5 { try await Task.sleep(for: .milliseconds(20)) }
+                #expect(calls.started.withLock { $0 } == 5)
+                await group.triggerGracefulShutdown()
+                // Every call in flight gets its answer (a failure would throw here).
+                try await inFlight.waitForAll()
+            }
+            #expect(calls.cancelled.withLock { $0 } == 0)
+            // The port no longer takes calls.
+            await #expect(throws: RPCError.self) {
+                var options = CallOptions.defaults
+                options.timeout = .seconds(2)
+                _ = try await Self.call(client, Self.echo, Self.hello(8), returning: Pbx_ServerResp.self, options: options)
+            }
+        }
+    }
+
+    @Test("calls still running when the drain limit passes are cut off, and shutdown ends")
+    func drainLimit() async throws {
+        let calls = SlowCalls()
+        let started = ContinuousClock.now
+        try await Self.withPort(drainLimit: .milliseconds(500), slowFor: .seconds(30), calls: calls) { (client: Client, group: ServiceGroup) async throws in
+            async let cut: Void = { _ = try? await Self.call(client, Self.slow, Pbx_Unused(), returning: Pbx_Unused.self) }()
+            for _ in 0..<500 where calls.started.withLock({ $0 }) < 1 { try await Task.sleep(for: .milliseconds(20)) }
+            await group.triggerGracefulShutdown()
+            await cut
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "shutdown waited for a 30 s call")
+        #expect(calls.cancelled.withLock { $0 } == 1)
+    }
+}
+
+@Suite("gRPC's HTTP/2 mapping: timeouts, framing, status")
+struct GRPCWireTests {
+    @Test("grpc-timeout in every unit; malformed values are not timeouts")
+    func timeouts() {
+        #expect(GRPCWire.timeout("2H") == .seconds(7200))
+        #expect(GRPCWire.timeout("3M") == .seconds(180))
+        #expect(GRPCWire.timeout("4S") == .seconds(4))
+        #expect(GRPCWire.timeout("250m") == .milliseconds(250))
+        // Tinode's plugin timeout is configured in microseconds and sent as Go's gRPC encodes it.
+        #expect(GRPCWire.timeout("20000u") == .microseconds(20000))
+        #expect(GRPCWire.timeout("99999999n") == .nanoseconds(99_999_999))
+        for malformed in ["", "S", "5", "5s", "123456789S", "-5S", "5 S", "1.5S", "５S"] {
+            #expect(GRPCWire.timeout(malformed) == nil, "\(malformed) was read as a timeout")
+        }
+    }
+
+    @Test("content types: application/grpc and +proto, with parameters; nothing else")
+    func contentTypes() {
+        for accepted in ["application/grpc", "application/grpc+proto", "Application/GRPC; charset=utf-8"] {
+            #expect(GRPCWire.isGRPCContentType(accepted), "\(accepted)")
+        }
+        for refused in [nil, "", "application/json", "application/grpc+json", "application/grpc-web", "text/plain"] {
+            #expect(!GRPCWire.isGRPCContentType(refused), "\(refused ?? "nil")")
+        }
+    }
+
+    @Test("a request body must be exactly one uncompressed length-prefixed message")
+    func requestFraming() throws {
+        func read(_ bytes: [UInt8]) -> Result<[UInt8], RPCError> {
+            var buffer = ByteBuffer(bytes: bytes)
+            return GRPCWire.requestMessage(in: &buffer)
+        }
+        #expect(try read([0, 0, 0, 0, 2, 7, 8]).get() == [7, 8])
+        #expect(try read([0, 0, 0, 0, 0]).get() == [])
+        for (bytes, code) in [
+            ([], RPCError.Code.internalError), ([0, 0, 0], .internalError), ([0, 0, 0, 0, 3, 7, 8], .internalError),
+            ([0, 0, 0, 0, 1, 7, 8], .internalError), ([1, 0, 0, 0, 1, 7], .unimplemented),
+        ] as [([UInt8], RPCError.Code)] {
+            guard case .failure(let error) = read(bytes) else {
+                Issue.record("\(bytes) was accepted")
+                continue
+            }
+            #expect(error.code == code, "\(bytes)")
+        }
+    }
+
+    @Test("grpc-message is percent-encoded; the status is in a single trailers-only HEADERS")
+    func statusHeaders() {
+        #expect(GRPCWire.percentEncoded("no such method: /a/b") == "no such method: /a/b")
+        #expect(GRPCWire.percentEncoded("100% sûr\n") == "100%25 s%C3%BBr%0A")
+        let headers = GRPCWire.trailersOnly(for: RPCError(code: .permissionDenied, message: "caller refused"))
+        #expect(headers.first(name: ":status") == "200")
+        #expect(headers.first(name: "content-type") == "application/grpc")
+        #expect(headers.first(name: "grpc-status") == "7")
+        #expect(headers.first(name: "grpc-message") == "caller refused")
+    }
+}
