@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # AuthPlugin's pbx.Plugin server: FireHose calls per second and p99 latency at N concurrent calls,
-# beside an empty unary RPC of the same server (same transport, interceptor and connection) in the
-# same run. FireHose is on Tinode's hot path: it is called before every client message it matches.
-# Target: p99 under 2 ms and at least 0.70 of the empty RPC's throughput.
+# beside an empty unary RPC of the same server (same HTTP/2 server, routing, allow-list and
+# connection) in the same run. FireHose is on Tinode's hot path: it is called before every client
+# message it matches. Target: p99 under 2 ms and at least 0.70 of the empty RPC's throughput.
 #
 # The server (`PluginBench serve`: PluginGRPCServer + PluginService with every policy on, metrics
-# to Prometheus, plus the empty baseline RPC) and the callers (`PluginBench load`: N concurrent
-# unary calls on one HTTP/2 connection, as Tinode makes them) run as two processes on this machine.
+# to Prometheus, plus the empty baseline RPC) and the callers run as two processes on this machine.
 #
-# The callers are measured twice: grpc-swift (PluginBench load, which also checks every answer),
-# then h2load if installed (Debian: nghttp2-client), whose calls cost the shared cores less.
-# With h2load there is a second baseline, the floor: `PluginBench serve-floor`, an HTTP/2 server on
-# NIO with no gRPC library that answers every call at once on the event loop. The gap between it
-# and the empty RPC is what grpc-swift's per-call machinery costs, and what a plugin port written
-# directly on NIO could win.
+# The callers are measured twice: grpc-swift (PluginBench load, N concurrent unary calls on one
+# HTTP/2 connection as Tinode makes them, checking every answer), then h2load if installed (Debian:
+# nghttp2-client), whose calls cost the shared cores far less, as Tinode's Go client does.
+# A second baseline, the floor: `PluginBench serve-floor`, an HTTP/2 server on NIO with no routing,
+# checks or metrics, answering every call at once on the event loop: the most a server on NIO can
+# do per call on this machine, and, measured with grpc-swift's callers too, how much of their
+# latency is the callers' own.
 #
 # Beside the saturated runs (each caller calls again as soon as its answer is in: the throughput,
 # and a latency that is mostly queueing), paced runs: each caller waits a random 0 to 2*PACE_MS
@@ -37,9 +37,18 @@ trap 'kill "$SERVER" 2>/dev/null || true; [[ -n "$FLOOR" ]] && kill "$FLOOR" 2>/
 for _ in $(seq 1 100); do grep -q '^port=' "$DIR/serve.out" 2>/dev/null && break; sleep 0.1; done
 PORT="$(sed -n 's/^port=//p' "$DIR/serve.out")"
 [[ -n "$PORT" ]] || { echo "PluginBench serve did not start: $(cat "$DIR/serve.out")" >&2; exit 1; }
+"$BENCH" serve-floor >"$DIR/floor.out" 2>&1 &
+FLOOR=$!
+for _ in $(seq 1 100); do grep -q '^port=' "$DIR/floor.out" 2>/dev/null && break; sleep 0.1; done
+FLOOR_PORT="$(sed -n 's/^port=//p' "$DIR/floor.out")"
+[[ -n "$FLOOR_PORT" ]] || { echo "PluginBench serve-floor did not start: $(cat "$DIR/floor.out")" >&2; exit 1; }
 echo "# machine: $(nproc) cores, $(uname -m); server and callers in two processes"
 echo "## callers: grpc-swift (PluginBench load), answers checked"
 "$BENCH" load "$PORT" "$ROUNDS" "$SECONDS_PER_RUN" "$CONCURRENCY"
+# The same callers against the floor: a p99 close to the one above is the callers' own cost.
+echo "## callers: grpc-swift, against the floor"
+"$BENCH" load "$FLOOR_PORT" "$ROUNDS" "$SECONDS_PER_RUN" "$CONCURRENCY" | grep -E '^(empty_rpc|firehose_pub)_per_s' \
+  | sed -E 's/ ratio=.*//; s/^/floor /'
 
 # The same calls from h2load (Debian: nghttp2-client), a C HTTP/2 load tool that costs the shared
 # cores far less than a grpc-swift client (Tinode's Go client is cheaper too): the same gRPC
@@ -60,11 +69,6 @@ h2() { # path body [in-flight] [port] -> "calls_per_s p99_ms" (rate from h2load'
   sort -n -k3 "$DIR/$2.log" | awk -v r="$rate" '{a[NR]=$3} END {printf "%.0f %.2f\n", r, a[int(NR*0.99)]/1000}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-"$BENCH" serve-floor >"$DIR/floor.out" 2>&1 &
-FLOOR=$!
-for _ in $(seq 1 100); do grep -q '^port=' "$DIR/floor.out" 2>/dev/null && break; sleep 0.1; done
-FLOOR_PORT="$(sed -n 's/^port=//p' "$DIR/floor.out")"
-[[ -n "$FLOOR_PORT" ]] || { echo "PluginBench serve-floor did not start: $(cat "$DIR/floor.out")" >&2; exit 1; }
 echo "## callers: h2load, $CONCURRENCY streams on one connection"
 call bench.Empty/Call empty; call pbx.Plugin/FireHose firehose_pub; call pbx.Plugin/FireHose firehose_hi
 PORT="$FLOOR_PORT" call bench.Empty/Call empty
@@ -80,7 +84,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 echo "h2load floor_per_s=$(tr ' ' '\n' <<<"${rate[floor]}" | grep . | median) floor_p99_ms=$(tr ' ' '\n' <<<"${p99[floor]}" | grep . | median)" \
-  "(HTTP/2 on NIO, no gRPC library: what this machine allows)"
+  "(HTTP/2 on NIO, nothing but the answer: what this machine allows)"
 echo "h2load floor_firehose_per_s=$(tr ' ' '\n' <<<"${rate[floor_firehose]}" | grep . | median)" \
   "floor_firehose_p99_ms=$(tr ' ' '\n' <<<"${p99[floor_firehose]}" | grep . | median)" \
   "(the same server decoding the FireHose request and answering from a task per call)"

@@ -46,6 +46,8 @@ final class UnaryCallHandler: ChannelInboundHandler {
 
     private let settings: UnaryCallSettings
     private var phase = Phase.started
+    /// The request's `:path`, for logs.
+    private var path = ""
     private var body = ByteBuffer()
     /// Whether the peer has ended its side of the stream.
     private var requestEnded = false
@@ -112,7 +114,7 @@ final class UnaryCallHandler: ChannelInboundHandler {
             return finish(
                 context, .failure(RPCError(code: .permissionDenied, message: "caller is not in AUTHPLUGIN_ALLOWED_NETWORKS")))
         }
-        let path = headers.first(name: ":path") ?? ""
+        path = headers.first(name: ":path") ?? ""
         guard let route = settings.routes[path] else {
             return finish(context, .failure(RPCError(code: .unimplemented, message: "no such method: \(path)")))
         }
@@ -167,6 +169,12 @@ final class UnaryCallHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: GRPCWire.okTrailers, endStream: true))), promise: nil)
         case .failure(let error):
+            // Tinode never sends what fails here (refused callers are logged where they are refused).
+            if error.code != .permissionDenied {
+                settings.logger.notice(
+                    "pbx.Plugin call failed",
+                    metadata: ["path": "\(path)", "code": "\(error.code)", "reason": "\(error.message)", "peer": "\(settings.peer)"])
+            }
             let trailers = GRPCWire.trailersOnly(for: error)
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
         }

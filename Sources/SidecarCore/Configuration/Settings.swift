@@ -116,7 +116,7 @@ public enum Settings {
         "AUTHPLUGIN_GRPC_ADDR", default: "127.0.0.1:40051", "Where AuthPlugin serves Tinode's pbx.Plugin gRPC service.")
     public static let authPluginGRPCIdleTimeout = Setting(
         "AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS", default: "300",
-        "The pbx.Plugin port closes a connection with no call in progress after this many seconds (HTTP/2 GOAWAY; Tinode dials again for its next call)."
+        "The pbx.Plugin port closes a connection with no call in progress after this many seconds (HTTP/2 GOAWAY; Tinode dials again for its next call); also the longest a call without grpc-timeout may take."
     )
     public static let gatewayHTTPAddress = Setting("GATEWAY_HTTP_ADDR", default: "127.0.0.1:8080", "Where the Gateway serves its HTTP API.")
     public static let httpRequestTimeout = Setting(

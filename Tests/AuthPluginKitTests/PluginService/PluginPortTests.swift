@@ -236,7 +236,8 @@ struct PluginPortTests {
     func drainLimit() async throws {
         let calls = SlowCalls()
         let started = ContinuousClock.now
-        try await Self.withPort(drainLimit: .milliseconds(500), slowFor: .seconds(30), calls: calls) { (client: Client, group: ServiceGroup) async throws in
+        try await Self.withPort(drainLimit: .milliseconds(500), slowFor: .seconds(30), calls: calls) {
+            (client: Client, group: ServiceGroup) async throws in
             async let cut: Void = { _ = try? await Self.call(client, Self.slow, Pbx_Unused(), returning: Pbx_Unused.self) }()
             for _ in 0..<500 where calls.started.withLock({ $0 }) < 1 { try await Task.sleep(for: .milliseconds(20)) }
             await group.triggerGracefulShutdown()
