@@ -2,13 +2,15 @@
 # Soak (issue 9): both programs at a moderate, steady load for MINUTES (default 20) against a real
 # redis-server and the Tinode double, release builds. The Gateway gets USERS logged-in users sending
 # (one send per user per second on average, every tenth request a history page); AuthPlugin gets
-# REST-auth `auth` calls for the same users' tokens (about 200 per second). Every 30 s the script
-# samples each program's resident memory and open file descriptors.
+# REST-auth `auth` calls for the same users' tokens (about 200 per second) and, when h2load is
+# installed (Debian: nghttp2-client), FireHose calls on its plugin port (100 per second, 8 in flight,
+# a new HTTP/2 connection every minute). Every 30 s the script samples each program's resident
+# memory and open file descriptors.
 #
 # Pass: resident memory at the end within 10% of its value after the warm-up (WARMUP_MINUTES, default
 # 2), no file-descriptor growth (at most 5 more than after warm-up: sockets come and go), and no
-# error (no non-2xx from the Gateway, no REST-auth answer without the user's uid, no socket error;
-# wrk waits up to 10 s for an answer). Access tokens live for the whole soak plus an hour
+# error (no non-2xx from the Gateway, no REST-auth answer without the user's uid, no socket error,
+# no failed FireHose call; wrk waits up to 10 s for an answer). Access tokens live for the whole soak plus an hour
 # (JWT_ACCESS_TTL), so that no request fails only because its token expired.
 # Prints the samples, then one summary line; exits 1 when a check fails.
 #
@@ -23,7 +25,7 @@ SAMPLE_SECONDS=30
 
 command -v wrk >/dev/null || { echo "needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "needs redis-server (Debian: redis-server)" >&2; exit 1; }
-for product in Gateway AuthPlugin GatewayBench; do swift build -c release --product "$product" >&2; done
+for product in Gateway AuthPlugin GatewayBench PluginBench; do swift build -c release --product "$product" >&2; done
 BIN="$(swift build -c release --show-bin-path)"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -117,6 +119,21 @@ WRK_PIDS+=($!)
 wrk -t1 -c20 -d"${DURATION}s" --timeout 10s -s "$DIR/auth.lua" "http://127.0.0.1:$AUTH_PORT/" >"$DIR/wrk-auth.txt" 2>&1 &
 WRK_PIDS+=($!)
 
+# The plugin port, one h2load run per minute (each on a new connection), until the soak's end.
+PLUGIN_PID=""
+if command -v h2load >/dev/null; then
+  "$BIN/PluginBench" bodies "$DIR"
+  (
+    end=$(($(date +%s) + DURATION))
+    while (($(date +%s) + 10 < end)); do
+      h2load -c1 -m8 --rps=100 -D "$((end - $(date +%s) < 60 ? end - $(date +%s) - 5 : 60))" -d "$DIR/firehose_pub.bin" \
+        -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$GRPC_PORT/pbx.Plugin/FireHose" >>"$DIR/h2load-plugin.txt" 2>&1 || true
+    done
+  ) &
+  PLUGIN_PID=$!
+  WRK_PIDS+=("$PLUGIN_PID")
+fi
+
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
 echo "# minute gateway_rss_kib gateway_fds authplugin_rss_kib authplugin_fds"
@@ -134,6 +151,12 @@ while true; do
   end_g=$g; end_gf=$gf; end_a=$a; end_af=$af
 done
 wait "${WRK_PIDS[@]}" 2>/dev/null || true
+# h2load's summaries: calls that succeeded, and those that failed, errored or were not answered 2xx.
+p_calls=0; p_bad=0
+if [[ -n "$PLUGIN_PID" ]]; then
+  read -r p_calls p_bad < <(awk '/^requests:/ {s += $8; b += $10 + $12 + $14} /^status codes:/ {b += $5 + $7 + $9} END {print s+0, b+0}' "$DIR/h2load-plugin.txt")
+  (( p_calls > 0 )) || p_bad=1
+fi
 [[ -n "$warm_g" ]] || { echo "the soak ended before the warm-up did" >&2; exit 1; }
 parse() { awk '/requests in/ {r=$1} /Socket errors/ {s=$0} /^bad_answers=/ {split($0,a,"="); b=a[2]} END {printf "%s %s %s\n", r, (s==""?"none":s), b}' "$1"; }
 read -r g_requests g_socket g_bad < <(parse "$DIR/wrk-gateway.txt" | awk '{print $1, ($2=="none"?0:1), $NF}')
@@ -141,9 +164,9 @@ read -r a_requests a_socket a_bad < <(parse "$DIR/wrk-auth.txt" | awk '{print $1
 grep -h "Socket errors" "$DIR"/wrk-*.txt >&2 || true
 awk -v m="$MINUTES" -v wg="$warm_g" -v eg="$end_g" -v wa="$warm_a" -v ea="$end_a" -v wgf="$warm_gf" -v egf="$end_gf" \
   -v waf="$warm_af" -v eaf="$end_af" -v gr="$g_requests" -v gb="$g_bad" -v gs="$g_socket" -v ar="$a_requests" -v ab="$a_bad" \
-  -v as="$a_socket" 'BEGIN {
+  -v as="$a_socket" -v pc="$p_calls" -v pb="$p_bad" 'BEGIN {
   growth_g = (eg - wg) * 100 / wg; growth_a = (ea - wa) * 100 / wa
-  ok = (growth_g <= 10 && growth_a <= 10 && egf - wgf <= 5 && eaf - waf <= 5 && gb == 0 && ab == 0 && gs == 0 && as == 0)
+  ok = (growth_g <= 10 && growth_a <= 10 && egf - wgf <= 5 && eaf - waf <= 5 && gb == 0 && ab == 0 && gs == 0 && as == 0 && pb == 0)
   printf "soak minutes=%d gateway: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d; ", m, wg, eg, growth_g, wgf, egf, gr, gb, gs
-  printf "authplugin: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d; %s\n", wa, ea, growth_a, waf, eaf, ar, ab, as, (ok ? "PASS" : "FAIL")
+  printf "authplugin: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d firehose_calls=%d firehose_errors=%d; %s\n", wa, ea, growth_a, waf, eaf, ar, ab, as, pc, pb, (ok ? "PASS" : "FAIL")
   exit (ok ? 0 : 1) }'

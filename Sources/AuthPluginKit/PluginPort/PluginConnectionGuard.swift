@@ -75,9 +75,12 @@ final class PluginConnectionGuard: ChannelInboundHandler {
         context.fireChannelRead(data)
     }
 
+    /// The HTTP/2 handler reports connection errors here (after its own GOAWAY) and, with the same
+    /// error types, the errors of single streams, which it has already reset. Both end the connection
+    /// gracefully: the other calls in flight still get their answers, and a peer too broken to answer
+    /// the PING is closed after `goAwayPingTimeout`.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A connection error: the HTTP/2 handler has sent its GOAWAY; the connection is over.
-        context.close(promise: nil)
+        beginGoAway()
     }
 
     func streamOpened(_ id: HTTP2StreamID) {

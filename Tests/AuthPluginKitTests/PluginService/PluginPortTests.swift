@@ -8,6 +8,7 @@ import ServiceLifecycle
 import SidecarCore
 import SwiftProtobuf
 import Synchronization
+import TestSupport
 import Testing
 import TinodeProto
 
@@ -55,12 +56,12 @@ struct PluginPortTests {
         return [echo, slow]
     }
 
-    /// A server with the test routes in a service group, and a client; `body` gets the client and a
-    /// way to start graceful shutdown. Returns once the group has stopped.
+    /// A server with the test routes in a service group, and a client; `body` gets the client, a
+    /// way to start graceful shutdown, and the server's port. Returns once the group has stopped.
     static func withPort(
         idleTimeout: Duration = .seconds(60), drainLimit: Duration = .seconds(10), slowFor: Duration = .seconds(30),
         calls: SlowCalls = SlowCalls(), compression: Bool = false,
-        _ body: @escaping @Sendable (Client, ServiceGroup) async throws -> Void
+        _ body: @escaping @Sendable (Client, ServiceGroup, Int) async throws -> Void
     ) async throws {
         var logger = Logger(label: "PluginPortTests")
         logger.logLevel = .critical
@@ -69,24 +70,14 @@ struct PluginPortTests {
             allowedNetworks: NetworkAllowList(parsing: "127.0.0.0/8")!, idleTimeout: idleTimeout, drainLimit: drainLimit,
             metrics: PluginMetrics(), logger: logger)
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let outcome: Result<Void, any Error>
-            do {
-                let port = try await server.listeningPort
-                let transport = try HTTP2ClientTransport.Posix(
-                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext,
-                    config: .defaults { config in
-                        if compression { config.compression = .init(algorithm: .gzip, enabledAlgorithms: .all) }
-                    })
-                try await withGRPCClient(transport: transport) { client in try await body(client, group) }
-                outcome = .success(())
-            } catch {
-                outcome = .failure(error)
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.next()
-            try outcome.get()
+        try await whileRunning(group) {
+            let port = try await server.listeningPort
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext,
+                config: .defaults { config in
+                    if compression { config.compression = .init(algorithm: .gzip, enabledAlgorithms: .all) }
+                })
+            try await withGRPCClient(transport: transport) { client in try await body(client, group, port) }
         }
     }
 
@@ -118,7 +109,7 @@ struct PluginPortTests {
 
     @Test("every answer reaches its own call, whether decided at once or from a task, 400 calls in flight")
     func answersFindTheirCalls() async throws {
-        try await Self.withPort { (client: Client, _: ServiceGroup) async throws in
+        try await Self.withPort { (client: Client, _: ServiceGroup, _: Int) async throws in
             try await withThrowingTaskGroup(of: (Int, String).self) { calls in
                 for id in 0..<400 {
                     calls.addTask {
@@ -138,7 +129,7 @@ struct PluginPortTests {
 
     @Test("a method the port does not serve is UNIMPLEMENTED; the connection keeps working")
     func unknownMethod() async throws {
-        try await Self.withPort { (client: Client, _: ServiceGroup) async throws in
+        try await Self.withPort { (client: Client, _: ServiceGroup, _: Int) async throws in
             let error = await #expect(throws: RPCError.self) {
                 _ = try await Self.call(
                     client, MethodDescriptor(fullyQualifiedService: "pbx.Plugin", method: "Nope"), Pbx_Unused(),
@@ -152,7 +143,7 @@ struct PluginPortTests {
 
     @Test("a body that is not the method's message is INTERNAL, named; the connection keeps working")
     func undecodableRequest() async throws {
-        try await Self.withPort { (client: Client, _: ServiceGroup) async throws in
+        try await Self.withPort { (client: Client, _: ServiceGroup, _: Int) async throws in
             let error = await #expect(throws: RPCError.self) {
                 try await Self.rawCall(client, Self.echo, [0xFF, 0xFF, 0xFF, 0xFF])
             }
@@ -164,7 +155,7 @@ struct PluginPortTests {
 
     @Test("a request over 4 MiB is RESOURCE_EXHAUSTED; one just under passes the size check")
     func oversizedRequest() async throws {
-        try await Self.withPort { (client: Client, _: ServiceGroup) async throws in
+        try await Self.withPort { (client: Client, _: ServiceGroup, _: Int) async throws in
             let error = await #expect(throws: RPCError.self) {
                 try await Self.rawCall(client, Self.echo, [UInt8](repeating: 0, count: GRPCWire.maximumMessageBytes + 1))
             }
@@ -181,7 +172,7 @@ struct PluginPortTests {
 
     @Test("a compressed request is UNIMPLEMENTED (the port advertises no compression)")
     func compressedRequest() async throws {
-        try await Self.withPort(compression: true) { (client: Client, _: ServiceGroup) async throws in
+        try await Self.withPort(compression: true) { (client: Client, _: ServiceGroup, _: Int) async throws in
             var options = CallOptions.defaults
             options.compression = .gzip
             let error = await #expect(throws: RPCError.self) {
@@ -194,7 +185,7 @@ struct PluginPortTests {
     @Test("a call without grpc-timeout still ends at the port's limit: DEADLINE_EXCEEDED, its work cancelled")
     func callLimit() async throws {
         let calls = SlowCalls()
-        try await Self.withPort(idleTimeout: .seconds(1), calls: calls) { (client: Client, _: ServiceGroup) async throws in
+        try await Self.withPort(idleTimeout: .seconds(1), calls: calls) { (client: Client, _: ServiceGroup, _: Int) async throws in
             let started = ContinuousClock.now
             let error = await #expect(throws: RPCError.self) {
                 _ = try await Self.call(client, Self.slow, Pbx_Unused(), returning: Pbx_Unused.self)
@@ -211,7 +202,7 @@ struct PluginPortTests {
     @Test("graceful shutdown lets the calls in flight finish, then stops")
     func shutdownDrainsCalls() async throws {
         let calls = SlowCalls()
-        try await Self.withPort(slowFor: .milliseconds(700), calls: calls) { (client: Client, group: ServiceGroup) async throws in
+        try await Self.withPort(slowFor: .milliseconds(700), calls: calls) { (client: Client, group: ServiceGroup, _: Int) async throws in
             try await withThrowingTaskGroup(of: Void.self) { inFlight in
                 for _ in 0..<5 {
                     inFlight.addTask { _ = try await Self.call(client, Self.slow, Pbx_Unused(), returning: Pbx_Unused.self) }
@@ -232,12 +223,75 @@ struct PluginPortTests {
         }
     }
 
+    /// One HTTP/2 frame: length, type, flags, stream id, payload.
+    static func frame(type: UInt8, flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
+        let length = payload.count
+        return [UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, flags]
+            + [UInt8(stream >> 24 & 0x7F), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)] + payload
+    }
+
+    /// A request's header block in HPACK without Huffman coding or indexing: POST, http, `path`,
+    /// `content-type: application/grpc`, then `extra` as literal names and values.
+    static func requestHeaders(path: String, extra: [(String, String)] = []) -> [UInt8] {
+        func literal(_ text: String) -> [UInt8] { [UInt8(text.utf8.count)] + Array(text.utf8) }
+        var block: [UInt8] = [0x83, 0x86]  // :method POST, :scheme http (static table)
+        block += [0x04] + literal(path)  // :path, name from the static table
+        block += [0x0F, 0x10] + literal("application/grpc")  // content-type (static index 31)
+        for (name, value) in extra { block += [0x00] + literal(name) + literal(value) }
+        return block
+    }
+
+    @Test("a stream error on one call ends the connection gracefully: the call in flight beside it is answered")
+    func streamErrorSparesOtherCalls() async throws {
+        try await Self.withPort(slowFor: .milliseconds(700)) { (_: Client, _: ServiceGroup, port: Int) async throws in
+            let connection = try RawConnection(port: port)
+            let frames = try await RawConnection.run { () -> [(type: UInt8, flags: UInt8, stream: UInt32)] in
+                connection.send(PluginConnectionTests.http2Preface)
+                // Stream 1: a whole call of the slow method (an empty message), answered after 700 ms.
+                connection.send(Self.frame(type: 1, flags: 0x4, stream: 1, Self.requestHeaders(path: "/test.Port/Slow")))
+                connection.send(Self.frame(type: 0, flags: 0x1, stream: 1, [0, 0, 0, 0, 0]))
+                // Stream 3: a header name in upper case, which HTTP/2 forbids: a stream error.
+                let bad = Self.requestHeaders(path: "/test.Port/Echo", extra: [("X-Bad", "1")])
+                connection.send(Self.frame(type: 1, flags: 0x5, stream: 3, bad))
+                var pending: [UInt8] = []
+                var seen: [(type: UInt8, flags: UInt8, stream: UInt32)] = []
+                let deadline = ContinuousClock.now + .seconds(15)
+                while ContinuousClock.now < deadline {
+                    switch connection.receive(timeout: .milliseconds(100)) {
+                    case .closed: return seen
+                    case .timedOut: continue
+                    case .bytes(let bytes): pending += bytes
+                    }
+                    while pending.count >= 9 {
+                        let length = Int(pending[0]) << 16 | Int(pending[1]) << 8 | Int(pending[2])
+                        guard pending.count >= 9 + length else { break }
+                        let stream =
+                            UInt32(pending[5] & 0x7F) << 24 | UInt32(pending[6]) << 16 | UInt32(pending[7]) << 8 | UInt32(pending[8])
+                        let (type, flags) = (pending[3], pending[4])
+                        let payload = Array(pending[9..<(9 + length)])
+                        pending.removeFirst(9 + length)
+                        seen.append((type, flags, stream))
+                        if type == 4, flags & 1 == 0 { connection.send(Self.frame(type: 4, flags: 1, stream: 0, [])) }
+                        if type == 6, flags & 1 == 0 { connection.send(Self.frame(type: 6, flags: 1, stream: 0, payload)) }
+                    }
+                }
+                return seen
+            }
+            // Frame types: 0 DATA, 1 HEADERS, 3 RST_STREAM, 7 GOAWAY.
+            #expect(frames.contains { $0.type == 3 && $0.stream == 3 }, "stream 3 was not reset: no stream error happened")
+            #expect(frames.contains { $0.type == 7 }, "no GOAWAY after the stream error")
+            #expect(frames.contains { $0.type == 0 && $0.stream == 1 }, "the call in flight got no message")
+            #expect(frames.contains { $0.type == 1 && $0.stream == 1 && $0.flags & 1 == 1 }, "the call in flight got no trailers")
+            #expect(!frames.contains { $0.type == 3 && $0.stream == 1 }, "the call in flight was reset")
+        }
+    }
+
     @Test("calls still running when the drain limit passes are cut off, and shutdown ends")
     func drainLimit() async throws {
         let calls = SlowCalls()
         let started = ContinuousClock.now
         try await Self.withPort(drainLimit: .milliseconds(500), slowFor: .seconds(30), calls: calls) {
-            (client: Client, group: ServiceGroup) async throws in
+            (client: Client, group: ServiceGroup, _: Int) async throws in
             async let cut: Void = { _ = try? await Self.call(client, Self.slow, Pbx_Unused(), returning: Pbx_Unused.self) }()
             for _ in 0..<500 where calls.started.withLock({ $0 }) < 1 { try await Task.sleep(for: .milliseconds(20)) }
             await group.triggerGracefulShutdown()

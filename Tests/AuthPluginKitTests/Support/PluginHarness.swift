@@ -44,25 +44,32 @@ func withPluginServer(
     let backend = try StoreBackend(configuration: configuration, logger: logger)
     let components = try PluginComponents(configuration: configuration, backend: backend, logger: logger)
     let group = ServiceGroup(services: backend.services + components.services, gracefulShutdownSignals: [], logger: logger)
+    try await whileRunning(group) {
+        let port = try await components.server.listeningPort
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        try await withGRPCClient(transport: transport) { client in
+            try await body(
+                PluginHarness(plugin: Pbx_Plugin.Client(wrapping: client), port: port, components: components, backend: backend))
+        }
+    }
+}
+
+/// Runs `group` while `body` runs, then shuts it down gracefully and waits for it: the group's own
+/// error (a service that throws on graceful shutdown would make the program exit with status 1)
+/// comes first, then `body`'s.
+func whileRunning<T: Sendable>(_ group: ServiceGroup, _ body: () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
-        let outcome: Result<Void, any Error>
+        let outcome: Result<T, any Error>
         do {
-            let port = try await components.server.listeningPort
-            let transport = try HTTP2ClientTransport.Posix(
-                target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-            try await withGRPCClient(transport: transport) { client in
-                try await body(
-                    PluginHarness(plugin: Pbx_Plugin.Client(wrapping: client), port: port, components: components, backend: backend))
-            }
-            outcome = .success(())
+            outcome = .success(try await body())
         } catch {
             outcome = .failure(error)
         }
         await group.triggerGracefulShutdown()
-        // A service that throws on graceful shutdown would make the program exit with status 1.
         try await tasks.next()
-        try outcome.get()
+        return try outcome.get()
     }
 }
 
@@ -167,22 +174,13 @@ final class WebhookReceiver: Sendable {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await whileRunning(group) {
             var bound: Int?
             for _ in 0..<500 where bound == nil {
                 bound = port.withLock { $0 }
                 if bound == nil { try await Task.sleep(for: .milliseconds(10)) }
             }
-            let outcome: Result<Void, any Error>
-            do {
-                outcome = .success(try await body(receiver, try #require(bound, "webhook receiver did not start")))
-            } catch {
-                outcome = .failure(error)
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.next()
-            try outcome.get()
+            try await body(receiver, try #require(bound, "webhook receiver did not start"))
         }
     }
 }
