@@ -153,12 +153,11 @@ struct GatewayHostileInputTests {
         // Short, but long enough for a WebSocket upgrade (token check included) on a loaded machine.
         let environment = ["HTTP_REQUEST_TIMEOUT_SECONDS": "3", "HTTP_IDLE_TIMEOUT_SECONDS": "3"]
         try await GatewayHarness.run(extraEnvironment: environment) { gateway in
-            let (_, reader) = try await gateway.register("streamreader")
-            let (_, writer) = try await gateway.register("streamwriter")
-            let readerToken = try #require(reader["access_token"] as? String)
-            let writerToken = try #require(writer["access_token"] as? String)
-            // Posted on a connection of its own: the harness's client would reuse one that the
-            // 3 s idle deadline has closed meanwhile.
+            // Each on a connection of its own too: the harness's one connection is closed by the 3 s
+            // idle deadline if a loaded machine takes that long between start-up and these calls.
+            let readerToken = try await Self.registerOnFreshConnection(port: gateway.port, "streamreader")
+            let writerToken = try await Self.registerOnFreshConnection(port: gateway.port, "streamwriter")
+            // Posted 7 s later, past both deadlines, on a connection of its own as well.
             let post = Task {
                 try await Task.sleep(for: .seconds(7))
                 let body = #"{"text":"after the deadlines"}"#
@@ -200,5 +199,19 @@ struct GatewayHostileInputTests {
             #expect(ContinuousClock.now - started < .seconds(15))
             #expect(try await gateway.request(.get, "/healthz").status == 200)
         }
+    }
+
+    /// Registers a new user over a connection of its own (closed after the answer); its access token.
+    static func registerOnFreshConnection(port: Int, _ name: String) async throws -> String {
+        let email = "\(name)-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        let body = #"{"email":"\#(email)","password":"secret-password","name":"\#(name)"}"#
+        let (answer, _) = try await HostileHTTP.request(
+            port: port,
+            "POST /v1/auth/register HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        #expect(answer.hasPrefix("HTTP/1.1 201"), "register: \(answer)")
+        let json = answer.range(of: "\r\n\r\n").map { String(answer[$0.upperBound...]) } ?? ""
+        let tokens = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        return try #require(tokens?["access_token"] as? String, "register: \(answer)")
     }
 }
