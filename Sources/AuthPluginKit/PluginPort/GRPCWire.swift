@@ -17,6 +17,7 @@ enum GRPCWire {
     /// Whether a request's `content-type` is gRPC with the protobuf encoding: `application/grpc`,
     /// `application/grpc+proto`, either with parameters (`; charset=...`).
     static func isGRPCContentType(_ value: String?) -> Bool {
+        if value == "application/grpc" { return true }  // what every gRPC client sends, at no cost
         guard var value = value?.lowercased() else { return false }
         if let semicolon = value.firstIndex(of: ";") { value = String(value[..<semicolon]) }
         value = value.trimmingSpaces

@@ -28,7 +28,8 @@ struct UnaryCallSettings: Sendable {
 /// ("trailers-only"). A route that answers `.now` is answered within the same read, on the event
 /// loop; one that answers `.later` runs in a task, and its answer is written back on the event loop.
 /// The call's deadline (`grpc-timeout`, at most `maximumCallDuration`) answers DEADLINE_EXCEEDED and
-/// cancels the task; a stream the peer resets cancels it too.
+/// cancels the task; a stream the peer resets cancels it too. Its timer is only started for a call
+/// still open when a read ends.
 final class UnaryCallHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
@@ -51,6 +52,9 @@ final class UnaryCallHandler: ChannelInboundHandler {
     private var body = ByteBuffer()
     /// Whether the peer has ended its side of the stream.
     private var requestEnded = false
+    /// When the call must be answered by; its timer is armed only for a call still open at the end of
+    /// a read (most calls are answered within the read that brought them, and need none).
+    private var callDeadline: NIODeadline?
     private var deadline: Scheduled<Void>?
     private var task: Task<Void, Never>?
 
@@ -84,6 +88,11 @@ final class UnaryCallHandler: ChannelInboundHandler {
         default:
             break
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        armDeadline(context)
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -121,8 +130,19 @@ final class UnaryCallHandler: ChannelInboundHandler {
         phase = .receiving(route)
         var limit = settings.maximumCallDuration
         if let timeout = headers.first(name: "grpc-timeout").flatMap(GRPCWire.timeout) { limit = min(limit, timeout) }
+        callDeadline = .now() + TimeAmount(limit)
+    }
+
+    /// Starts the deadline's timer for a call that is not answered yet: DEADLINE_EXCEEDED, and its
+    /// task cancelled.
+    private func armDeadline(_ context: ChannelHandlerContext) {
+        guard deadline == nil, let callDeadline else { return }
+        switch phase {
+        case .receiving, .answering: break
+        case .started, .finished: return
+        }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: TimeAmount(limit)) {
+        deadline = context.eventLoop.scheduleTask(deadline: callDeadline) {
             let (handler, context) = bound.value
             handler.task?.cancel()
             handler.finish(context, .failure(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
@@ -142,6 +162,7 @@ final class UnaryCallHandler: ChannelInboundHandler {
             case .now(let outcome):
                 finish(context, outcome)
             case .later(let work):
+                armDeadline(context)
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 task = Task {
                     let outcome = await work()

@@ -20,7 +20,8 @@ public struct PluginMetrics: Sendable {
     static let policies = ["throttle", "size", "canonical"]
     static let linkResults = ["created", "already_linked", "conflict", "no_email", "error"]
 
-    private let calls: [String: Counter]
+    /// By RPC, then result: no key is built per call.
+    private let calls: [String: [String: Counter]]
     private let durations: [String: Timer]
     private let policyRefusals: [String: Counter]
     private let linkOutcomes: [String: Counter]
@@ -34,12 +35,12 @@ public struct PluginMetrics: Sendable {
     let webhookDuration = Timer(label: "authplugin_webhook_delivery_duration_seconds")
 
     public init() {
-        var calls: [String: Counter] = [:]
+        var calls: [String: [String: Counter]] = [:]
         var durations: [String: Timer] = [:]
         for rpc in Self.rpcs {
             durations[rpc] = Timer(label: "authplugin_plugin_call_duration_seconds", dimensions: [("rpc", rpc)])
             for result in Self.results {
-                calls[rpc + "|" + result] = Counter(
+                calls[rpc, default: [:]][result] = Counter(
                     label: "authplugin_plugin_calls_total", dimensions: [("rpc", rpc), ("result", result)])
             }
         }
@@ -56,7 +57,7 @@ public struct PluginMetrics: Sendable {
     }
 
     func record(rpc: String, result: String, since start: ContinuousClock.Instant) {
-        calls[rpc + "|" + result]?.increment()
+        calls[rpc]?[result]?.increment()
         durations[rpc]?.recordInterval(since: start)
     }
 

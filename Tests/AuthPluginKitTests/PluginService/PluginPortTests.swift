@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import Logging
 import NIOCore
+import NIOHPACK
 import ServiceLifecycle
 import SidecarCore
 import SwiftProtobuf
@@ -223,66 +224,121 @@ struct PluginPortTests {
         }
     }
 
-    /// One HTTP/2 frame: length, type, flags, stream id, payload.
-    static func frame(type: UInt8, flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
-        let length = payload.count
-        return [UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, flags]
-            + [UInt8(stream >> 24 & 0x7F), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)] + payload
+    /// One HTTP/2 frame as the raw peer sees it. Types: 0 DATA, 1 HEADERS, 3 RST_STREAM, 7 GOAWAY.
+    struct Frame: Sendable {
+        let type: UInt8
+        let flags: UInt8
+        let stream: UInt32
+        let payload: [UInt8]
+
+        var endsStream: Bool { flags & 1 == 1 && (type == 0 || type == 1) }
+
+        /// The encoded frame.
+        static func bytes(type: UInt8, flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
+            let length = payload.count
+            return [UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, flags]
+                + [UInt8(stream >> 24 & 0x7F), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)]
+                + payload
+        }
     }
 
-    /// A request's header block in HPACK without Huffman coding or indexing: POST, http, `path`,
-    /// `content-type: application/grpc`, then `extra` as literal names and values.
-    static func requestHeaders(path: String, extra: [(String, String)] = []) -> [UInt8] {
+    /// A request's header block in HPACK without Huffman coding or indexing: `method` (POST or GET),
+    /// http, `path`, `contentType`, then `extra` as literal names and values.
+    static func requestHeaders(
+        method: String = "POST", path: String, contentType: String = "application/grpc", extra: [(String, String)] = []
+    ) -> [UInt8] {
         func literal(_ text: String) -> [UInt8] { [UInt8(text.utf8.count)] + Array(text.utf8) }
-        var block: [UInt8] = [0x83, 0x86]  // :method POST, :scheme http (static table)
+        var block: [UInt8] = [method == "GET" ? 0x82 : 0x83, 0x86]  // :method, :scheme http (static table)
         block += [0x04] + literal(path)  // :path, name from the static table
-        block += [0x0F, 0x10] + literal("application/grpc")  // content-type (static index 31)
+        block += [0x0F, 0x10] + literal(contentType)  // content-type (static index 31)
         for (name, value) in extra { block += [0x00] + literal(name) + literal(value) }
         return block
+    }
+
+    /// A raw HTTP/2 peer: sends the preface and `frames`, then reads (answering SETTINGS and PINGs)
+    /// until the server closes, `done` holds for the frames so far, or 15 s pass.
+    static func exchange(port: Int, _ frames: [[UInt8]], until done: @escaping @Sendable ([Frame]) -> Bool) async throws -> [Frame] {
+        let connection = try RawConnection(port: port)
+        return try await RawConnection.run { () -> [Frame] in
+            connection.send(PluginConnectionTests.http2Preface)
+            for frame in frames { connection.send(frame) }
+            var pending: [UInt8] = []
+            var seen: [Frame] = []
+            let deadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < deadline, !done(seen) {
+                switch connection.receive(timeout: .milliseconds(100)) {
+                case .closed: return seen
+                case .timedOut: continue
+                case .bytes(let bytes): pending += bytes
+                }
+                while pending.count >= 9 {
+                    let length = Int(pending[0]) << 16 | Int(pending[1]) << 8 | Int(pending[2])
+                    guard pending.count >= 9 + length else { break }
+                    let stream = UInt32(pending[5] & 0x7F) << 24 | UInt32(pending[6]) << 16 | UInt32(pending[7]) << 8 | UInt32(pending[8])
+                    let frame = Frame(type: pending[3], flags: pending[4], stream: stream, payload: Array(pending[9..<(9 + length)]))
+                    pending.removeFirst(9 + length)
+                    seen.append(frame)
+                    if frame.type == 4, frame.flags & 1 == 0 { connection.send(Frame.bytes(type: 4, flags: 1, stream: 0, [])) }
+                    if frame.type == 6, frame.flags & 1 == 0 { connection.send(Frame.bytes(type: 6, flags: 1, stream: 0, frame.payload)) }
+                }
+            }
+            return seen
+        }
+    }
+
+    /// The header blocks the server sent, decoded in order (HPACK's table spans the connection), by stream.
+    static func headers(in frames: [Frame]) throws -> [UInt32: [HPACKHeaders]] {
+        var decoder = HPACKDecoder(allocator: ByteBufferAllocator())
+        var decoded: [UInt32: [HPACKHeaders]] = [:]
+        for frame in frames where frame.type == 1 {
+            var block = ByteBuffer(bytes: frame.payload)
+            decoded[frame.stream, default: []].append(try decoder.decodeHeaders(from: &block))
+        }
+        return decoded
     }
 
     @Test("a stream error on one call ends the connection gracefully: the call in flight beside it is answered")
     func streamErrorSparesOtherCalls() async throws {
         try await Self.withPort(slowFor: .milliseconds(700)) { (_: Client, _: ServiceGroup, port: Int) async throws in
-            let connection = try RawConnection(port: port)
-            let frames = try await RawConnection.run { () -> [(type: UInt8, flags: UInt8, stream: UInt32)] in
-                connection.send(PluginConnectionTests.http2Preface)
-                // Stream 1: a whole call of the slow method (an empty message), answered after 700 ms.
-                connection.send(Self.frame(type: 1, flags: 0x4, stream: 1, Self.requestHeaders(path: "/test.Port/Slow")))
-                connection.send(Self.frame(type: 0, flags: 0x1, stream: 1, [0, 0, 0, 0, 0]))
-                // Stream 3: a header name in upper case, which HTTP/2 forbids: a stream error.
-                let bad = Self.requestHeaders(path: "/test.Port/Echo", extra: [("X-Bad", "1")])
-                connection.send(Self.frame(type: 1, flags: 0x5, stream: 3, bad))
-                var pending: [UInt8] = []
-                var seen: [(type: UInt8, flags: UInt8, stream: UInt32)] = []
-                let deadline = ContinuousClock.now + .seconds(15)
-                while ContinuousClock.now < deadline {
-                    switch connection.receive(timeout: .milliseconds(100)) {
-                    case .closed: return seen
-                    case .timedOut: continue
-                    case .bytes(let bytes): pending += bytes
-                    }
-                    while pending.count >= 9 {
-                        let length = Int(pending[0]) << 16 | Int(pending[1]) << 8 | Int(pending[2])
-                        guard pending.count >= 9 + length else { break }
-                        let stream =
-                            UInt32(pending[5] & 0x7F) << 24 | UInt32(pending[6]) << 16 | UInt32(pending[7]) << 8 | UInt32(pending[8])
-                        let (type, flags) = (pending[3], pending[4])
-                        let payload = Array(pending[9..<(9 + length)])
-                        pending.removeFirst(9 + length)
-                        seen.append((type, flags, stream))
-                        if type == 4, flags & 1 == 0 { connection.send(Self.frame(type: 4, flags: 1, stream: 0, [])) }
-                        if type == 6, flags & 1 == 0 { connection.send(Self.frame(type: 6, flags: 1, stream: 0, payload)) }
-                    }
-                }
-                return seen
-            }
-            // Frame types: 0 DATA, 1 HEADERS, 3 RST_STREAM, 7 GOAWAY.
+            let frames = try await Self.exchange(
+                port: port,
+                [
+                    // Stream 1: a whole call of the slow method (an empty message), answered after 700 ms.
+                    Frame.bytes(type: 1, flags: 0x4, stream: 1, Self.requestHeaders(path: "/test.Port/Slow")),
+                    Frame.bytes(type: 0, flags: 0x1, stream: 1, [0, 0, 0, 0, 0]),
+                    // Stream 3: a header name in upper case, which HTTP/2 forbids: a stream error.
+                    Frame.bytes(type: 1, flags: 0x5, stream: 3, Self.requestHeaders(path: "/test.Port/Echo", extra: [("X-Bad", "1")])),
+                ],
+                until: { _ in false })
             #expect(frames.contains { $0.type == 3 && $0.stream == 3 }, "stream 3 was not reset: no stream error happened")
             #expect(frames.contains { $0.type == 7 }, "no GOAWAY after the stream error")
             #expect(frames.contains { $0.type == 0 && $0.stream == 1 }, "the call in flight got no message")
-            #expect(frames.contains { $0.type == 1 && $0.stream == 1 && $0.flags & 1 == 1 }, "the call in flight got no trailers")
+            #expect(frames.contains { $0.type == 1 && $0.stream == 1 && $0.endsStream }, "the call in flight got no trailers")
             #expect(!frames.contains { $0.type == 3 && $0.stream == 1 }, "the call in flight was reset")
+        }
+    }
+
+    @Test("requests that are not gRPC get an HTTP status; a request that never ends gets DEADLINE_EXCEEDED at the limit")
+    func nonGRPCAndUnfinishedRequests() async throws {
+        try await Self.withPort(idleTimeout: .seconds(1)) { (_: Client, _: ServiceGroup, port: Int) async throws in
+            let started = ContinuousClock.now
+            let frames = try await Self.exchange(
+                port: port,
+                [
+                    Frame.bytes(type: 1, flags: 0x5, stream: 1, Self.requestHeaders(method: "GET", path: "/test.Port/Echo")),
+                    Frame.bytes(type: 1, flags: 0x5, stream: 3, Self.requestHeaders(path: "/test.Port/Echo", contentType: "text/plain")),
+                    // Headers, then nothing: the request is never complete.
+                    Frame.bytes(type: 1, flags: 0x4, stream: 5, Self.requestHeaders(path: "/test.Port/Echo")),
+                ],
+                until: { frames in frames.contains { $0.stream == 5 && $0.endsStream } })
+            let took = ContinuousClock.now - started
+            let headers = try Self.headers(in: frames)
+            #expect(headers[1]?.first?.first(name: ":status") == "405")
+            #expect(headers[3]?.first?.first(name: ":status") == "415")
+            let answer = try #require(headers[5]?.first, "the unfinished request got no answer")
+            #expect(answer.first(name: ":status") == "200")
+            #expect(answer.first(name: "grpc-status") == "4")
+            #expect(took >= .milliseconds(900), "answered after \(took), before the 1 s limit")
         }
     }
 
