@@ -77,6 +77,18 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
+        // gRPC over HTTP/2 as both of our own links speak it: message framing, status headers, and
+        // the control-frame budget that lets a grpc-go peer ping once per answer (plugin port, and the
+        // Gateway's link to Tinode).
+        .target(
+            name: "GRPCOverHTTP2",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ]
+        ),
         .target(
             name: "SidecarCore",
             dependencies: [
@@ -109,6 +121,7 @@ let package = Package(
         .target(
             name: "AuthPluginKit",
             dependencies: [
+                "GRPCOverHTTP2",
                 "SidecarCore",
                 "SidecarServer",
                 "TinodeProto",
@@ -141,19 +154,22 @@ let package = Package(
         .target(
             name: "GatewayKit",
             dependencies: [
+                "GRPCOverHTTP2",
                 "MongoReader",
                 "SidecarCore",
                 "SidecarServer",
                 "TinodeProto",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -213,6 +229,7 @@ let package = Package(
             name: "PluginBench",
             dependencies: [
                 "AuthPluginKit",
+                "GRPCOverHTTP2",
                 "SidecarCore",
                 "SidecarServer",
                 "TinodeProto",
@@ -220,6 +237,7 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -247,6 +265,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -296,6 +315,14 @@ let package = Package(
             name: "MongoReaderTests",
             dependencies: ["CMongoc", "MongoReader", "MongoTestSupport", "TestSupport"]
         ),
+        // The control-frame rule of both HTTP/2 links, without sockets.
+        .testTarget(
+            name: "GRPCOverHTTP2Tests",
+            dependencies: [
+                "GRPCOverHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ValkeyTests",
             dependencies: ["Valkey", "TestSupport"]
@@ -336,6 +363,7 @@ let package = Package(
             name: "AuthPluginKitTests",
             dependencies: [
                 "AuthPluginKit",
+                "GRPCOverHTTP2",
                 "TestSupport",
                 "SidecarCore",
                 "SidecarServer",

@@ -19,6 +19,11 @@ extension TinodeDouble {
         /// A session with more unsent messages than this stops being written to (half-dead), like
         /// Tinode's writer giving up on a slow client.
         public var sendQueueLimit = 128
+        /// How the connections behave on the wire. By default like Tinode's grpc-go server: a PING
+        /// per client message and its keepalive policy (tinode.conf `grpc_keepalive_enabled: true`),
+        /// so that a client's HTTP/2 stack meets what it meets in production. `.grpcSwift` turns the
+        /// emulation off.
+        public var wire: Wire = .grpcSwift
 
         public init() {}
     }

@@ -13,6 +13,7 @@ import TinodeProto
 /// Seeding, inspection and fault knobs let tests set up and break things on purpose.
 public final class TinodeDouble: Sendable {
     let world: World
+    let wireTally = WireTally()
     private let lifecycle = Mutex(Lifecycle())
 
     private struct Lifecycle {
@@ -79,6 +80,7 @@ public final class TinodeDouble: Sendable {
 
     private func serve(on port: Int) async throws {
         let options = world.options
+        let wireTally = wireTally
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: "127.0.0.1", port: port),
             transportSecurity: .plaintext,
@@ -88,6 +90,7 @@ public final class TinodeDouble: Sendable {
                 // max_message_size is enforced by NodeService's deserializer, which ends the call with
                 // RESOURCE_EXHAUSTED like Tinode; the transport would reset the stream instead.
                 config.rpc.maxRequestPayloadSize = max(options.maxMessageSize * 4, 16 << 20)
+                options.wire.configure(&config, tally: wireTally)
             },
             // Not the shared singleton: a busy double must not delay the timers of the code under test
             // that runs in the same process.

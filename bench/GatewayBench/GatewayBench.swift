@@ -64,9 +64,9 @@ func withSessionLayer<Result: Sendable>(
     var poolSettings = TinodeSessionPoolSettings()
     poolSettings.maximumSessions = 1_000_000
     poolSettings.idleTimeout = .seconds(3600)
-    var options = GRPCTinodeConnector.Options(host: "127.0.0.1", port: port)
+    var options = TinodeLink.Options(host: "127.0.0.1", port: port)
     options.connections = 2
-    let connector = try GRPCTinodeConnector(options: options)
+    let connector = TinodeLink(options: options, logger: quietLogger())
     let pool = TinodeSessionPool(connector: connector, settings: settings, poolSettings: poolSettings, logger: quietLogger())
     let services = Task {
         await withThrowingTaskGroup(of: Void.self) { group in

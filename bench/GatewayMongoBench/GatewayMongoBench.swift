@@ -30,7 +30,7 @@ struct GatewayMongoBench {
         var settings = TinodeSessionSettings()
         settings.roomTopic = room
         settings.requestTimeout = .seconds(30)
-        let connector = try GRPCTinodeConnector(options: .init(host: "127.0.0.1", port: double.port))
+        let connector = TinodeLink(options: .init(host: "127.0.0.1", port: double.port), logger: logger)
         let pool = TinodeSessionPool(connector: connector, settings: settings, poolSettings: .init(), logger: logger)
         let services = Task {
             await withThrowingTaskGroup(of: Void.self) { group in

@@ -79,16 +79,21 @@ func median(_ values: [Double]) -> Double {
 // `PluginBench serve`: only the server; prints `port=N`, runs until SIGTERM or SIGINT.
 // `PluginBench load PORT [rounds] [seconds] [concurrency]`: only the callers, against PORT
 // (as Tinode is: another process).
+// `PluginBench pinging PORT [rounds] [seconds] [concurrency] [connections]`: FireHose `{pub}` from
+// callers that ping like Tinode's grpc-go client (``PingingCaller``), `concurrency` calls in flight
+// on each of `connections` (default 1) connections; with `PACE_MS` set, paced as the paced runs.
+// Exits 1 when the server ended a connection or a call failed.
 // `PluginBench bodies DIR`: writes the gRPC-framed request bodies of the three calls (`empty.bin`,
 // `firehose_pub.bin`, `firehose_hi.bin`) for an HTTP/2 load tool such as h2load.
 var arguments = Array(CommandLine.arguments.dropFirst())
-let mode = arguments.first.flatMap { ["serve", "serve-floor", "load", "bodies"].contains($0) ? $0 : nil } ?? "both"
+let mode = arguments.first.flatMap { ["serve", "serve-floor", "load", "pinging", "bodies"].contains($0) ? $0 : nil } ?? "both"
 if mode != "both" { arguments.removeFirst() }
-let remotePort = mode == "load" ? Int(arguments.removeFirst()) : nil
+let remotePort = mode == "load" || mode == "pinging" ? Int(arguments.removeFirst()) : nil
 let bodiesDirectory = mode == "bodies" ? arguments.removeFirst() : nil
 let rounds = arguments.count > 0 ? Int(arguments[0]) ?? 3 : 3
 let seconds = arguments.count > 1 ? Double(arguments[1]) ?? 5 : 5
 let concurrency = arguments.count > 2 ? Int(arguments[2]) ?? 32 : 32
+let connectionCount = arguments.count > 3 ? Int(arguments[3]) ?? 1 : 1
 /// `PACE_MS` (default 5): the mean wait of each caller between its calls in the paced runs.
 let paceMilliseconds = Int(ProcessInfo.processInfo.environment["PACE_MS"] ?? "") ?? 5
 
@@ -203,6 +208,41 @@ func load(port: Int) async throws {
     }
 }
 
+/// Rounds of FireHose `{pub}` from ``PingingCaller`` against the server on `port`; prints each
+/// round, then the medians and the totals. False when a connection was ended by the server or a
+/// call failed.
+func pingingLoad(port: Int) async throws -> Bool {
+    let body = ByteBuffer(bytes: Array(try grpcFramed(pub)))
+    let pace = ProcessInfo.processInfo.environment["PACE_MS"].flatMap(Int.init).map { TimeAmount.milliseconds(Int64($0)) }
+    print(
+        "# \(rounds) rounds of \(seconds) s; \(concurrency) calls in flight on each of \(connectionCount) connection(s), "
+            + "a PING per DATA frame received while none is unanswered"
+            + (pace.map { "; each call waits 0 to \(2 * $0.nanoseconds / 1_000_000) ms before the next" } ?? ""))
+    var total = PingingCaller.Figures()
+    var rates: [Double] = []
+    var p99s: [Double] = []
+    for round in 1...rounds {
+        let figures = try await PingingCaller.run(
+            port: port, connections: connectionCount, inFlight: concurrency, seconds: seconds, pace: pace,
+            path: "/pbx.Plugin/FireHose", body: body)
+        total.add(figures)
+        rates.append(figures.callsPerSecond)
+        p99s.append(figures.p99Milliseconds)
+        print(
+            String(
+                format: "round=%d pinging_firehose_pub_per_s=%.0f pinging_firehose_pub_p99_ms=%.2f pings_sent=%d failed=%d "
+                    + "connections_closed_by_server=%d",
+                round, figures.callsPerSecond, figures.p99Milliseconds, figures.pingsSent, figures.failed, figures.closedByServer))
+    }
+    print(
+        String(
+            format: "pinging_firehose_pub_per_s=%.0f pinging_firehose_pub_p99_ms=%.2f calls=%d failed=%d pings_sent=%d pings_acked=%d "
+                + "connections_opened=%d connections_closed_by_server=%d (must be 0)",
+            median(rates), median(p99s), total.calls, total.failed, total.pingsSent, total.pingAcks, total.connectionsOpened,
+            total.closedByServer))
+    return total.closedByServer == 0 && total.failed == 0
+}
+
 /// One gRPC message as it travels in a request body: uncompressed flag, big-endian length, bytes.
 func grpcFramed(_ message: some SwiftProtobuf.Message) throws -> Data {
     let bytes: Data = try message.serializedBytes()
@@ -230,6 +270,8 @@ case "serve-floor":
     try await channel.closeFuture.get()
 case "load":
     try await load(port: remotePort ?? 0)
+case "pinging":
+    if !(try await pingingLoad(port: remotePort ?? 0)) { exit(1) }
 default:
     let server = try makeServer()
     let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)

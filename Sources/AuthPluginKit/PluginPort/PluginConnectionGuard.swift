@@ -24,7 +24,8 @@ final class PluginConnectionGuard: ChannelInboundHandler {
     private let idleTimeout: TimeAmount
     private var context: ChannelHandlerContext?
     private var openStreams = 0
-    private var lastStreamID = HTTP2StreamID.rootStream
+    /// The last stream the peer opened, for a GOAWAY (this guard's, and ``ControlFramePolicer``'s).
+    private(set) var lastStreamID = HTTP2StreamID.rootStream
     /// When the connection last had no call in progress.
     private var idleSince = NIODeadline.now()
     /// One timer per connection, moved on when it fires early, rather than one per call; nil while

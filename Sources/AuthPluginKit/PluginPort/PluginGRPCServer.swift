@@ -1,4 +1,5 @@
 import GRPCCore
+import GRPCOverHTTP2
 import Logging
 import NIOCore
 import NIOHTTP2
@@ -19,6 +20,10 @@ import Synchronization
 /// * Callers outside `AUTHPLUGIN_ALLOWED_NETWORKS` get `PERMISSION_DENIED` for every call.
 /// * Idle connections are closed (``PluginConnectionGuard``); a call lasts at most its
 ///   `grpc-timeout`, and never longer than the idle timeout.
+/// * Control frames (PING, SETTINGS, PRIORITY) are budgeted by `ControlFramePolicer`: Tinode's
+///   grpc-go client pings about once per answer it receives, so each DATA frame we send earns one,
+///   beside an allowance of 200 per 30 s for frames nothing earned; beyond both the connection is
+///   cut (GOAWAY `ENHANCE_YOUR_CALM`, counted in `authplugin_plugin_connections_cut_total`).
 /// * Graceful shutdown: stop accepting, GOAWAY to every connection, let the calls in flight
 ///   finish (at most `drainLimit`), then close what is left.
 public final class PluginGRPCServer: Service, Sendable {
@@ -91,13 +96,15 @@ public final class PluginGRPCServer: Service, Sendable {
             }
     }
 
-    /// The pipeline of one accepted connection: HTTP/2, the connection guard, and a
-    /// ``UnaryCallHandler`` on every stream the peer opens.
+    /// The pipeline of one accepted connection: HTTP/2, the control-frame policer, the connection
+    /// guard, and on every stream the peer opens the policer's credit for our DATA frames and a
+    /// ``UnaryCallHandler``.
     private func configure(_ channel: any Channel) throws {
         let host = channel.remoteAddress?.ipAddress
+        let peer = channel.remoteAddress?.description ?? "unknown"
         let settings = UnaryCallSettings(
             routes: routes, callerAllowed: host.map(allowedNetworks.allows) ?? false,
-            peer: channel.remoteAddress?.description ?? "unknown", maximumCallDuration: idleTimeout, metrics: metrics,
+            peer: peer, maximumCallDuration: idleTimeout, metrics: metrics,
             logger: logger)
         let connectionGuard = PluginConnectionGuard(idleTimeout: idleTimeout)
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
@@ -107,14 +114,30 @@ public final class PluginGRPCServer: Service, Sendable {
             HTTP2Setting(parameter: .maxConcurrentStreams, value: 1024),
             HTTP2Setting(parameter: .maxHeaderListSize, value: 16384),
         ]
+        // NIO's own count (200 control frames per 30 s) would cut Tinode off after about 200 calls:
+        // it stays only as a backstop against raw floods, and the policer applies the real rule.
+        HTTP2FloodLimits.applyBackstop(to: &connection)
+        let policer = ControlFramePolicer(
+            limits: ControlFrameBudget.Limits(), lastPeerStreamID: { [connectionGuard] in connectionGuard.lastStreamID }
+        ) { [metrics, logger] kind in
+            metrics.controlFrameFloods.increment()
+            logger.warning(
+                "pbx.Plugin connection cut off: more HTTP/2 control frames than its calls allow",
+                metadata: ["peer": "\(peer)", "frame": "\(kind.rawValue)"])
+        }
+        let credit = NIOLoopBound(policer, eventLoop: channel.eventLoop)
         _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: connection, streamConfiguration: .init(),
             streamDelegate: PluginConnectionGuard.StreamCounter(guardHandler: NIOLoopBound(connectionGuard, eventLoop: channel.eventLoop))
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
+                // First, nearest the connection: it sees every DATA frame the call writes.
+                try stream.pipeline.syncOperations.addHandler(OutboundDataCredit(policer: credit))
                 try stream.pipeline.syncOperations.addHandler(UnaryCallHandler(settings: settings))
             }
         }
+        // The policer before the guard: the guard's GOAWAY PING passes through it and earns its ACK.
+        try channel.pipeline.syncOperations.addHandler(policer)
         try channel.pipeline.syncOperations.addHandler(connectionGuard)
         let key = ObjectIdentifier(channel)
         let open = OpenConnection(channel: channel, guardHandler: NIOLoopBound(connectionGuard, eventLoop: channel.eventLoop))

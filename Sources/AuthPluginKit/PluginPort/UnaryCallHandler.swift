@@ -1,4 +1,5 @@
 import GRPCCore
+import GRPCOverHTTP2
 import Logging
 import NIOCore
 import NIOHPACK

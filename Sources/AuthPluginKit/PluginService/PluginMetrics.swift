@@ -10,6 +10,9 @@ import Metrics
 ///   (the message was let through).
 /// * `authplugin_plugin_refused_total`: calls from outside `AUTHPLUGIN_ALLOWED_NETWORKS`.
 /// * `authplugin_plugin_links_total{result}`: uid <-> e-mail links recorded from Account events.
+/// * `authplugin_plugin_connections_cut_total{reason}`: plugin-port connections the server ended
+///   because the peer misbehaved; `reason` is `control_frame_flood` (more PING/SETTINGS/PRIORITY
+///   frames than its answers and the allowance cover: `ControlFramePolicer`).
 /// * `authplugin_webhook_queue_depth`, `authplugin_webhook_deliveries_total`,
 ///   `authplugin_webhook_retries_total`, `authplugin_webhook_failures_total` (given up),
 ///   `authplugin_webhook_dropped_total` (queue full), `authplugin_webhook_delivery_duration_seconds`.
@@ -27,6 +30,7 @@ public struct PluginMetrics: Sendable {
     private let linkOutcomes: [String: Counter]
     let throttleErrors = Counter(label: "authplugin_plugin_throttle_errors_total")
     let refused = Counter(label: "authplugin_plugin_refused_total")
+    let controlFrameFloods = Counter(label: "authplugin_plugin_connections_cut_total", dimensions: [("reason", "control_frame_flood")])
     let webhookQueueDepth = Gauge(label: "authplugin_webhook_queue_depth")
     let webhookDeliveries = Counter(label: "authplugin_webhook_deliveries_total")
     let webhookRetries = Counter(label: "authplugin_webhook_retries_total")

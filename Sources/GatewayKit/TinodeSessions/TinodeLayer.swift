@@ -3,12 +3,12 @@ import Logging
 import ServiceLifecycle
 import SidecarCore
 
-/// The Gateway's Tinode side, built from the configuration: the gRPC connector, the session pool
+/// The Gateway's Tinode side, built from the configuration: the link to Tinode, the session pool
 /// and the service that makes the chat room known. Its services go into the program's service group
 /// in this order, so that on shutdown the room service stops first, then the pool closes every
 /// session, then the connections close.
 public struct TinodeLayer: Sendable {
-    public let connector: GRPCTinodeConnector
+    public let connector: TinodeLink
     public let pool: TinodeSessionPool
     public let roomService: ChatRoomService
 
@@ -16,11 +16,10 @@ public struct TinodeLayer: Sendable {
 
     public init(configuration: SidecarConfiguration, serviceAccounts: any ServiceAccountStore, logger: Logger) throws {
         let client = configuration.tinodeClient
-        var options = GRPCTinodeConnector.Options(
-            host: configuration.tinodeGRPCAddress.host, port: configuration.tinodeGRPCAddress.port)
+        var options = TinodeLink.Options(host: configuration.tinodeGRPCAddress.host, port: configuration.tinodeGRPCAddress.port)
         options.connections = client.connections
         options.keepalive = client.keepalive
-        connector = try GRPCTinodeConnector(options: options)
+        connector = TinodeLink(options: options, logger: logger)
 
         var settings = TinodeSessionSettings()
         settings.requestTimeout = client.requestTimeout

@@ -140,18 +140,41 @@ public actor TinodeSession {
     /// at most `limit` (Tinode caps pages at 100).
     public func history(before: Int? = nil, limit: Int = 50, topic: String? = nil) async throws -> HistoryPage {
         let topic = try topic ?? requireRoom()
-        let (stream, generation) = try await readyStream()
-        let messages = try await fetchData(topic: topic, since: nil, before: before, limit: limit, on: stream, generation: generation)
-        return HistoryPage(messages: messages)
+        return try await retryingOnceIfTheStreamBroke {
+            let (stream, generation) = try await readyStream()
+            let messages = try await fetchData(topic: topic, since: nil, before: before, limit: limit, on: stream, generation: generation)
+            return HistoryPage(messages: messages)
+        }
+    }
+
+    /// Runs a read that changes nothing on Tinode once more on a new stream when the stream broke
+    /// under it (a lost connection ends every stream it carried): the user gets the answer instead of
+    /// a 503. Not for `pub`, which may have been stored before the break; a session that cannot
+    /// reconnect fails fast as before.
+    private func retryingOnceIfTheStreamBroke<Result>(_ read: () async throws -> Result) async throws -> Result {
+        do {
+            return try await read()
+        } catch let failure as TinodeSessionError {
+            // After a break the session is idle, or already reconnecting for its live subscribers;
+            // backing off means the reconnect itself failed, which a second try would only repeat.
+            switch (failure, phase) {
+            case (.unavailable, .idle), (.unavailable, .connecting), (.unavailable, .ready): break
+            default: throw failure
+            }
+            metrics.readsRetried.increment()
+            return try await read()
+        }
     }
 
     /// The user's public name (`fn` of `me`'s public description), nil when there is none.
     public func displayName() async throws -> String? {
-        let (stream, generation) = try await readyStream()
-        let id = nextRequestID()
-        let reply = try await perform(
-            ClientMessages.getDescription(id: id, topic: "me"), id: id, kind: "get", expectation: .meta, on: stream,
-            generation: generation)
+        let reply = try await retryingOnceIfTheStreamBroke {
+            let (stream, generation) = try await readyStream()
+            let id = nextRequestID()
+            return try await perform(
+                ClientMessages.getDescription(id: id, topic: "me"), id: id, kind: "get", expectation: .meta, on: stream,
+                generation: generation)
+        }
         if let ctrl = reply.ctrl, !ctrl.isSuccess { throw ctrl.rejection }
         guard let publicData = reply.meta?.desc.public, !publicData.isEmpty,
             let object = try? JSONSerialization.jsonObject(with: publicData) as? [String: Any]
@@ -510,7 +533,10 @@ public actor TinodeSession {
         case .closed, .idle, .backingOff:
             return
         case .connecting, .ready:
-            if let error, !(error is CancellationError) {
+            if let lost = error as? TinodeLinkError, case .connectionLost = lost {
+                // The link logs a lost connection once, with its cause; a line per user would bury it.
+                logger.debug("Tinode stream ended", metadata: ["error": "\(lost)"])
+            } else if let error, !(error is CancellationError) {
                 logger.info("Tinode stream ended", metadata: ["error": "\(error)"])
             } else {
                 logger.info("Tinode stream ended")

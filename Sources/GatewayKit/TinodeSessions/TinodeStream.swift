@@ -1,10 +1,9 @@
 import Foundation
-import GRPCCore
 import Synchronization
 import TinodeProto
 
 /// Opens `MessageLoop` streams to Tinode. The production implementation is gRPC over HTTP/2
-/// (`GRPCTinodeConnector`); the seam keeps the session logic free of transport details.
+/// (``TinodeLink``); the seam keeps the session logic free of transport details.
 public protocol TinodeStreamOpening: Sendable {
     /// Opens one stream (one Tinode session). `consume` is called once with the server's messages and
     /// reads them in order until they end (or throws); `onEnd` is called once when the call is over
@@ -16,9 +15,6 @@ public protocol TinodeStreamOpening: Sendable {
         onEnd: @escaping @Sendable ((any Error)?) async -> Void
     ) -> TinodeStream
 }
-
-/// The messages Tinode sends on one stream, in order.
-public typealias TinodeInbound = RPCAsyncSequence<Pbx_ServerMsg, any Error>
 
 /// The client side of one `MessageLoop` call: a queue of outgoing messages and a way to end it.
 /// The call itself runs in a task owned by the connector.

@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import GRPCOverHTTP2
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import Logging

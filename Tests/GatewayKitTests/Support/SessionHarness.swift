@@ -8,7 +8,7 @@ import TinodeProto
 /// for one test. Everything is stopped when the body returns.
 struct SessionHarness: Sendable {
     let double: TinodeDouble
-    let connector: GRPCTinodeConnector
+    let connector: TinodeLink
     let pool: TinodeSessionPool
     let settings: TinodeSessionSettings
     /// The room (`grp...`), or "" when the harness made none.
@@ -34,14 +34,16 @@ struct SessionHarness: Sendable {
 
     static func run<Result: Sendable>(
         settings: TinodeSessionSettings = testSettings(), poolSettings: TinodeSessionPoolSettings = .init(), createRoom: Bool = true,
-        _ body: @Sendable (SessionHarness) async throws -> Result
+        connections: Int = 2, _ body: @Sendable (SessionHarness) async throws -> Result
     ) async throws -> Result {
         let double = try await TinodeDouble.start()
         let owner = try double.createUser(login: "roomowner", password: "owner-password", name: "Owner")
         let room = createRoom ? double.createGroup(owner: owner, name: "general", tags: ["room:general"]) : ""
         var settings = settings
         settings.roomTopic = createRoom ? room : nil
-        let connector = try GRPCTinodeConnector(options: .init(host: "127.0.0.1", port: double.port))
+        var options = TinodeLink.Options(host: "127.0.0.1", port: double.port)
+        options.connections = connections
+        let connector = TinodeLink(options: options, logger: logger)
         let pool = TinodeSessionPool(connector: connector, settings: settings, poolSettings: poolSettings, logger: logger)
         let harness = SessionHarness(
             double: double, connector: connector, pool: pool, settings: settings, room: room, roomOwner: owner)

@@ -2,21 +2,22 @@ import GRPCCore
 import NIOCore
 import NIOHPACK
 
-/// The parts of gRPC's HTTP/2 mapping that a unary server needs (the "gRPC over HTTP2" protocol
-/// description): the length-prefixed message, `grpc-timeout`, and the status in the trailers.
-enum GRPCWire {
+/// The parts of gRPC's HTTP/2 mapping that the plugin port (a unary server) and the Gateway's link to
+/// Tinode (a streaming client) share (the "gRPC over HTTP2" protocol description): the
+/// length-prefixed message, `grpc-timeout`, content types, and the status in the trailers.
+public enum GRPCWire {
     /// The largest request message accepted; gRPC's usual default, and far beyond any Tinode sends.
-    static let maximumMessageBytes = 4 << 20
+    public static let maximumMessageBytes = 4 << 20
 
     /// The response head of every answer that carries a message.
-    static let responseHead = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc")])
+    public static let responseHead = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc")])
 
     /// The trailers of every successful answer.
-    static let okTrailers = HPACKHeaders([("grpc-status", "0")])
+    public static let okTrailers = HPACKHeaders([("grpc-status", "0")])
 
     /// Whether a request's `content-type` is gRPC with the protobuf encoding: `application/grpc`,
     /// `application/grpc+proto`, either with parameters (`; charset=...`).
-    static func isGRPCContentType(_ value: String?) -> Bool {
+    public static func isGRPCContentType(_ value: String?) -> Bool {
         if value == "application/grpc" { return true }  // what every gRPC client sends, at no cost
         guard var value = value?.lowercased() else { return false }
         if let semicolon = value.firstIndex(of: ";") { value = String(value[..<semicolon]) }
@@ -26,7 +27,7 @@ enum GRPCWire {
 
     /// A `grpc-timeout` value: 1 to 8 ASCII digits and a unit (`H`, `M`, `S`, `m`, `u`, `n`).
     /// Tinode sends its plugin `timeout` this way. Nil when the value does not follow that form.
-    static func timeout(_ value: String) -> Duration? {
+    public static func timeout(_ value: String) -> Duration? {
         let utf8 = Array(value.utf8)
         guard (2...9).contains(utf8.count), let unit = utf8.last else { return nil }
         var amount: Int64 = 0
@@ -46,7 +47,7 @@ enum GRPCWire {
     }
 
     /// The single message of a unary request body, or the error that refuses the body.
-    static func requestMessage(in body: inout ByteBuffer) -> Result<[UInt8], RPCError> {
+    public static func requestMessage(in body: inout ByteBuffer) -> Result<[UInt8], RPCError> {
         guard let compressed: UInt8 = body.readInteger(), let length: UInt32 = body.readInteger() else {
             return .failure(RPCError(code: .internalError, message: "the request carried no message"))
         }
@@ -62,7 +63,7 @@ enum GRPCWire {
     }
 
     /// `message` with gRPC's length prefix (not compressed), ready to send as DATA.
-    static func framed(_ message: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
+    public static func framed(_ message: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 5 + message.count)
         buffer.writeInteger(UInt8(0))
         buffer.writeInteger(UInt32(message.count))
@@ -72,15 +73,45 @@ enum GRPCWire {
 
     /// The whole answer of a call that fails before it has a message ("trailers-only"): the
     /// response head with `grpc-status` and `grpc-message`.
-    static func trailersOnly(for error: RPCError) -> HPACKHeaders {
+    public static func trailersOnly(for error: RPCError) -> HPACKHeaders {
         var headers = responseHead
         headers.add(name: "grpc-status", value: String(Status.Code(error.code).rawValue))
         if !error.message.isEmpty { headers.add(name: "grpc-message", value: percentEncoded(error.message)) }
         return headers
     }
 
+    /// A `grpc-message` as sent: percent-escapes decoded, invalid escapes kept as they are, and the
+    /// result read as UTF-8 (invalid sequences replaced). Bounded by the header list size.
+    public static func percentDecoded(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
+                let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+            {
+                decoded.append(high << 4 | low)
+                index += 3
+            } else {
+                decoded.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: decoded, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     /// `grpc-message` is percent-encoded UTF-8: every byte outside printable ASCII, and `%`.
-    static func percentEncoded(_ text: String) -> String {
+    public static func percentEncoded(_ text: String) -> String {
         var encoded = ""
         for byte in text.utf8 {
             if byte >= 0x20, byte <= 0x7E, byte != UInt8(ascii: "%") {
