@@ -19,6 +19,12 @@
 # and a latency that is mostly queueing), paced runs: each caller waits a random 0 to 2*PACE_MS
 # (default 5 ms) between its calls, for the latency below saturation.
 #
+# A third caller pings like Tinode's (grpc-go's flow-control estimator: a PING whenever a DATA frame
+# arrives and none of its PINGs is unanswered, about one per answer), which neither grpc-swift nor
+# h2load does: `PluginBench pinging`, raw HTTP/2 on NIO, N calls in flight on one connection,
+# saturated and paced. It reports the PINGs it sent and the connections the server ended (GOAWAY or
+# close), which must be 0: a server that limits control frames by time cuts Tinode off under load.
+#
 #   [PACE_MS=5] bench/authplugin-plugin.sh [rounds] [seconds] [concurrency]
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -49,6 +55,10 @@ echo "## callers: grpc-swift (PluginBench load), answers checked"
 echo "## callers: grpc-swift, against the floor"
 "$BENCH" load "$FLOOR_PORT" "$ROUNDS" "$SECONDS_PER_RUN" "$CONCURRENCY" | grep -E '^(empty_rpc|firehose_pub)_per_s' \
   | sed -E 's/ ratio=.*//; s/^/floor /'
+# Callers that ping like Tinode's: the server must end none of their connections (exits 1 if it does).
+echo "## callers: pinging like grpc-go (PluginBench pinging), answers checked, connections ended by the server counted"
+"$BENCH" pinging "$PORT" "$ROUNDS" "$SECONDS_PER_RUN" "$CONCURRENCY"
+PACE_MS="${PACE_MS:-5}" "$BENCH" pinging "$PORT" 1 "$SECONDS_PER_RUN" "$CONCURRENCY" | grep -v '^round='
 
 # The same calls from h2load (Debian: nghttp2-client), a C HTTP/2 load tool that costs the shared
 # cores far less than a grpc-swift client (Tinode's Go client is cheaper too): the same gRPC

@@ -136,7 +136,13 @@ GP=$(printf '%s\n' "${gateway_p99[@]}" | median)
 PR=$(printf '%s\n' "${paced[@]}" | median); PP=$(printf '%s\n' "${paced_p99[@]}" | median)
 GC=$(printf '%s\n' "${gateway_cpu[@]}" | median); DC=$(printf '%s\n' "${double_cpu[@]}" | median)
 DP=$(printf '%s\n' "${direct_paced_p99[@]}" | median); RC=$(printf '%s\n' "${direct_cpu[@]}" | median)
+# The link to Tinode over the whole run: the double pings after every client message as Tinode's
+# grpc-go does, so a link that cannot take that loses connections (and every stream on them) here.
+METRICS="$(curl -fs "http://127.0.0.1:$HTTP_PORT/metrics")"
+LOST_CONNECTIONS=$(awk '/^gateway_tinode_connection_closed_total/ && !/closed_locally/ {s += $NF} END {print s + 0}' <<<"$METRICS")
+LOST_STREAMS=$(awk '/^gateway_tinode_streams_lost_total/ {s += $NF} END {print s + 0}' <<<"$METRICS")
 echo "# $(nproc) cores; $USERS users; wrk -t2 -c$USERS -d${SECONDS_PER_RUN}s; medians of $ROUNDS rounds"
+echo "tinode_connections_lost=$LOST_CONNECTIONS tinode_streams_lost=$LOST_STREAMS (whole run; target 0)"
 awk -v g="$G" -v d="$D" -v gp="$GP" -v pr="$PR" -v pp="$PP" -v pace="$PACE_MS" -v gc="$GC" -v dc="$DC" -v dp="$DP" -v rc="$RC" 'BEGIN {
   printf "gateway_send_rps=%.0f gateway_p99_ms=%.2f direct_pub_per_s=%.0f (saturated, closed loop)\n", g, gp, d
   printf "paced_send_rps=%.0f paced_p99_ms=%.2f (one send per user every %d ms on average)\n", pr, pp, pace

@@ -4,13 +4,17 @@
 # (one send per user per second on average, every tenth request a history page); AuthPlugin gets
 # REST-auth `auth` calls for the same users' tokens (about 200 per second) and, when h2load is
 # installed (Debian: nghttp2-client), FireHose calls on its plugin port (100 per second, 8 in flight,
-# a new HTTP/2 connection every minute). Every 30 s the script samples each program's resident
-# memory and open file descriptors.
+# a new HTTP/2 connection every minute). The plugin port also gets FireHose calls as Tinode makes
+# them: one connection for the whole soak, 8 calls in flight, each waiting 0 to 80 ms before the
+# next (about 200 calls/s), and a PING after (nearly) every answer, as grpc-go's flow control sends
+# them (`PluginBench pinging`). Every 30 s the script samples each program's resident memory and
+# open file descriptors.
 #
 # Pass: resident memory at the end within 10% of its value after the warm-up (WARMUP_MINUTES, default
 # 2), no file-descriptor growth (at most 5 more than after warm-up: sockets come and go), and no
 # error (no non-2xx from the Gateway, no REST-auth answer without the user's uid, no socket error,
-# no failed FireHose call; wrk waits up to 10 s for an answer). Access tokens live for the whole soak plus an hour
+# no failed FireHose call; wrk waits up to 10 s for an answer), and no plugin connection ended by
+# AuthPlugin (a GOAWAY or a close of the pinging caller's connection). Access tokens live for the whole soak plus an hour
 # (JWT_ACCESS_TTL), so that no request fails only because its token expired.
 # Prints the samples, then one summary line; exits 1 when a check fails.
 #
@@ -119,6 +123,10 @@ WRK_PIDS+=($!)
 wrk -t1 -c20 -d"${DURATION}s" --timeout 10s -s "$DIR/auth.lua" "http://127.0.0.1:$AUTH_PORT/" >"$DIR/wrk-auth.txt" 2>&1 &
 WRK_PIDS+=($!)
 
+# The plugin port as Tinode uses it: one connection, pinged after (nearly) every answer.
+PACE_MS=40 "$BIN/PluginBench" pinging "$GRPC_PORT" 1 "$((DURATION - 10))" 8 1 >"$DIR/pinging-plugin.txt" 2>&1 &
+WRK_PIDS+=($!)
+
 # The plugin port, one h2load run per minute (each on a new connection), until the soak's end.
 PLUGIN_PID=""
 if command -v h2load >/dev/null; then
@@ -157,6 +165,11 @@ if [[ -n "$PLUGIN_PID" ]]; then
   read -r p_calls p_bad < <(awk '/^requests:/ {s += $8; b += $10 + $12 + $14} /^status codes:/ {b += $5 + $7 + $9} END {print s+0, b+0}' "$DIR/h2load-plugin.txt")
   (( p_calls > 0 )) || p_bad=1
 fi
+# The pinging caller's summary: calls answered, failed, PINGs sent, connections AuthPlugin ended.
+read -r pg_calls pg_failed pg_pings pg_closed < <(sed -n \
+  's/^pinging_firehose_pub_per_s=.* calls=\([0-9]*\) failed=\([0-9]*\) pings_sent=\([0-9]*\) .*connections_closed_by_server=\([0-9]*\).*/\1 \2 \3 \4/p' \
+  "$DIR/pinging-plugin.txt" | tail -1 | grep . || echo "0 1 0 0")
+(( pg_calls > 0 )) || { echo "the pinging caller reported nothing: $(tail -3 "$DIR/pinging-plugin.txt")" >&2; pg_failed=1; }
 [[ -n "$warm_g" ]] || { echo "the soak ended before the warm-up did" >&2; exit 1; }
 parse() { awk '/requests in/ {r=$1} /Socket errors/ {s=$0} /^bad_answers=/ {split($0,a,"="); b=a[2]} END {printf "%s %s %s\n", r, (s==""?"none":s), b}' "$1"; }
 read -r g_requests g_socket g_bad < <(parse "$DIR/wrk-gateway.txt" | awk '{print $1, ($2=="none"?0:1), $NF}')
@@ -164,9 +177,11 @@ read -r a_requests a_socket a_bad < <(parse "$DIR/wrk-auth.txt" | awk '{print $1
 grep -h "Socket errors" "$DIR"/wrk-*.txt >&2 || true
 awk -v m="$MINUTES" -v wg="$warm_g" -v eg="$end_g" -v wa="$warm_a" -v ea="$end_a" -v wgf="$warm_gf" -v egf="$end_gf" \
   -v waf="$warm_af" -v eaf="$end_af" -v gr="$g_requests" -v gb="$g_bad" -v gs="$g_socket" -v ar="$a_requests" -v ab="$a_bad" \
-  -v as="$a_socket" -v pc="$p_calls" -v pb="$p_bad" 'BEGIN {
+  -v as="$a_socket" -v pc="$p_calls" -v pb="$p_bad" -v gc="$pg_calls" -v gf="$pg_failed" -v gp="$pg_pings" -v gx="$pg_closed" 'BEGIN {
   growth_g = (eg - wg) * 100 / wg; growth_a = (ea - wa) * 100 / wa
-  ok = (growth_g <= 10 && growth_a <= 10 && egf - wgf <= 5 && eaf - waf <= 5 && gb == 0 && ab == 0 && gs == 0 && as == 0 && pb == 0)
+  ok = (growth_g <= 10 && growth_a <= 10 && egf - wgf <= 5 && eaf - waf <= 5 && gb == 0 && ab == 0 && gs == 0 && as == 0 && pb == 0 \
+    && gc > 0 && gf == 0 && gx == 0)
   printf "soak minutes=%d gateway: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d; ", m, wg, eg, growth_g, wgf, egf, gr, gb, gs
-  printf "authplugin: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d firehose_calls=%d firehose_errors=%d; %s\n", wa, ea, growth_a, waf, eaf, ar, ab, as, pc, pb, (ok ? "PASS" : "FAIL")
+  printf "authplugin: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d firehose_calls=%d firehose_errors=%d ", wa, ea, growth_a, waf, eaf, ar, ab, as, pc, pb
+  printf "pinging_firehose_calls=%d pinging_firehose_errors=%d pings=%d connections_closed=%d (expected 0); %s\n", gc, gf, gp, gx, (ok ? "PASS" : "FAIL")
   exit (ok ? 0 : 1) }'

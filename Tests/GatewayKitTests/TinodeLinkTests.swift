@@ -76,6 +76,12 @@ struct TinodeLinkTests {
             #expect(ContinuousClock.now - start < .seconds(5), "the flood was not cut off quickly")
             await session.close()
         }
+        // The close is counted when the channel has closed, and the server reads the GOAWAY on its own
+        // event loop: both a moment after the session gave up.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.goAwayCodes.isEmpty || link.statistics.closed.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let statistics = link.statistics
         #expect(statistics.closed["control_frame_flood", default: 0] >= 1, "\(statistics)")
         let goAway = try #require(server.goAwayCodes.first, "the server got no GOAWAY")

@@ -441,9 +441,11 @@ struct FrameHeader: Sendable, Equatable {
         streamID = buffer.getInteger(at: index + 5, as: UInt32.self)! & 0x7FFF_FFFF
     }
 
-    /// Client frames the rules look at whole: PING ACKs (theirs are dropped) and GOAWAYs.
+    /// Client frames the rules look at whole: PING ACKs (theirs are dropped) and GOAWAYs. A
+    /// malformed one (a PING of another length) passes as it comes, for the HTTP/2 handler to refuse.
     var isDecidedWhole: Bool {
-        (type == FrameType.ping && flags & 0x1 != 0) || (type == FrameType.goAway && length <= Self.largestGatheredGoAway)
+        (type == FrameType.ping && flags & 0x1 != 0 && length == 8)
+            || (type == FrameType.goAway && length <= Self.largestGatheredGoAway)
     }
 
     func write(into buffer: inout ByteBuffer) {

@@ -15,8 +15,15 @@ struct UserRecord: Sendable {
     var defaultAccess = DefaultAccess(auth: AccessMode("JRWPASD"), anon: .none)
     var tags: [String] = []
     var credentials: [CredentialRecord] = []
-    /// Group names, in the order the user subscribed.
+    /// Topic keys (group names, internal p2p names), in the order the user subscribed.
     var groups: [String] = []
+    /// Subscriptions the user gave up (`leave unsub`), with when: `if_modified_since` lists show them.
+    var unsubscribed: [String: Int64] = [:]
+
+    /// Whether an e-mail credential was validated, which required validation asks for.
+    var hasValidatedEmail: Bool {
+        credentials.contains { $0.method == "email" && $0.isValidated }
+    }
 }
 
 struct DefaultAccess: Sendable {
@@ -24,13 +31,26 @@ struct DefaultAccess: Sendable {
     var anon: AccessMode
 }
 
-/// An unvalidated credential (the fixture server requires none, so none is ever validated).
+/// A credential. Only required validation (`Options.emailValidation`) ever validates one; over gRPC
+/// nobody sees the difference but the login (fixture i: `ServerCred.done` is never sent).
 struct CredentialRecord: Sendable {
     var method: String
     var value: String
+    var isValidated = false
+    /// The code the confirmation mail carried.
+    var code: String?
 }
 
-/// A group topic with its subscriptions and history.
+/// A confirmation mail the double would have sent over SMTP.
+struct MailRecord: Sendable {
+    let user: String
+    let address: String
+    let subject: String
+    let code: String
+}
+
+/// A group or p2p topic with its subscriptions and history. A p2p topic is stored under an internal
+/// `p2p...` key that no client ever sees: each side names it by the other user's `usr...` id.
 struct TopicRecord: Sendable {
     let name: String
     var owner: String
@@ -41,15 +61,23 @@ struct TopicRecord: Sendable {
     var publicJSON: Data?
     var defaultAccess: DefaultAccess
     var tags: [String]
-    /// Seq n is at index n - 1: nothing is ever deleted.
+    /// The live messages, seq ascending; hard-deleted ones are gone.
     var messages: [MessageRecord] = []
+    /// The seq of the latest message, deleted or not.
+    var lastSeq = 0
+    /// Each `{del what=MSG}`, in order; its del_id is its position + 1.
+    var deletions: [[ClosedRange<Int>]] = []
     var subscriberOrder: [String] = []
     var subscriptions: [String: SubscriptionRecord] = [:]
     /// Sessions attached to the topic and, per user, how many of theirs are.
     var attachedSessions: Set<Int> = []
     var attachedCountByUser: [String: Int] = [:]
 
-    var lastSeq: Int { messages.count }
+    var isP2P: Bool { name.hasPrefix(TopicKey.p2pPrefix) }
+    /// When the topic's row last changed (created, described, a message): Tinode's adapter lists the
+    /// user's topics in that order.
+    var changedAt: Int64 { max(updatedAt, touchedAt) }
+    var isOnline: Bool { !attachedSessions.isEmpty }
 }
 
 struct SubscriptionRecord: Sendable {

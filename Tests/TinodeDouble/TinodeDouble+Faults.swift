@@ -4,7 +4,7 @@ extension TinodeDouble {
     /// nothing more is sent and the call stays open until the client sends something, which ends
     /// it with status OK and no reply.
     public func evict(user uid: String) {
-        let now = WallClock.nowMillis()
+        let now = world.now()
         world.state.withLock { state in
             state.evictSessions(of: uid, now: now)
             state.settle(now: now)
@@ -13,7 +13,7 @@ extension TinodeDouble {
 
     /// The user's streams go half-dead without any message, as when Tinode's writer fails.
     public func goHalfDead(user uid: String) {
-        let now = WallClock.nowMillis()
+        let now = world.now()
         world.state.withLock { state in
             state.silenceSessions(of: uid, now: now)
             state.settle(now: now)

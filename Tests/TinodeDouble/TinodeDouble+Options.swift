@@ -19,11 +19,16 @@ extension TinodeDouble {
         /// A session with more unsent messages than this stops being written to (half-dead), like
         /// Tinode's writer giving up on a slow client.
         public var sendQueueLimit = 128
+        /// tinode.conf `acc_validation.email` with `required: ["auth"]` (fixture i). nil, as on the
+        /// server of the other fixtures: e-mail credentials are stored unvalidated and never asked for.
+        public var emailValidation: EmailValidation?
+        /// The clock behind every time the double stores or sends; replays drive it by hand.
+        public var time: TimeSource = .wallClock
         /// How the connections behave on the wire. By default like Tinode's grpc-go server: a PING
         /// per client message and its keepalive policy (tinode.conf `grpc_keepalive_enabled: true`),
         /// so that a client's HTTP/2 stack meets what it meets in production. `.grpcSwift` turns the
         /// emulation off.
-        public var wire: Wire = .grpcSwift
+        public var wire: Wire = .grpcGo(keepalivePolicy: .tinodeKeepaliveEnabled)
 
         public init() {}
     }

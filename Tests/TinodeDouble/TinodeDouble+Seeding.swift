@@ -17,7 +17,7 @@ extension TinodeDouble {
     @discardableResult
     public func createUser(login: String, password: String, name: String? = nil, email: String? = nil, root: Bool = false) throws -> String
     {
-        let now = WallClock.nowMillis()
+        let now = world.now()
         let login = login.lowercased()
         return try world.state.withLock { state throws(TinodeDoubleError) -> String in
             let options = state.options
@@ -51,7 +51,7 @@ extension TinodeDouble {
     /// Creates a group owned by `owner` (full access JRWPASDO), public `{"fn": name}`, default
     /// access auth JRWP / anon N; returns its `grp...` name.
     public func createGroup(owner: String, name: String, tags: [String]) -> String {
-        let now = WallClock.nowMillis()
+        let now = world.now()
         return world.state.withLock { state in
             state.createGroupRecord(
                 owner: owner, now: now, publicJSON: GoJSON.object([("fn", GoJSON.string(name))]), defaultAccess: nil,
@@ -74,7 +74,7 @@ extension TinodeDouble {
     /// topic and as `pres MSG` on `me` to members who are not. Returns the seq.
     @discardableResult
     public func publish(asUser uid: String, topic: String, content: Data) throws -> Int {
-        let now = WallClock.nowMillis()
+        let now = world.now()
         return try world.state.withLock { state throws(TinodeDoubleError) -> Int in
             guard let user = state.users[uid], !user.isDeleted else { throw .unknownUser(uid) }
             guard state.topics[topic] != nil else { throw .unknownTopic(topic) }

@@ -11,6 +11,10 @@ import TinodeProto
 /// shared/fixtures/tinode-grpc show, the awkward parts included (two ctrls for one request, acks
 /// after or before echoes, 205 then a silent half-dead stream). Everything is kept in memory.
 /// Seeding, inspection and fault knobs let tests set up and break things on purpose.
+///
+/// On the wire it behaves like Tinode's grpc-go server by default (section 9: a PING per client
+/// message, grpc-go's keepalive policing), through a frame filter on each connection; see
+/// `Options.wire` and `wireCounters`.
 public final class TinodeDouble: Sendable {
     let world: World
     let wireTally = WireTally()

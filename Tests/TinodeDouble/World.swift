@@ -20,13 +20,18 @@ final class World: Sendable {
         return id.map { SessionHandle(id: $0, outbox: outbox, stopSignal: stopSignal) }
     }
 
+    /// Milliseconds since the epoch, from the configured time source.
+    func now() -> Int64 {
+        options.time.nowMillis()
+    }
+
     func closeSession(_ id: Int) {
-        let now = WallClock.nowMillis()
+        let now = now()
         state.withLock { $0.closeSession(id, now: now) }
     }
 
     func receive(_ message: Pbx_ClientMsg, session id: Int) -> WorldState.ReceiveOutcome {
-        let now = WallClock.nowMillis()
+        let now = now()
         return state.withLock { $0.receive(message, on: id, now: now) }
     }
 

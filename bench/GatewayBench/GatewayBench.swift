@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRPCCore
-import GRPCNIOTransportHTTP2
 import GatewayKit
 import Logging
 import TinodeDouble
@@ -207,10 +205,9 @@ struct PublishRate: AsyncParsableCommand {
 
     func runRaw() async throws -> RawUser.Outcome {
         // Two HTTP/2 connections, as the session layer uses by default (TINODE_GRPC_CONNECTIONS).
-        let clients = try (0..<2).map { _ in
-            GRPCClient(
-                transport: try HTTP2ClientTransport.Posix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext))
-        }
+        var options = TinodeLink.Options(host: "127.0.0.1", port: port)
+        options.connections = 2
+        let link = TinodeLink(options: options, logger: quietLogger())
         let users = users, seconds = seconds, prefix = prefix, pace = paceMs.map { Duration.milliseconds($0) }
         // This process's CPU time over the measured window (after the 2 s of set-up): what a minimal
         // client spends per pub, the room's fan-out included, to set beside the Gateway's.
@@ -219,19 +216,16 @@ struct PublishRate: AsyncParsableCommand {
             return processCPUMilliseconds()
         }
         return try await withThrowingTaskGroup(of: RawUser.Outcome.self) { outer in
-            for client in clients {
-                outer.addTask {
-                    try await client.runConnections()
-                    return RawUser.Outcome()
-                }
+            outer.addTask {
+                try await link.run()
+                return RawUser.Outcome()
             }
             let total = try await withThrowingTaskGroup(of: RawUser.Outcome.self) { group in
                 for index in 0..<users {
                     let topic = topic(index)
-                    let node = Pbx_Node.Client(wrapping: clients[index % clients.count])
                     group.addTask {
                         try await RawUser.run(
-                            node: node, login: "\(prefix)\(index)", room: topic,
+                            link: link, login: "\(prefix)\(index)", room: topic,
                             until: ContinuousClock.now + .seconds(seconds) + .seconds(2),
                             measureFrom: .seconds(2), pace: pace)
                     }
@@ -243,7 +237,6 @@ struct PublishRate: AsyncParsableCommand {
                 total.cpuMilliseconds = processCPUMilliseconds() - (await cpuAtStart.value)
                 return total
             }
-            for client in clients { client.beginGracefulShutdown() }
             outer.cancelAll()
             return total
         }

@@ -1,8 +1,9 @@
 import Foundation
-import GRPCCore
+import GatewayKit
 import TinodeProto
 
-/// A bare Tinode client for the baseline: one stream, hi, register, join the room, then `pub` and
+/// A bare Tinode client for the baseline, on the Gateway's own HTTP/2 link (grpc-swift's client
+/// cannot hold a connection to a server that pings like Tinode): one stream, hi, register, join the room, then `pub` and
 /// wait for its ack, in a loop. No correlation table, no live feed, no timeouts: the least work a
 /// client can do per message. A reader takes every message off the stream as it arrives (as any
 /// real client must, the room's fan-out included) and passes on only the ctrl replies.
@@ -19,95 +20,90 @@ enum RawUser {
 
     /// - Parameter pace: when set, the user waits a random 0 to 2 x `pace` after each ack before its
     ///   next `pub` (as the Gateway's paced run does); otherwise it sends again at once.
-    static func run<Transport: ClientTransport>(
-        node: Pbx_Node.Client<Transport>, login: String, room: String, until: ContinuousClock.Instant, measureFrom: Duration,
-        pace: Duration? = nil
+    static func run(
+        link: TinodeLink, login: String, room: String, until: ContinuousClock.Instant, measureFrom: Duration, pace: Duration? = nil
     ) async throws -> Outcome {
-        let (outbound, send) = AsyncStream.makeStream(of: Pbx_ClientMsg.self)
-        let request = StreamingClientRequest<Pbx_ClientMsg> { writer in
-            for await message in outbound { try await writer.write(message) }
+        let (ctrls, ctrlSink) = AsyncThrowingStream.makeStream(of: Pbx_ServerCtrl.self)
+        // The reader takes every message off the stream (the room's fan-out included) on the link's
+        // task and passes on only the ctrl replies.
+        let stream = link.openStream(
+            consume: { messages in
+                for try await message in messages {
+                    if case .ctrl(let ctrl) = message.message { ctrlSink.yield(ctrl) }
+                }
+            },
+            onEnd: { error in
+                if let error { ctrlSink.finish(throwing: error) } else { ctrlSink.finish() }
+            })
+        defer { stream.cancel() }
+        var iterator = ctrls.makeAsyncIterator()
+        func ctrl(id: String) async throws -> Pbx_ServerCtrl {
+            while let ctrl = try await iterator.next() {
+                if ctrl.id == id { return ctrl }
+            }
+            throw StreamEnded()
         }
-        return try await node.messageLoop(request: request) { response in
-            let messages = response.messages
-            let (ctrls, ctrlSink) = AsyncThrowingStream.makeStream(of: Pbx_ServerCtrl.self)
-            let reader = Task {
-                do {
-                    for try await message in messages {
-                        if case .ctrl(let ctrl) = message.message { ctrlSink.yield(ctrl) }
-                    }
-                    ctrlSink.finish()
-                } catch {
-                    ctrlSink.finish(throwing: error)
-                }
-            }
-            defer { reader.cancel() }
-            var iterator = ctrls.makeAsyncIterator()
-            func ctrl(id: String) async throws -> Pbx_ServerCtrl {
-                while let ctrl = try await iterator.next() {
-                    if ctrl.id == id { return ctrl }
-                }
-                throw RPCError(code: .unavailable, message: "stream ended")
-            }
-            var hi = Pbx_ClientMsg()
-            hi.hi = .with {
-                $0.id = "1"
-                $0.ver = "0.25"
-                $0.userAgent = "raw-bench"
-            }
-            send.yield(hi)
-            _ = try await ctrl(id: "1")
-            var acc = Pbx_ClientMsg()
-            acc.acc = .with {
-                $0.id = "2"
-                $0.userID = "new"
-                $0.scheme = "basic"
-                $0.secret = Data("\(login):bench-pw-1".utf8)
-                $0.login = true
-            }
-            send.yield(acc)
-            _ = try await ctrl(id: "2")
-            var sub = Pbx_ClientMsg()
-            sub.sub = .with {
-                $0.id = "3"
-                $0.topic = "me"
-            }
-            send.yield(sub)
-            _ = try await ctrl(id: "3")
-            sub.sub = .with {
-                $0.id = "4"
-                $0.topic = room
-            }
-            send.yield(sub)
-            _ = try await ctrl(id: "4")
+        var hi = Pbx_ClientMsg()
+        hi.hi = .with {
+            $0.id = "1"
+            $0.ver = "0.25"
+            $0.userAgent = "raw-bench"
+        }
+        stream.send(hi)
+        _ = try await ctrl(id: "1")
+        var acc = Pbx_ClientMsg()
+        acc.acc = .with {
+            $0.id = "2"
+            $0.userID = "new"
+            $0.scheme = "basic"
+            $0.secret = Data("\(login):bench-pw-1".utf8)
+            $0.login = true
+        }
+        stream.send(acc)
+        _ = try await ctrl(id: "2")
+        var sub = Pbx_ClientMsg()
+        sub.sub = .with {
+            $0.id = "3"
+            $0.topic = "me"
+        }
+        stream.send(sub)
+        _ = try await ctrl(id: "3")
+        sub.sub = .with {
+            $0.id = "4"
+            $0.topic = room
+        }
+        stream.send(sub)
+        _ = try await ctrl(id: "4")
 
-            let content = try JSONEncoder().encode("benchmark message")
-            let start = ContinuousClock.now + measureFrom
-            var outcome = Outcome()
-            var number = 10
-            while ContinuousClock.now < until {
-                number += 1
-                let id = String(number)
-                var pub = Pbx_ClientMsg()
-                pub.pub = .with {
-                    $0.id = id
-                    $0.topic = room
-                    $0.content = content
-                }
-                let sent = ContinuousClock.now
-                send.yield(pub)
-                _ = try await ctrl(id: id)
-                if sent >= start {
-                    outcome.acks += 1
-                    outcome.latencies.append((ContinuousClock.now - sent) / .seconds(1))
-                }
-                if let pace {
-                    try await Task.sleep(for: pace * Double.random(in: 0...2))
-                }
+        let content = try JSONEncoder().encode("benchmark message")
+        let start = ContinuousClock.now + measureFrom
+        var outcome = Outcome()
+        var number = 10
+        while ContinuousClock.now < until {
+            number += 1
+            let id = String(number)
+            var pub = Pbx_ClientMsg()
+            pub.pub = .with {
+                $0.id = id
+                $0.topic = room
+                $0.content = content
             }
-            send.finish()
-            return outcome
+            let sent = ContinuousClock.now
+            stream.send(pub)
+            _ = try await ctrl(id: id)
+            if sent >= start {
+                outcome.acks += 1
+                outcome.latencies.append((ContinuousClock.now - sent) / .seconds(1))
+            }
+            if let pace {
+                try await Task.sleep(for: pace * Double.random(in: 0...2))
+            }
         }
+        stream.finish()
+        return outcome
     }
+
+    struct StreamEnded: Error {}
 }
 
 /// User + system CPU time of this process so far, in ms.

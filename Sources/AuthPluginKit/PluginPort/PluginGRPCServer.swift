@@ -103,9 +103,8 @@ public final class PluginGRPCServer: Service, Sendable {
         let host = channel.remoteAddress?.ipAddress
         let peer = channel.remoteAddress?.description ?? "unknown"
         let settings = UnaryCallSettings(
-            routes: routes, callerAllowed: host.map(allowedNetworks.allows) ?? false,
-            peer: peer, maximumCallDuration: idleTimeout, metrics: metrics,
-            logger: logger)
+            routes: routes, callerAllowed: host.map(allowedNetworks.allows) ?? false, peer: peer, maximumCallDuration: idleTimeout,
+            metrics: metrics, logger: logger)
         let connectionGuard = PluginConnectionGuard(idleTimeout: idleTimeout)
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [

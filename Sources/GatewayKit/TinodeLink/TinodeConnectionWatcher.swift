@@ -57,16 +57,36 @@ final class TinodeConnectionWatcher: ChannelDuplexHandler {
         context.fireChannelRead(data)
     }
 
-    /// NIO reports here both connection errors (after its own GOAWAY, and it then closes the
-    /// connection itself) and, with the same types, errors of single streams, which it has already
-    /// reset and which must not end the other users' streams. So an HTTP/2 error only explains a close
-    /// that follows it closely; a socket error ends the connection.
+    /// NIO reports here both connection errors and, with the same types, errors of single streams,
+    /// which it has already reset and which must not end the other users' streams. For a connection
+    /// error NIO sends its GOAWAY but leaves the closing to us: the errors that can only be connection
+    /// errors (floods, unparseable frames) close it at once; any other HTTP/2 error only explains a
+    /// close that follows closely (a grpc-go peer closes the connection after a GOAWAY naming no
+    /// stream). A socket error ends the connection.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is any NIOHTTP2Error {
-            recentError = (.http2Error(code: Self.code(of: error), description: "\(error)"), .now())
-        } else {
+        guard error is any NIOHTTP2Error else {
             connection.noteCloseReason(.ioError("\(error)"))
             context.close(promise: nil)
+            return
+        }
+        let reason = TinodeConnectionCloseReason.http2Error(code: Self.code(of: error), description: "\(error)")
+        if Self.alwaysEndsConnection(error) {
+            connection.noteCloseReason(reason)
+            context.close(promise: nil)
+        } else {
+            recentError = (reason, .now())
+        }
+    }
+
+    private static func alwaysEndsConnection(_ error: any Error) -> Bool {
+        switch error {
+        case is NIOHTTP2Errors.ExcessiveControlFrames, is NIOHTTP2Errors.ExcessiveRSTFrames,
+            is NIOHTTP2Errors.ExcessiveEmptyDataFrames, is NIOHTTP2Errors.ExcessiveStreamErrors,
+            is NIOHTTP2Errors.ExcessiveContinuationFrames, is NIOHTTP2Errors.ExcessivelyLargeHeaderBlock,
+            is NIOHTTP2Errors.UnableToParseFrame, is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering:
+            true
+        default:
+            false
         }
     }
 

@@ -533,6 +533,7 @@ public actor TinodeSession {
         case .closed, .idle, .backingOff:
             return
         case .connecting, .ready:
+            metrics.streamsLost.increment()
             if let lost = error as? TinodeLinkError, case .connectionLost = lost {
                 // The link logs a lost connection once, with its cause; a line per user would bury it.
                 logger.debug("Tinode stream ended", metadata: ["error": "\(lost)"])

@@ -13,6 +13,9 @@ public struct TinodeSessionMetrics: Sendable {
     let slowSubscriberCutOffs = Counter(label: "gateway_live_subscribers_cut_off_total")
     let unaddressedReplies = Counter(label: "gateway_tinode_unaddressed_replies_total")
     let sessionsClosed = Counter(label: "gateway_tinode_sessions_closed_total")
+    /// Streams that ended while the session used them (their connection was lost, Tinode ended the
+    /// call): each is reconnected, but requests in flight on it fail or are retried.
+    let streamsLost = Counter(label: "gateway_tinode_streams_lost_total")
     /// Reads (history, names) sent again on a new stream after the first one broke under them.
     let readsRetried = Counter(label: "gateway_tinode_reads_retried_total")
     private let latencies: [String: Timer]

@@ -1,7 +1,7 @@
 import Foundation
 import GRPCCore
-import GRPCOverHTTP2
 import GRPCNIOTransportHTTP2
+import GRPCOverHTTP2
 import GRPCProtobuf
 import Logging
 import NIOCore

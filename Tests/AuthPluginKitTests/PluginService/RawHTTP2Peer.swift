@@ -86,9 +86,10 @@ final class RawHTTP2Peer {
         ])
         var block = ByteBufferAllocator().buffer(capacity: 128)
         try! encoder.encode(headers: head, to: &block)
+        // HEADERS with END_HEADERS, then DATA with END_STREAM: the message with gRPC's 5-byte prefix.
         let request =
-            Self.frame(type: Self.headers, flags: 0x4, stream: stream, payload: Array(block.readableBytesView))  // END_HEADERS
-            + Self.frame(type: Self.data, flags: 0x1, stream: stream, payload: [0] + Self.bigEndian(UInt32(message.count)) + message)  // END_STREAM
+            Self.frame(type: Self.headers, flags: 0x4, stream: stream, payload: Array(block.readableBytesView))
+            + Self.frame(type: Self.data, flags: 0x1, stream: stream, payload: [0] + Self.bigEndian(UInt32(message.count)) + message)
         if !connection.send(request) { closed = true }
         return stream
     }

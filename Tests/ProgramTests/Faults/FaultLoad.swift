@@ -102,3 +102,36 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
     var milliseconds: Int { Int(seconds * 1000) }
 }
+
+/// Runs `workers` loops until `flag` is set, each calling `operation(worker, iteration)` once per
+/// `interval` on a fixed schedule (worker `w` starts at `w/workers` of an interval), so that the
+/// rate stays `workers / interval` whatever each request takes; a request that overruns its slot
+/// delays only its own worker's next one.
+func pacedLoad(
+    workers: Int, interval: Duration, until flag: StopFlag, log: OutcomeLog,
+    _ operation: @escaping @Sendable (_ worker: Int, _ iteration: Int) async -> Outcome
+) async {
+    let start = ContinuousClock.now
+    await withTaskGroup(of: Void.self) { group in
+        for worker in 0..<workers {
+            group.addTask {
+                var next = start + interval * (Double(worker) / Double(workers))
+                var iteration = 0
+                while !flag.isStopped {
+                    try? await Task.sleep(until: next, clock: .continuous)
+                    if flag.isStopped { break }
+                    log.append(await operation(worker, iteration))
+                    iteration += 1
+                    next = max(next + interval, .now)
+                }
+            }
+        }
+    }
+}
+
+/// The value of a Prometheus counter line (`name{labels} value`), summed over the lines whose name
+/// and labels start with `prefix` and that `include` accepts.
+func metricSum(_ text: String, _ prefix: String, include: (Substring) -> Bool = { _ in true }) -> Double {
+    text.split(separator: "\n").filter { $0.hasPrefix(prefix) && include($0) }
+        .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+}
