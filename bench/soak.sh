@@ -14,7 +14,8 @@
 # 2), no file-descriptor growth (at most 5 more than after warm-up: sockets come and go), and no
 # error (no non-2xx from the Gateway, no REST-auth answer without the user's uid, no socket error,
 # no failed FireHose call; wrk waits up to 10 s for an answer), and no plugin connection ended by
-# AuthPlugin (a GOAWAY or a close of the pinging caller's connection). Access tokens live for the whole soak plus an hour
+# AuthPlugin (a GOAWAY or a close of the pinging caller's connection), and no connection or stream from
+# the Gateway to the double lost (the double pings after every message, as Tinode does). Access tokens live for the whole soak plus an hour
 # (JWT_ACCESS_TTL), so that no request fails only because its token expired.
 # Prints the samples, then one summary line; exits 1 when a check fails.
 #
@@ -159,6 +160,11 @@ while true; do
   end_g=$g; end_gf=$gf; end_a=$a; end_af=$af
 done
 wait "${WRK_PIDS[@]}" 2>/dev/null || true
+# The Gateway's link to the double (which pings after every client message, like Tinode's grpc-go):
+# connections lost for any reason but our own close, and user streams that ended under a session.
+GW_METRICS="$(curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" || true)"
+t_lost=$(awk '/^gateway_tinode_connection_closed_total/ && !/closed_locally/ {s += $NF} END {print s + 0}' <<<"$GW_METRICS")
+t_streams=$(awk '/^gateway_tinode_streams_lost_total/ {s += $NF} END {print s + 0}' <<<"$GW_METRICS")
 # h2load's summaries: calls that succeeded, and those that failed, errored or were not answered 2xx.
 p_calls=0; p_bad=0
 if [[ -n "$PLUGIN_PID" ]]; then
@@ -177,11 +183,11 @@ read -r a_requests a_socket a_bad < <(parse "$DIR/wrk-auth.txt" | awk '{print $1
 grep -h "Socket errors" "$DIR"/wrk-*.txt >&2 || true
 awk -v m="$MINUTES" -v wg="$warm_g" -v eg="$end_g" -v wa="$warm_a" -v ea="$end_a" -v wgf="$warm_gf" -v egf="$end_gf" \
   -v waf="$warm_af" -v eaf="$end_af" -v gr="$g_requests" -v gb="$g_bad" -v gs="$g_socket" -v ar="$a_requests" -v ab="$a_bad" \
-  -v as="$a_socket" -v pc="$p_calls" -v pb="$p_bad" -v gc="$pg_calls" -v gf="$pg_failed" -v gp="$pg_pings" -v gx="$pg_closed" 'BEGIN {
+  -v as="$a_socket" -v pc="$p_calls" -v pb="$p_bad" -v gc="$pg_calls" -v gf="$pg_failed" -v gp="$pg_pings" -v gx="$pg_closed" -v tl="$t_lost" -v ts="$t_streams" 'BEGIN {
   growth_g = (eg - wg) * 100 / wg; growth_a = (ea - wa) * 100 / wa
   ok = (growth_g <= 10 && growth_a <= 10 && egf - wgf <= 5 && eaf - waf <= 5 && gb == 0 && ab == 0 && gs == 0 && as == 0 && pb == 0 \
-    && gc > 0 && gf == 0 && gx == 0)
-  printf "soak minutes=%d gateway: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d; ", m, wg, eg, growth_g, wgf, egf, gr, gb, gs
+    && gc > 0 && gf == 0 && gx == 0 && tl == 0 && ts == 0)
+  printf "soak minutes=%d gateway: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d tinode_connections_lost=%d tinode_streams_lost=%d (expected 0); ", m, wg, eg, growth_g, wgf, egf, gr, gb, gs, tl, ts
   printf "authplugin: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d firehose_calls=%d firehose_errors=%d ", wa, ea, growth_a, waf, eaf, ar, ab, as, pc, pb
   printf "pinging_firehose_calls=%d pinging_firehose_errors=%d pings=%d connections_closed=%d (expected 0); %s\n", gc, gf, gp, gx, (ok ? "PASS" : "FAIL")
   exit (ok ? 0 : 1) }'

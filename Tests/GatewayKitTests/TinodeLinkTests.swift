@@ -92,6 +92,67 @@ struct TinodeLinkTests {
         #expect(acknowledged > 150 && acknowledged <= 260, "cut off after \(acknowledged) PINGs")
     }
 
+    @Test("a lost connection: a history read in flight is sent again and answered, a send in flight fails fast as unavailable")
+    func lostConnectionInFlight() async throws {
+        try await SessionHarness.run(connections: 1) { harness in
+            let (session, _) = try await harness.register("mira")
+            _ = try await session.publish(content: Data("\"before\"".utf8))
+
+            // A read whose reply never comes on this connection; then the connection is lost.
+            harness.double.dropNextReplies(kind: "get", count: 1)
+            let read = Task { try await session.history(limit: 5) }
+            try await Task.sleep(for: .milliseconds(300))
+            harness.double.dropConnections()
+            let page = try await read.value
+            #expect(page.messages.map(\.seq) == [1], "the read was not answered after the reconnect")
+
+            // A send whose ack never comes: it may have been stored, so it is not sent again.
+            harness.double.dropNextReplies(kind: "pub", count: 1)
+            let start = ContinuousClock.now
+            let send = Task { try await session.publish(content: Data("\"during\"".utf8)) }
+            try await Task.sleep(for: .milliseconds(300))
+            harness.double.dropConnections()
+            await #expect {
+                _ = try await send.value
+            } throws: { error in
+                if case .unavailable = error as? TinodeSessionError { return true }
+                return false
+            }
+            // Not the 10 s request timeout: the stream's end fails it at once.
+            #expect(ContinuousClock.now - start < .seconds(3))
+            #expect(harness.double.messages(inTopic: harness.room).count == 2, "the dropped pub was stored once")
+            // The session carries on on a new connection.
+            _ = try await session.publish(content: Data("\"after\"".utf8))
+            let deadline = ContinuousClock.now + .seconds(5)
+            while harness.connector.statistics.closed["peer_closed", default: 0] < 2, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let statistics = harness.connector.statistics
+            #expect(statistics.closed["peer_closed", default: 0] == 2, "\(statistics)")
+            #expect(statistics.opened == 3, "\(statistics)")
+        }
+    }
+
+    @Test("through the HTTP API: a send in flight when the connection is lost is answered 503 with Retry-After")
+    func lostConnectionAnswers503() async throws {
+        try await GatewayHarness.run { gateway in
+            let (_, tokens) = try await gateway.register("nils")
+            let token = try #require(tokens["access_token"] as? String)
+            let first = try await gateway.request(.post, "/v1/messages", json: ["text": "warm"], token: token)
+            #expect(first.status == 201)
+            gateway.double.dropNextReplies(kind: "pub", count: 1)
+            let send = Task { try await gateway.request(.post, "/v1/messages", json: ["text": "lost"], token: token) }
+            try await Task.sleep(for: .milliseconds(300))
+            gateway.double.dropConnections()
+            let reply = try await send.value
+            #expect(reply.status == 503, "\(reply.status) \(reply.text)")
+            #expect(reply.headers[.retryAfter] != nil)
+            #expect(reply.errorCode == "service_unavailable")
+            let again = try await gateway.request(.post, "/v1/messages", json: ["text": "again"], token: token)
+            #expect(again.status == 201, "the next send did not go through: \(again.status) \(again.text)")
+        }
+    }
+
     private func withLinkRunning(_ link: TinodeLink, _ body: () async throws -> Void) async throws {
         let running = Task { try await link.run() }
         defer { running.cancel() }

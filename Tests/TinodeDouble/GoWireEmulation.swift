@@ -63,7 +63,13 @@ extension TinodeDouble {
 extension TinodeDouble.Wire {
     /// Sets up the transport for this behaviour.
     func configure(_ config: inout HTTP2ServerTransport.Posix.Config, tally: WireTally) {
-        guard case .grpcGo(let policy) = self else { return }
+        guard case .grpcGo(let policy) = self else {
+            // Connections are still registered, for `dropConnections()`.
+            config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+                channel.eventLoop.makeCompletedFuture { tally.connections.register(channel) }
+            }
+            return
+        }
         // The emulation polices the client's PINGs as grpc-go does; grpc-swift's own policy (5
         // minutes, strikes without calls) must not act first.
         config.connection.keepalive.clientBehavior = .init(minPingIntervalWithoutCalls: .zero, allowWithoutCalls: true)
@@ -71,6 +77,7 @@ extension TinodeDouble.Wire {
             // Runs on the channel's event loop, before the first read. First in the pipeline: the
             // filter sees the socket's bytes before grpc-swift's HTTP/2 handler does.
             channel.eventLoop.makeCompletedFuture {
+                tally.connections.register(channel)
                 try channel.pipeline.syncOperations.addHandler(GoWireHandler(keepalive: policy, tally: tally), position: .first)
             }
         }
@@ -79,6 +86,7 @@ extension TinodeDouble.Wire {
 
 /// The emulation's counters, shared by the connections of one double.
 final class WireTally: Sendable {
+    let connections = ClientConnections()
     private let pingsSent = Atomic(0)
     private let pingAcksReceived = Atomic(0)
     private let windowUpdatesSent = Atomic(0)
