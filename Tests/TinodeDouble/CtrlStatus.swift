@@ -9,6 +9,7 @@ struct CtrlStatus: Sendable {
     static let noContent = CtrlStatus(code: 204, text: "no content")
     static let evicted = CtrlStatus(code: 205, text: "evicted")
     static let delivered = CtrlStatus(code: 208, text: "delivered")
+    static let validateCredentials = CtrlStatus(code: 300, text: "validate credentials")
     static let alreadySubscribed = CtrlStatus(code: 304, text: "already subscribed")
     static let notJoined = CtrlStatus(code: 304, text: "not joined")
     static let malformed = CtrlStatus(code: 400, text: "malformed")

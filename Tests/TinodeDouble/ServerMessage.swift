@@ -45,7 +45,8 @@ enum ServerMessage {
     }
 
     static func pres(
-        topic: String, src: String, what: Pbx_ServerPres.What, seq: Int = 0, actor: String = "", acs: AccessPair? = nil
+        topic: String, src: String, what: Pbx_ServerPres.What, seq: Int = 0, actor: String = "", acs: AccessPair? = nil,
+        delID: Int = 0, deleted: [ClosedRange<Int>] = []
     ) -> Pbx_ServerMsg {
         var pres = Pbx_ServerPres()
         pres.topic = topic
@@ -54,21 +55,33 @@ enum ServerMessage {
         pres.seqID = Int32(seq)
         pres.actorUserID = actor
         if let acs { pres.acs = acs.wire }
+        pres.delID = Int32(delID)
+        pres.delSeq = deleted.map(seqRange)
         var message = Pbx_ServerMsg()
         message.pres = pres
         return message
     }
 
-    static func info(topic: String, from: String, what: Pbx_InfoNote, seq: Int) -> Pbx_ServerMsg {
+    /// `src` is set on `me` only: the topic the note was about (fixture k).
+    static func info(topic: String, from: String, what: Pbx_InfoNote, seq: Int, src: String = "") -> Pbx_ServerMsg {
         var info = Pbx_ServerInfo()
         info.topic = topic
         info.fromUserID = from
         info.what = what
         info.seqID = Int32(seq)
+        info.src = src
         var message = Pbx_ServerMsg()
         message.info = info
         return message
     }
+}
+
+/// Deleted seqs as Tinode sends them: `hi` is exclusive, and 0 for a single seq.
+func seqRange(_ range: ClosedRange<Int>) -> Pbx_SeqRange {
+    var wire = Pbx_SeqRange()
+    wire.low = Int32(range.lowerBound)
+    wire.hi = range.count == 1 ? 0 : Int32(range.upperBound + 1)
+    return wire
 }
 
 /// The want/given pair of a subscription, as `acs` in metas and presence.

@@ -11,27 +11,28 @@ struct TokenMint: Sendable {
 
     /// The fixture server's `serial_num`.
     private static let serial: UInt16 = 1
-    /// What the fixture server's tokens carry: feature 1 ("V", validated), no credential was required.
-    private static let features: UInt16 = 1
+    /// Feature 1 ("V"): the user's required credentials were validated (or none are required). A
+    /// token issued with a "validate credentials" reply lacks it (fixture i).
+    private static let validatedFeature: UInt16 = 1
 
     private let key = SymmetricKey(size: .bits256)
 
     enum Verdict: Equatable {
-        case valid(user: UInt64, level: AuthLevel)
+        case valid(user: UInt64, level: AuthLevel, expiresAtSeconds: Int64)
         /// Shorter than 50 bytes: 400 malformed.
         case malformed
         /// Bad signature, serial or level, or expired: 401.
         case rejected
     }
 
-    func issue(user: UInt64, level: AuthLevel, expiresAtMillis: Int64) -> Data {
+    func issue(user: UInt64, level: AuthLevel, expiresAtMillis: Int64, validated: Bool = true) -> Data {
         var body = [UInt8]()
         body.reserveCapacity(Self.length)
         append(user, to: &body)
         append(UInt32(clamping: expiresAtMillis / 1000), to: &body)
         append(level.rawValue, to: &body)
         append(Self.serial, to: &body)
-        append(Self.features, to: &body)
+        append(validated ? Self.validatedFeature : 0, to: &body)
         let signature = HMAC<SHA256>.authenticationCode(for: body, using: key)
         body.append(contentsOf: signature)
         return Data(body)
@@ -52,7 +53,7 @@ struct TokenMint: Sendable {
         guard serial == Self.serial, let authLevel = AuthLevel(rawValue: level) else { return .rejected }
         // Tinode treats a token as expired one second before its expiry time.
         guard Int64(expires) * 1000 >= nowMillis + 1000 else { return .rejected }
-        return .valid(user: user, level: authLevel)
+        return .valid(user: user, level: authLevel, expiresAtSeconds: Int64(expires))
     }
 
     private func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {

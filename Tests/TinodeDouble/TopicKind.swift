@@ -5,7 +5,9 @@ enum TopicKind: Equatable {
     /// `new` or `newXXX`: create a group.
     case newGroup
     case group
-    /// p2p (`usr...`), channels (`chn...`, `nch...`), `sys`, `slf`: real in Tinode, not in the double.
+    /// `usr...`: the p2p topic with that user.
+    case p2p
+    /// Channels (`chn...`, `nch...`), `sys`, `slf`, internal `p2p...` names: real in Tinode, not in the double.
     case unsupported
     case empty
     /// Any other name: no such topic.
@@ -22,7 +24,9 @@ enum TopicKind: Equatable {
                 self = .newGroup
             } else if name.hasPrefix("grp") {
                 self = .group
-            } else if name.hasPrefix("usr") || name.hasPrefix("chn") || name.hasPrefix("nch") || name.hasPrefix("p2p") {
+            } else if name.hasPrefix("usr") {
+                self = .p2p
+            } else if name.hasPrefix("chn") || name.hasPrefix("nch") || name.hasPrefix("p2p") {
                 self = .unsupported
             } else {
                 self = .unknown

@@ -1,7 +1,7 @@
 import Foundation
 import TinodeProto
 
-/// `{acc}`: new basic accounts (fixtures b, c) and password changes.
+/// `{acc}`: new basic accounts (fixtures b, c, i) and password changes.
 extension WorldState {
     mutating func account(_ acc: Pbx_ClientAcc, _ request: RequestContext) {
         if acc.userID.hasPrefix("new") { return createAccount(acc, request) }
@@ -48,6 +48,10 @@ extension WorldState {
         guard !tags.contains(where: Tags.isRestricted) else {
             return reply(ServerMessage.ctrl(.permissionDenied, id: acc.id, params: ServerMessage.what("tags")), request)
         }
+        // The key is `creds` here, unlike the `cred` of a 300 (fixture i).
+        guard coversRequiredCredentials(acc.cred) else {
+            return reply(ServerMessage.ctrl(.policyViolation, id: acc.id, params: ["creds": GoJSON.stringArray(["email"])]), request)
+        }
         guard BasicLoginPolicy.isAcceptable(password: password, minLength: options.minPasswordLength) else {
             return reply(ServerMessage.ctrl(.policyViolation, id: acc.id), request)
         }
@@ -67,8 +71,8 @@ extension WorldState {
                 }
             }
             record.tags += tags.filter { !record.tags.contains($0) }
-            record.credentials = acc.cred.map { CredentialRecord(method: $0.method, value: $0.value) }
         }
+        for credential in acc.cred { addCredential(credential, to: user, now: request.now) }
 
         var params: [String: Data] = [
             "user": GoJSON.string(user),
@@ -76,6 +80,13 @@ extension WorldState {
             "desc": accountDescription(user),
         ]
         guard acc.login else { return reply(ServerMessage.ctrl(.created, id: acc.id, params: params), request) }
+        let missing = missingCredentials(of: user, answering: acc.cred)
+        guard missing.isEmpty else {
+            // The account exists, but the stream is not logged in (fixture i).
+            params["cred"] = GoJSON.stringArray(missing)
+            params.merge(loginParams(user: user, level: .authenticated, now: request.now, validated: false)) { old, _ in old }
+            return reply(ServerMessage.ctrl(.validateCredentials, id: acc.id, params: params), request)
+        }
         authenticate(sessionID, as: user, level: .authenticated)
         params.merge(loginParams(user: user, level: .authenticated, now: request.now)) { _, new in new }
         reply(ServerMessage.ctrl(.ok, id: acc.id, params: params), request)

@@ -1,13 +1,21 @@
 import TinodeProto
 
-/// `{del what=USER}`: one's own account, or any account from a root session (fixtures h1, h2).
-/// The requester gets 200 first, then every stream of the deleted user gets 205 and goes half-dead.
+/// `{del}`, and here `what=USER`: one's own account, or any account from a root session (fixtures h1,
+/// h2). The requester gets 200 first, then every stream of the deleted user gets 205 and goes
+/// half-dead. Messages and topics: WorldState+DeleteMessages.swift, WorldState+DeleteTopic.swift.
 extension WorldState {
     mutating func delete(_ del: Pbx_ClientDel, _ request: RequestContext, user: String) {
-        guard del.what == .user else {
-            // Deleting messages, topics, subscriptions and credentials is not modelled.
-            return reply(ServerMessage.ctrl(.notImplemented, id: del.id, topic: del.topic), request)
+        switch del.what {
+        case .user: deleteUser(del, request, user: user)
+        case .msg: deleteMessages(del, request, user: user)
+        case .topic: deleteTopic(del, request, user: user)
+        default:
+            // Deleting subscriptions and credentials is not modelled.
+            reply(ServerMessage.ctrl(.notImplemented, id: del.id, topic: del.topic), request)
         }
+    }
+
+    private mutating func deleteUser(_ del: Pbx_ClientDel, _ request: RequestContext, user: String) {
         let target = del.userID.isEmpty ? user : del.userID
         guard target == user || sessions[request.sessionID]!.authLevel == .root else {
             return reply(ServerMessage.ctrl(.permissionDenied, id: del.id), request)

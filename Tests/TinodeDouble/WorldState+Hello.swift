@@ -41,7 +41,7 @@ extension WorldState {
             "maxTagLength": GoJSON.number(Tags.maxLength),
             "maxTagCount": GoJSON.number(Tags.maxCount),
             "maxFileUploadSize": GoJSON.number(8_388_608),
-            "reqCred": GoJSON.null,
+            "reqCred": requiredCredentialsJSON,
             "msgDelAge": GoJSON.number(600),
             "servingAt": GoJSON.string(options.servingAt),
             "clusterSize": GoJSON.number(1),

@@ -1,6 +1,6 @@
 import TinodeProto
 
-/// `{leave}`: detach, optionally unsubscribe (tinode-protocol.md 3.4 step 7, fixtures d, e).
+/// `{leave}`: detach, optionally unsubscribe (tinode-protocol.md 3.4 step 7, fixtures d, e, l).
 extension WorldState {
     mutating func leave(_ leave: Pbx_ClientLeave, _ request: RequestContext, user: String) {
         let name = leave.topic
@@ -8,18 +8,26 @@ extension WorldState {
         if leave.unsub, name == "me" || name == "fnd" {
             return reply(ServerMessage.ctrl(.permissionDenied, id: leave.id, topic: name), request)
         }
-        let attached = isAttached(request.sessionID, to: name)
-        let subscribed = topics[name]?.subscriptions[user] != nil
-        guard attached || (leave.unsub && subscribed) else {
-            return reply(ServerMessage.ctrl(.notJoined, id: leave.id, topic: name), request)
+        let key = topicKey(name, for: user)
+        // Unsubscribing needs the topic attached, even for a subscriber (fixture l: 409).
+        guard isAttached(request.sessionID, to: key) else {
+            return reply(ServerMessage.ctrl(leave.unsub ? .mustAttachFirst : .notJoined, id: leave.id, topic: name), request)
         }
         // The owner cannot walk away from the group.
-        if leave.unsub, topics[name]?.owner == user {
+        if leave.unsub, topics[key]?.owner == user {
             return reply(ServerMessage.ctrl(.permissionDenied, id: leave.id, topic: name), request)
         }
-        if attached { detach(request.sessionID, from: name) }
-        if leave.unsub { unsubscribe(user, from: name) }
+        guard leave.unsub else {
+            detach(request.sessionID, from: key)
+            return reply(ServerMessage.ctrl(.ok, id: leave.id, topic: name), request)
+        }
+        // The reply first, then the others hear of the access going (N/N) before the user going offline.
         reply(ServerMessage.ctrl(.ok, id: leave.id, topic: name), request)
+        let none = AccessPair(want: .none, given: .none)
+        announceInGroup(key, about: user, what: .acs, acs: none, excluding: request.sessionID)
+        detach(request.sessionID, from: key)
+        unsubscribe(user, from: key)
+        users[user]?.unsubscribed[key] = request.now
     }
 
     /// Removes the subscription; the user's other sessions attached to the group are detached.

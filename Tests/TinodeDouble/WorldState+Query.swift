@@ -7,19 +7,25 @@ extension WorldState {
     /// Tinode's adapters never return more than 100 messages per query, and 100 when no limit is set.
     static let maxMessagesPerQuery = 100
 
+    /// `topic` is the name the user gave (`usr<peer>` for p2p); replies carry it.
+    /// `loadingMe`: the query comes with the `{sub me}` that brought the user online, before `me`
+    /// has learnt which topics are online (fixture l).
     mutating func answerQuery(
         _ query: Pbx_GetQuery, topic: String, id: String, _ request: RequestContext, user: String,
-        announceOnlineAfterDescription: Bool = false
+        announceOnlineAfterDescription: Bool = false, loadingMe: Bool = false
     ) {
+        let key = topicKey(topic, for: user)
         let what = MetaWhat(parsing: query.what)
         if what.contains(.desc) {
-            reply(ServerMessage.meta(id: id, topic: topic) { $0.desc = description(of: topic, for: user) }, request)
+            reply(ServerMessage.meta(id: id, topic: topic) { $0.desc = description(of: key, for: user) }, request)
         }
-        // Tinode's `me` topic runs apart from the new group; in fixture d its presence landed here.
+        // Tinode's `me` topic runs apart from the new topic; in fixtures d and j its presence landed here.
         if announceOnlineAfterDescription { announceOnMe(to: user, src: topic, what: .on, for: request) }
-        if what.contains(.sub) { replySubscriptions(topic: topic, id: id, request, user: user) }
+        if what.contains(.sub) {
+            replySubscriptions(topic: topic, id: id, options: query.sub, request, user: user, knowsOnline: !loadingMe)
+        }
         if what.contains(.tags) {
-            let tags = visibleTags(of: topic, for: user)
+            let tags = visibleTags(of: key, for: user)
             // On gRPC the 204 for tags, creds, del and aux loses its params (tinode-protocol.md 3.11).
             reply(
                 tags.isEmpty
@@ -41,10 +47,10 @@ extension WorldState {
                     },
                 request)
         }
-        // Nothing is ever deleted and aux cannot be set over gRPC.
-        if what.contains(.del) { reply(ServerMessage.ctrl(.noContent, id: id, topic: topic), request) }
+        if what.contains(.del) { replyDeletions(topic: topic, key: key, id: id, request) }
+        // Aux cannot be set over gRPC.
         if what.contains(.aux) { reply(ServerMessage.ctrl(.noContent, id: id, topic: topic), request) }
-        if what.contains(.data) { replyData(topic: topic, id: id, options: query.data, request) }
+        if what.contains(.data) { replyData(topic: topic, key: key, id: id, options: query.data, request) }
     }
 
     func description(of topic: String, for user: String) -> Pbx_TopicDesc {
@@ -57,6 +63,20 @@ extension WorldState {
             desc.acs = AccessPair(want: AccessMode("JPS"), given: AccessMode("JPS")).wire
             if let publicJSON = record.publicJSON { desc.public = publicJSON }
             if let privateJSON = record.privateJSON { desc.private = privateJSON }
+        } else if let group = topics[topic], group.isP2P {
+            // The peer's public, no default access and no `online` (fixture j).
+            desc.createdAt = group.createdAt
+            desc.updatedAt = group.updatedAt
+            desc.touchedAt = group.touchedAt
+            if let publicJSON = users[topicName(topic, for: user)]?.publicJSON { desc.public = publicJSON }
+            if let subscription = group.subscriptions[user] {
+                desc.acs = subscription.access.wire
+                desc.seqID = Int32(group.lastSeq)
+                desc.readID = Int32(subscription.readID)
+                desc.recvID = Int32(subscription.recvID)
+                desc.delID = Int32(group.deletions.count)
+                if let privateJSON = subscription.privateJSON { desc.private = privateJSON }
+            }
         } else if let group = topics[topic] {
             desc.createdAt = group.createdAt
             desc.updatedAt = group.updatedAt
@@ -69,9 +89,10 @@ extension WorldState {
                 desc.seqID = Int32(group.lastSeq)
                 desc.readID = Int32(subscription.readID)
                 desc.recvID = Int32(subscription.recvID)
+                desc.delID = Int32(group.deletions.count)
                 if let privateJSON = subscription.privateJSON { desc.private = privateJSON }
             }
-            desc.online = !group.attachedSessions.isEmpty
+            desc.online = group.isOnline
         }
         return desc
     }
@@ -83,7 +104,7 @@ extension WorldState {
             desc.createdAt = record.createdAt
             desc.updatedAt = record.updatedAt
             if let publicJSON = record.publicJSON { desc.public = publicJSON }
-        } else if let group = topics[topic] {
+        } else if let group = topics[topic], !group.isP2P {
             desc.createdAt = group.createdAt
             desc.updatedAt = group.updatedAt
             if let publicJSON = group.publicJSON { desc.public = publicJSON }
@@ -93,12 +114,16 @@ extension WorldState {
         return desc
     }
 
-    private mutating func replySubscriptions(topic: String, id: String, _ request: RequestContext, user: String) {
+    private mutating func replySubscriptions(
+        topic: String, id: String, options: Pbx_GetOpts, _ request: RequestContext, user: String, knowsOnline: Bool
+    ) {
         let subscriptions: [Pbx_TopicSub]
         switch topic {
-        case "me": subscriptions = groupsOf(user)
+        case "me":
+            let since = options.ifModifiedSince > 0 ? options.ifModifiedSince : nil
+            subscriptions = topicsOf(user, modifiedSince: since, knowsOnline: knowsOnline)
         case "fnd": subscriptions = findResults(for: request.sessionID, user: user)
-        default: subscriptions = members(of: topic, for: user)
+        default: subscriptions = members(of: topicKey(topic, for: user), for: user)
         }
         guard !subscriptions.isEmpty else {
             return reply(ServerMessage.ctrl(.noContent, id: id, topic: topic, params: ServerMessage.what("sub")), request)
@@ -106,26 +131,8 @@ extension WorldState {
         reply(ServerMessage.meta(id: id, topic: topic) { $0.sub = subscriptions }, request)
     }
 
-    /// The user's groups, as `me` lists them.
-    private func groupsOf(_ user: String) -> [Pbx_TopicSub] {
-        (users[user]?.groups ?? []).compactMap { name in
-            guard let group = topics[name], let subscription = group.subscriptions[user] else { return nil }
-            var entry = Pbx_TopicSub()
-            entry.topic = name
-            entry.updatedAt = subscription.updatedAt
-            entry.touchedAt = group.touchedAt
-            entry.acs = subscription.access.wire
-            entry.seqID = Int32(group.lastSeq)
-            entry.readID = Int32(subscription.readID)
-            entry.recvID = Int32(subscription.recvID)
-            entry.online = !group.attachedSessions.isEmpty
-            if let publicJSON = group.publicJSON { entry.public = publicJSON }
-            if let privateJSON = subscription.privateJSON { entry.private = privateJSON }
-            return entry
-        }
-    }
-
-    /// A group's members in subscription order (fixture e).
+    /// A topic's members in subscription order (fixture e); p2p lists show neither `public` nor
+    /// `online` (fixture j).
     private func members(of topic: String, for user: String) -> [Pbx_TopicSub] {
         guard let group = topics[topic] else { return [] }
         return group.subscriberOrder.compactMap { member in
@@ -133,10 +140,11 @@ extension WorldState {
             var entry = Pbx_TopicSub()
             entry.userID = member
             entry.updatedAt = subscription.updatedAt
-            entry.online = (group.attachedCountByUser[member] ?? 0) > 0
             entry.acs = subscription.access.wire
             entry.readID = Int32(subscription.readID)
             entry.recvID = Int32(subscription.recvID)
+            guard !group.isP2P else { return entry }
+            entry.online = (group.attachedCountByUser[member] ?? 0) > 0
             if let publicJSON = users[member]?.publicJSON { entry.public = publicJSON }
             if member == user, let privateJSON = subscription.privateJSON { entry.private = privateJSON }
             return entry
@@ -150,8 +158,9 @@ extension WorldState {
     }
 
     /// Data messages newest first, then 208 `{"count","what":"data"}`, or 204 `{"what":"data"}`.
-    mutating func replyData(topic: String, id: String, options: Pbx_GetOpts, _ request: RequestContext) {
-        let selected = topics[topic].map { Self.select($0.messages, options) } ?? []
+    /// Deleted messages are simply missing (fixture m).
+    mutating func replyData(topic: String, key: String, id: String, options: Pbx_GetOpts, _ request: RequestContext) {
+        let selected = topics[key].map { Self.select($0.messages, options) } ?? []
         for record in selected { reply(ServerMessage.data(topic: topic, record), request) }
         guard !selected.isEmpty else {
             return reply(ServerMessage.ctrl(.noContent, id: id, topic: topic, params: ServerMessage.what("data")), request)
@@ -172,9 +181,8 @@ extension WorldState {
             return Array(picked.reversed().prefix(limit))
         }
         let lower = max(Int(options.sinceID), 1)
-        let upper = options.beforeID > 0 ? min(Int(options.beforeID) - 1, messages.count) : messages.count
-        guard lower <= upper else { return [] }
-        return Array(messages[(lower - 1)..<upper].reversed().prefix(limit))
+        let upper = options.beforeID > 0 ? Int(options.beforeID) - 1 : Int.max
+        return Array(messages.filter { $0.seq >= lower && $0.seq <= upper }.reversed().prefix(limit))
     }
 }
 

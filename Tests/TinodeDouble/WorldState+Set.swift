@@ -2,13 +2,15 @@ import Foundation
 import TinodeProto
 
 /// `{set}`: the `fnd` query (fixture f), the user's public data and tags on `me`, a group's
-/// description and tags by those who manage it, and one's own wanted access.
+/// description and tags by those who manage it, one's own wanted access, and a new credential on `me`
+/// (fixture i).
 extension WorldState {
     mutating func set(_ set: Pbx_ClientSet, _ request: RequestContext, user: String) {
         let name = set.topic
         let query = set.query
         guard !name.isEmpty, set.hasQuery else { return reply(ServerMessage.ctrl(.malformed, id: set.id, topic: name), request) }
-        guard isAttached(request.sessionID, to: name) else {
+        let key = topicKey(name, for: user)
+        guard isAttached(request.sessionID, to: key) else {
             return reply(ServerMessage.ctrl(.mustAttachFirst, id: set.id, topic: name), request)
         }
         let tags = Tags.normalize(query.tags)
@@ -29,19 +31,20 @@ extension WorldState {
                 // Tags from authenticators stay; the client's own replace the rest.
                 users[user]!.tags = users[user]!.tags.filter(Tags.isRestricted) + tags
             }
+            if query.hasCred { addCredential(query.cred, to: user, now: request.now) }
         default:
-            guard let mode = topics[name]?.subscriptions[user]?.access.mode else {
+            guard let mode = topics[key]?.subscriptions[user]?.access.mode else {
                 return reply(ServerMessage.ctrl(.permissionDenied, id: set.id, topic: name), request)
             }
             if query.hasDesc || !query.tags.isEmpty {
                 guard mode.allows("O") || mode.allows("A") else {
                     return reply(ServerMessage.ctrl(.permissionDenied, id: set.id, topic: name), request)
                 }
-                updateGroup(name, desc: query.hasDesc ? query.desc : nil, tags: query.tags.isEmpty ? nil : tags, now: request.now)
+                updateGroup(key, desc: query.hasDesc ? query.desc : nil, tags: query.tags.isEmpty ? nil : tags, now: request.now)
             }
             if query.hasSub, query.sub.userID.isEmpty || query.sub.userID == user, !query.sub.mode.isEmpty {
-                topics[name]!.subscriptions[user]!.access.want = AccessMode(query.sub.mode)
-                topics[name]!.subscriptions[user]!.updatedAt = request.now
+                topics[key]!.subscriptions[user]!.access.want = AccessMode(query.sub.mode)
+                topics[key]!.subscriptions[user]!.updatedAt = request.now
             }
         }
         reply(ServerMessage.ctrl(.ok, id: set.id, topic: name), request)

@@ -1,7 +1,8 @@
 import Foundation
 import TinodeProto
 
-/// `{sub}`: attaching to `me` and `fnd`, creating groups (`new...`) and joining them (fixtures d, e, f).
+/// `{sub}`: attaching to `me` and `fnd`, creating groups (`new...`) and joining them (fixtures d, e,
+/// f, k, l); p2p topics are in WorldState+P2P.swift.
 extension WorldState {
     mutating func subscribe(_ sub: Pbx_ClientSub, _ request: RequestContext, user: String) {
         let name = sub.topic
@@ -12,13 +13,19 @@ extension WorldState {
             guard !isAttached(request.sessionID, to: name) else {
                 return reply(ServerMessage.ctrl(.alreadySubscribed, id: sub.id, topic: name), request)
             }
+            // The user's first session on `me` loads it; it then learns which topics are online and
+            // says so, one `pres` each, after its answer (fixture l). Later sessions hear nothing (k).
+            let loadsMe = name == "me" && !isOnline(user: user)
             attach(request.sessionID, to: name, user: user)
             reply(ServerMessage.ctrl(.ok, id: sub.id, topic: name), request)
-            if sub.hasGetQuery { answerQuery(sub.getQuery, topic: name, id: sub.id, request, user: user) }
+            if sub.hasGetQuery { answerQuery(sub.getQuery, topic: name, id: sub.id, request, user: user, loadingMe: loadsMe) }
+            if loadsMe { announceOnlineTopics(to: request.sessionID, user: user, request) }
         case .newGroup:
             createGroup(sub, request, user: user)
         case .group:
             joinGroup(sub, request, user: user)
+        case .p2p:
+            subscribeP2P(sub, request, user: user)
         case .unsupported:
             reply(ServerMessage.ctrl(.notImplemented, id: sub.id, topic: name), request)
         case .unknown:
@@ -73,8 +80,9 @@ extension WorldState {
     }
 
     /// Reply order of fixture e: ctrl 200 (`acs` only for a new subscription), meta desc, meta sub,
-    /// data part; the members already attached get `pres ACS` and `pres ON`; last, the joiner's
-    /// sessions on `me` hear that the topic is online.
+    /// data part; the members already attached get `pres ACS` and `pres ON`; last, when the
+    /// subscription is new, the joiner's sessions on `me` hear that the topic is online (an existing
+    /// one is known to `me` already: fixture l).
     private mutating func joinGroup(_ sub: Pbx_ClientSub, _ request: RequestContext, user: String) {
         let name = sub.topic
         guard topics[name] != nil else { return reply(ServerMessage.ctrl(.topicNotFound, id: sub.id, topic: name), request) }
@@ -90,6 +98,7 @@ extension WorldState {
             topics[name]!.subscriptions[user] = SubscriptionRecord(access: access, createdAt: request.now, updatedAt: request.now)
             topics[name]!.subscriberOrder.append(user)
             users[user]?.groups.append(name)
+            users[user]?.unsubscribed[name] = nil
             params["acs"] = access.json
             newAccess = access
         }
@@ -97,9 +106,7 @@ extension WorldState {
         reply(ServerMessage.ctrl(.ok, id: sub.id, topic: name, params: params), request)
         if sub.hasGetQuery { answerQuery(sub.getQuery, topic: name, id: sub.id, request, user: user) }
         if let newAccess { announceInGroup(name, about: user, what: .acs, acs: newAccess, excluding: request.sessionID) }
-        if cameOnline {
-            announceInGroup(name, about: user, what: .on, excluding: request.sessionID)
-            announceOnMe(to: user, src: name, what: .on, for: request)
-        }
+        if cameOnline { announceInGroup(name, about: user, what: .on, excluding: request.sessionID) }
+        if newAccess != nil { announceOnMe(to: user, src: name, what: .on, for: request) }
     }
 }

@@ -14,6 +14,8 @@ struct WorldState: Sendable {
     var sessionIDsByUser: [String: Set<Int>] = [:]
     var nextSessionID = 1
     var receivedCounts: [String: Int] = [:]
+    /// Confirmation mails, oldest first (`Options.emailValidation`).
+    var mails: [MailRecord] = []
     var faults = FaultSettings()
     var acceptsStreams = true
     /// Sessions whose outbox overflowed during the current operation; they go half-dead at its end

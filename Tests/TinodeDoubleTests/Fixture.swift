@@ -14,6 +14,8 @@ struct Fixture: Sendable {
         let status: String?
         /// The text of `comment` lines.
         let comment: String?
+        /// `t_ms`: milliseconds since the flow started, on the recorder's clock.
+        let millis: Double?
     }
 
     struct Missing: Error, CustomStringConvertible {
@@ -21,6 +23,8 @@ struct Fixture: Sendable {
     }
 
     let name: String
+    /// The first line's `note`: what the flow shows, and the server settings it ran with.
+    let note: String
     let lines: [Line]
 
     /// shared/fixtures/tinode-grpc beside the repository: walks up from this file to the folder
@@ -56,12 +60,16 @@ struct Fixture: Sendable {
     static func load(_ name: String) throws -> Fixture {
         let text = try String(contentsOf: directory().appendingPathComponent(name), encoding: .utf8)
         var lines: [Line] = []
+        var note = ""
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !rawLine.isEmpty {
             guard let object = try JSONSerialization.jsonObject(with: Data(rawLine.utf8)) as? [String: Any] else {
                 throw Missing(description: "\(name):\(index + 1) is not a JSON object")
             }
             // The first line describes the flow.
-            guard let direction = object["dir"] as? String, let kind = object["kind"] as? String else { continue }
+            guard let direction = object["dir"] as? String, let kind = object["kind"] as? String else {
+                note = object["note"] as? String ?? note
+                continue
+            }
             let textObject = object["text"] as? [String: Any]
             lines.append(
                 Line(
@@ -71,9 +79,10 @@ struct Fixture: Sendable {
                     kind: kind,
                     payload: (object["pb_b64"] as? String).flatMap { Data(base64Encoded: $0) },
                     status: textObject?["grpc_status"] as? String,
-                    comment: object["text"] as? String
+                    comment: object["text"] as? String,
+                    millis: (object["t_ms"] as? NSNumber)?.doubleValue
                 ))
         }
-        return Fixture(name: name, lines: lines)
+        return Fixture(name: name, note: note, lines: lines)
     }
 }

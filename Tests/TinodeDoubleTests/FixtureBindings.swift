@@ -17,22 +17,30 @@ struct ReplayError: Error, CustomStringConvertible {
 /// codes, texts, ids, counts, seq, what, access modes, content, and which fields are present.
 /// Client messages are rewritten through the same bindings before they are sent.
 final class FixtureBindings {
-    private var names: [String: String] = [:]
-    private var namesTaken: [String: String] = [:]
-    private var tokens: [String: String] = [:]
-    private var times: [Int64: Int64] = [:]
-    private var opaque: [String: String] = [:]
+    /// Everything bound so far; a trial match (`matchesWithoutBinding`) puts it back when it fails.
+    private struct Tables {
+        var names: [String: String] = [:]
+        var namesTaken: [String: String] = [:]
+        var tokens: [String: String] = [:]
+        var times: [Int64: Int64] = [:]
+        var opaque: [String: String] = [:]
+    }
+
+    private var tables = Tables()
     private let startMillis: Int64
     private let tokenLifetimeMillis: Int64
+    /// The double's "now", for telling a plausible time from a wrong one.
+    private let now: () -> Int64
 
     /// Times: int64 fields of the proto, and RFC 3339 strings inside ctrl params.
     static let timeKeys = MessageShape.int64Keys.union(["created", "updated", "expires"])
     /// Values that describe the server rather than the conversation.
     static let opaqueKeys: Set<String> = ["build", "servingAt"]
 
-    init(startMillis: Int64, tokenLifetimeMillis: Int64) {
+    init(startMillis: Int64, tokenLifetimeMillis: Int64, now: @escaping () -> Int64 = WallClockForTests.nowMillis) {
         self.startMillis = startMillis
         self.tokenLifetimeMillis = tokenLifetimeMillis
+        self.now = now
     }
 
     static func isTinodeID(_ text: String) -> Bool {
@@ -41,7 +49,22 @@ final class FixtureBindings {
 
     /// The double's name for a recorded one, if bound.
     func actualName(for recorded: String) -> String? {
-        names[recorded]
+        tables.names[recorded]
+    }
+
+    /// The double's time for a recorded one, if bound.
+    func actualTime(for recorded: Int64) -> Int64? {
+        tables.times[recorded]
+    }
+
+    /// Whether the messages match; when they do not, nothing is bound by trying.
+    func matchesWithoutBinding(recorded: Shape, actual: Shape) -> Bool {
+        let saved = tables
+        guard match(recorded: recorded, actual: actual).isEmpty else {
+            tables = saved
+            return false
+        }
+        return true
     }
 
     /// Differences between a recorded and an actual message; empty when they match.
@@ -70,43 +93,40 @@ final class FixtureBindings {
         if case .string(let expected) = recorded, case .string(let got) = actual {
             if key == "token" { return bindToken(expected, to: got, at: path) }
             if let key, Self.opaqueKeys.contains(key) {
-                if let bound = opaque[key], bound != got { return ["\(path): \(key) changed from \"\(bound)\" to \"\(got)\""] }
-                opaque[key] = got
+                if let bound = tables.opaque[key], bound != got { return ["\(path): \(key) changed from \"\(bound)\" to \"\(got)\""] }
+                tables.opaque[key] = got
                 return []
             }
             if Self.isTinodeID(expected) {
                 guard expected.prefix(3) == got.prefix(3), Self.isTinodeID(got) else {
                     return ["\(path): \"\(expected)\" recorded, \"\(got)\" sent (not the same kind of id)"]
                 }
-                return bind(expected, to: got, in: &names, taken: &namesTaken, what: "id", at: path)
+                return bindName(expected, to: got, at: path)
             }
         }
         return recorded == actual ? [] : ["\(path): \(recorded) recorded, \(actual) sent"]
     }
 
-    private func bind(
-        _ recorded: String, to actual: String, in table: inout [String: String], taken: inout [String: String], what: String,
-        at path: String
-    ) -> [String] {
-        if let bound = table[recorded] {
-            return bound == actual ? [] : ["\(path): recorded \(what) \(recorded) is \(bound) in this run, but \(actual) was sent"]
+    private func bindName(_ recorded: String, to actual: String, at path: String) -> [String] {
+        if let bound = tables.names[recorded] {
+            return bound == actual ? [] : ["\(path): recorded id \(recorded) is \(bound) in this run, but \(actual) was sent"]
         }
-        if let other = taken[actual] {
-            return ["\(path): \(actual) was sent for recorded \(what) \(recorded), but it already stands for \(other)"]
+        if let other = tables.namesTaken[actual] {
+            return ["\(path): \(actual) was sent for recorded id \(recorded), but it already stands for \(other)"]
         }
-        table[recorded] = actual
-        taken[actual] = recorded
+        tables.names[recorded] = actual
+        tables.namesTaken[actual] = recorded
         return []
     }
 
     /// Tokens bind one way only: Tinode's tokens for the same user, level and second are identical,
     /// and the double answers within the same second where the recorder waited longer.
     private func bindToken(_ recorded: String, to actual: String, at path: String) -> [String] {
-        if let bound = tokens[recorded], bound != actual {
+        if let bound = tables.tokens[recorded], bound != actual {
             return ["\(path): recorded token \(recorded) is \(bound) in this run, but \(actual) was sent"]
         }
         guard let raw = Data(base64Encoded: actual), raw.count == 50 else { return ["\(path): \(actual) is not a 50-byte token"] }
-        tokens[recorded] = actual
+        tables.tokens[recorded] = actual
         return []
     }
 
@@ -115,15 +135,15 @@ final class FixtureBindings {
     private func matchTime(recorded: Shape, actual: Shape, at path: String, key: String) -> [String] {
         guard let expected = Self.millis(recorded) else { return ["\(path): recorded \(recorded) is not a time"] }
         guard let got = Self.millis(actual) else { return ["\(path): \(actual) sent, not a time in Tinode's format"] }
-        let now = WallClockForTests.nowMillis()
+        let now = now()
         let offset = key == "expires" ? tokenLifetimeMillis : 0
         guard (startMillis - 2_000 + offset)...(now + 2_000 + offset) ~= got else {
             return ["\(path): time \(got) is outside this run (\(startMillis)...\(now), plus \(offset) ms)"]
         }
-        if let bound = times[expected], bound != got {
+        if let bound = tables.times[expected], bound != got {
             return ["\(path): recorded time \(expected) is \(bound) elsewhere in this run, but \(got) was sent"]
         }
-        times[expected] = got
+        tables.times[expected] = got
         return []
     }
 
@@ -159,6 +179,7 @@ final class FixtureBindings {
         switch message.message {
         case .sub(var sub):
             sub.topic = try name(sub.topic)
+            try rewriteTimes(in: &sub.getQuery)
             message.sub = sub
         case .leave(var leave):
             leave.topic = try name(leave.topic)
@@ -168,6 +189,7 @@ final class FixtureBindings {
             message.pub = pub
         case .get(var get):
             get.topic = try name(get.topic)
+            try rewriteTimes(in: &get.query)
             message.get = get
         case .set(var set):
             set.topic = try name(set.topic)
@@ -193,16 +215,29 @@ final class FixtureBindings {
         return message
     }
 
+    /// `if_modified_since` names a time the server sent earlier (fixture l): the double's for it.
+    private func rewriteTimes(in query: inout Pbx_GetQuery) throws {
+        for keyPath in [\Pbx_GetQuery.desc.ifModifiedSince, \Pbx_GetQuery.sub.ifModifiedSince] where query[keyPath: keyPath] != 0 {
+            let recorded = query[keyPath: keyPath]
+            guard let actual = tables.times[recorded] else {
+                throw ReplayError("the client uses the time \(recorded), which no earlier reply introduced")
+            }
+            query[keyPath: keyPath] = actual
+        }
+    }
+
     func name(_ recorded: String) throws -> String {
         guard Self.isTinodeID(recorded) else { return recorded }
-        guard let actual = names[recorded] else { throw ReplayError("the client uses \(recorded), which no earlier reply introduced") }
+        guard let actual = tables.names[recorded] else {
+            throw ReplayError("the client uses \(recorded), which no earlier reply introduced")
+        }
         return actual
     }
 
     /// A token secret as the recorded client sent it: the raw token, its base64 text, a prefix of it
     /// (truncated), or the raw token with a few bytes changed (tampered), each made from the double's token.
     private func token(_ secret: Data) throws -> Data {
-        let pairs = tokens.map { (recordedText: $0.key, actualText: $0.value) }
+        let pairs = tables.tokens.map { (recordedText: $0.key, actualText: $0.value) }
         for pair in pairs {
             guard let recordedRaw = Data(base64Encoded: pair.recordedText), let actualRaw = Data(base64Encoded: pair.actualText) else {
                 continue

@@ -5,7 +5,7 @@ struct FixtureReplayTests {
     @Test("the recorded transcripts are present")
     func transcriptsArePresent() throws {
         let names = try Fixture.names()
-        #expect(names.count >= 9, "expected the flows a to h2, found \(names)")
+        #expect(names.count >= 14, "expected the flows a to m, found \(names)")
     }
 
     @Test("each flow replays with the same codes, texts, ids, fields and order", arguments: Fixture.namesOrNone)
