@@ -153,6 +153,34 @@ struct TinodeLinkTests {
         }
     }
 
+    @Test("keepalive PINGs every 2 s on an idle session stay within Tinode's policy: no too_many_pings, no lost connection")
+    func keepaliveWithinTinodePolicy() async throws {
+        let double = try await TinodeDouble.start()
+        defer { Task { await double.stop() } }
+        _ = try double.createUser(login: "kate", password: "kate-password", name: "Kate")
+        var options = TinodeLink.Options(host: "127.0.0.1", port: double.port)
+        options.connections = 1
+        options.keepalive = .seconds(2)
+        let link = TinodeLink(options: options, logger: SessionHarness.logger)
+        try await withLinkRunning(link) {
+            let tasks = BackgroundTasks()
+            var settings = SessionHarness.testSettings()
+            settings.heartbeatInterval = .seconds(600)  // only the keepalive speaks while idle
+            let session = TinodeSession(
+                login: .basic(login: "kate", password: "kate-password"), connector: link, tasks: tasks, settings: settings,
+                logger: SessionHarness.logger)
+            _ = try await session.connect()
+            let acksBefore = double.wireCounters
+            try await Task.sleep(for: .seconds(7))
+            _ = try await session.displayName()
+            let counters = double.wireCounters
+            #expect(link.statistics.keepalivePings >= 2, "keepalive PINGs sent: \(link.statistics.keepalivePings)")
+            #expect(counters.tooManyPingsGoAways == acksBefore.tooManyPingsGoAways, "Tinode's policy was broken: \(counters)")
+            #expect(link.statistics.lost == 0, "\(link.statistics)")
+            await session.close()
+        }
+    }
+
     private func withLinkRunning(_ link: TinodeLink, _ body: () async throws -> Void) async throws {
         let running = Task { try await link.run() }
         defer { running.cancel() }

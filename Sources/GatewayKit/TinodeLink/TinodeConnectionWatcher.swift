@@ -119,6 +119,7 @@ final class TinodeConnectionWatcher: ChannelDuplexHandler {
         if connection.openStreams > 0, ackDeadline == nil {
             let ping = HTTP2Frame(streamID: .rootStream, payload: .ping(Self.keepalivePing, ack: false))
             context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+            connection.keepalivePingSent()
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             ackDeadline = context.eventLoop.scheduleTask(in: keepalive.timeout) { bound.value.keepaliveUnanswered() }
         }

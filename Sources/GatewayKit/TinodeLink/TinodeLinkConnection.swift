@@ -169,6 +169,10 @@ final class TinodeLinkConnection: Sendable {
         }
     }
 
+    func keepalivePingSent() {
+        metrics.keepalivePingSent()
+    }
+
     fileprivate func streamOpened() {
         state.withLock {
             $0.openStreams += 1

@@ -7,6 +7,7 @@ import Synchronization
 public struct TinodeLinkMetrics: Sendable {
     let connectionsOpened = Counter(label: "gateway_tinode_connections_opened_total")
     let connectFailures = Counter(label: "gateway_tinode_connect_failures_total")
+    let keepalivePings = Counter(label: "gateway_tinode_keepalive_pings_total")
     fileprivate let counts = Counts()
 
     public init() {}
@@ -14,6 +15,11 @@ public struct TinodeLinkMetrics: Sendable {
     func opened() {
         connectionsOpened.increment()
         counts.state.withLock { $0.opened += 1 }
+    }
+
+    func keepalivePingSent() {
+        keepalivePings.increment()
+        counts.state.withLock { $0.keepalivePings += 1 }
     }
 
     func closed(reason: TinodeConnectionCloseReason) {
@@ -33,6 +39,8 @@ public struct TinodeLinkMetrics: Sendable {
 public struct TinodeLinkStatistics: Sendable, Equatable {
     public var opened = 0
     public var closed: [String: Int] = [:]
+    /// Keepalive PINGs sent (`TINODE_GRPC_KEEPALIVE_SECONDS`).
+    public var keepalivePings = 0
 
     /// Connections that ended for any reason but our own close.
     public var lost: Int { closed.filter { $0.key != TinodeConnectionCloseReason.closedLocally.label }.values.reduce(0, +) }
