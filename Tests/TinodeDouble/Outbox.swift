@@ -49,13 +49,17 @@ final class Outbox: Sendable {
 
         var readyCount: Int { ready.count - readyStart }
 
-        mutating func wake() {
+        /// Takes the parked writer, for the caller to resume once the lock is released; otherwise
+        /// leaves a wake-up for the writer's next wait. Resuming inside the lock can deadlock: the
+        /// writer's cancellation handler takes this lock while the runtime holds the writer task's
+        /// status lock, which resuming that task needs too.
+        mutating func wake() -> CheckedContinuation<Void, Never>? {
             if let waiter {
                 self.waiter = nil
-                waiter.resume()
-            } else {
-                wakePending = true
+                return waiter
             }
+            wakePending = true
+            return nil
         }
 
         mutating func discardAll() {
@@ -84,13 +88,13 @@ final class Outbox: Sendable {
     /// message is never held, so an eviction reaches a client whose replies are held.
     @discardableResult
     func enqueue(_ message: Pbx_ServerMsg, delay: Duration? = nil, hold: Bool = false, isFinal: Bool = false) -> Admission {
-        state.withLock { state in
-            guard state.phase == .open, !state.finalQueued else { return .refused }
+        let (admission, writer) = state.withLock { state -> (Admission, CheckedContinuation<Void, Never>?) in
+            guard state.phase == .open, !state.finalQueued else { return (.refused, nil) }
             if isFinal { state.finalQueued = true }
             let pending = Pending(message: message, isFinal: isFinal)
             if hold && !isFinal {
                 state.held.append(pending)
-                return .queued
+                return (.queued, nil)
             }
             if let delay {
                 state.order += 1
@@ -100,39 +104,45 @@ final class Outbox: Sendable {
                 if state.readyCount > limit {
                     state.phase = .halted
                     state.discardAll()
-                    state.wake()
-                    return .overflowed
+                    return (.overflowed, state.wake())
                 }
             }
-            state.wake()
-            return .queued
+            return (.queued, state.wake())
         }
+        writer?.resume()
+        return admission
+    }
+
+    /// Wakes the writer: the change is made under the lock, the resumption after it.
+    private func wakeWriter(after change: (inout State) -> Void = { _ in }) {
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            change(&state)
+            return state.wake()
+        }?.resume()
     }
 
     /// Sends the held messages, newest first: a deterministic reordering for tests.
     func release() {
-        state.withLock { state in
-            guard state.phase != .halted, !state.held.isEmpty else { return }
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.phase != .halted, !state.held.isEmpty else { return nil }
             state.ready.append(contentsOf: state.held.reversed())
             state.held = []
-            state.wake()
-        }
+            return state.wake()
+        }?.resume()
     }
 
     /// Stops writing at once and forgets everything queued (a half-dead session).
     func halt() {
-        state.withLock { state in
+        wakeWriter { state in
             state.phase = .halted
             state.discardAll()
-            state.wake()
         }
     }
 
     /// The client half-closed: what is ready still goes out, delayed and held messages do not.
     func drain() {
-        state.withLock { state in
+        wakeWriter { state in
             if state.phase == .open { state.phase = .draining }
-            state.wake()
         }
     }
 
@@ -153,7 +163,7 @@ final class Outbox: Sendable {
                         timerDue = due
                         group.addTask { [self] in
                             try? await Task.sleep(until: due, clock: .continuous)
-                            state.withLock { $0.wake() }
+                            wakeWriter()
                         }
                     }
                     await waitForWork()
@@ -220,7 +230,7 @@ final class Outbox: Sendable {
         } onCancel: {
             // Either the waiter is already parked and is woken here, or it sees wakePending and
             // does not park; the loop then notices the cancellation.
-            state.withLock { $0.wake() }
+            wakeWriter()
         }
     }
 }
