@@ -11,16 +11,13 @@ struct ProgramLifecycleTests {
         "Each program serves /healthz and /metrics and exits 0 on SIGTERM and SIGINT",
         arguments: [("AuthPlugin", "AUTHPLUGIN_HTTP_ADDR", SIGTERM), ("Gateway", "GATEWAY_HTTP_ADDR", SIGINT)])
     func lifecycle(program: String, addressVariable: String, stopSignal: Int32) async throws {
-        let port = try freeLoopbackPort()
-        let grpcPort = try freeLoopbackPort()
-        let process = try ProgramProcess(
-            program,
-            environment: [
+        let (process, port, grpcPort, health) = try await ProgramProcess.startServing(program) { port, grpcPort in
+            [
                 addressVariable: "127.0.0.1:\(port)", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:\(grpcPort)", "ACCESS_SECRET": accessSecret,
                 "REDIS_PASS": redisPassword,
                 "VALKEY_URL": "redis://:url-password-never-logged@127.0.0.1:6379/0",
-            ])
-        let health = await waitUntilServing("http://127.0.0.1:\(port)/healthz")
+            ]
+        }
         #expect(health?.status == 200)
         #expect(health?.body == #"{"status":"ok"}"#)
         let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")
@@ -48,14 +45,10 @@ struct ProgramLifecycleTests {
         "Open connections do not hold up the exit: one that never sent a request, one kept alive after a request",
         arguments: [("AuthPlugin", "AUTHPLUGIN_HTTP_ADDR"), ("Gateway", "GATEWAY_HTTP_ADDR")])
     func exitWithOpenConnections(program: String, addressVariable: String) async throws {
-        let port = try freeLoopbackPort()
-        let process = try ProgramProcess(
-            program,
-            environment: [
-                addressVariable: "127.0.0.1:\(port)", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:\(try freeLoopbackPort())",
-                "ACCESS_SECRET": accessSecret,
-            ])
-        #expect(await waitUntilServing("http://127.0.0.1:\(port)/healthz") != nil)
+        let (process, port, _, health) = try await ProgramProcess.startServing(program) { port, grpcPort in
+            [addressVariable: "127.0.0.1:\(port)", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:\(grpcPort)", "ACCESS_SECRET": accessSecret]
+        }
+        #expect(health != nil)
         let silent = try RawConnection(port: port)
         let keptAlive = try RawConnection(port: port)
         let answer = try await RawConnection.run {

@@ -94,3 +94,32 @@ func waitUntilServing(_ url: String, timeout: Duration = .seconds(20)) async -> 
     }
     return nil
 }
+
+extension ProgramProcess {
+    /// Starts `program` on free loopback ports (`environment` builds its variables from the HTTP and
+    /// gRPC port) and waits until it serves `/healthz`. A free port can be taken by another test's
+    /// connection between the check and the program's bind, most often while the whole suite runs in
+    /// parallel; a start that fails with "Address already in use" is tried again on new ports, at most
+    /// three times. Returns the process, its ports and the first health answer (nil if it never came).
+    static func startServing(
+        _ program: String, environment: (_ port: Int, _ grpcPort: Int) -> [String: String]
+    ) async throws -> (process: ProgramProcess, port: Int, grpcPort: Int, health: (status: Int, body: String)?) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try freeLoopbackPort()
+            let grpcPort = try freeLoopbackPort()
+            let process = try ProgramProcess(program, environment: environment(port, grpcPort))
+            let deadline = ContinuousClock.now + .seconds(20)
+            var health: (status: Int, body: String)?
+            while health == nil, process.process.isRunning, ContinuousClock.now < deadline {
+                health = await httpGet("http://127.0.0.1:\(port)/healthz")
+                if health == nil { try? await Task.sleep(for: .milliseconds(100)) }
+            }
+            if health == nil, !process.process.isRunning, attempt < 3, process.standardError.contains("Address already in use") {
+                continue
+            }
+            return (process, port, grpcPort, health)
+        }
+    }
+}
