@@ -148,6 +148,27 @@ public final class CountingListener: @unchecked Sendable {
             count += 1
         }
     }
+
+    /// A path on this listener that no other test uses: `fetchesSoFar(of:)` counts the requests for it.
+    public let uniquePath = "/keys-\(UInt64.random(in: 0...UInt64.max))"
+
+    /// Connections so far that may be fetches of `uniquePath`: those whose first bytes name it, and
+    /// those that sent nothing. Other tests pick free ports to have a closed one to connect to, and
+    /// one of them may be this listener's by then; their connections speak another protocol or ask
+    /// for another path (a MongoDB hello, an HTTP/2 preface) and are not counted. A client sends its
+    /// request as soon as it connects, so the bytes wait in the socket when it is accepted.
+    public func fetchesSoFar() -> Int {
+        var count = 0
+        while true {
+            let client = accept(fd, nil, nil)
+            guard client >= 0 else { return count }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let read = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            close(client)
+            let text = read > 0 ? String(decoding: buffer[0..<read], as: UTF8.self) : ""
+            if read <= 0 || text.contains(uniquePath) { count += 1 }
+        }
+    }
 }
 
 /// Requests no HTTP client library would send, over `RawConnection`: the same checks run against
