@@ -107,6 +107,7 @@ struct ConfigurationTests {
         arguments: [
             ("ENV", "staging"), ("SSL", "maybe"), ("TINODE_GRPC_ADDR", "nohost"), ("GATEWAY_HTTP_ADDR", "1.2.3.4:99999"),
             ("JWT_ACCESS_TTL", "ten"), ("LOGIN_NAME_MAX_LENGTH", "40"), ("LOG_LEVEL", "loud"), ("SSL", "true"),
+            ("TINODE_GRPC_KEEPALIVE_SECONDS", "1"),
         ])
     func badValues(name: String, value: String) async throws {
         let error = await #expect(throws: ConfigurationError.self) { try await load([name: value]) }

@@ -1,3 +1,4 @@
+import GRPCOverHTTP2
 import Logging
 import NIOCore
 import NIOHPACK
@@ -242,18 +243,11 @@ public final class TinodeLink: TinodeStreamOpening, Service {
 
     /// A message with gRPC's 5-byte prefix (uncompressed).
     private static func framed(_ message: Pbx_ClientMsg) throws -> ByteBuffer {
-        let bytes: [UInt8]
         do {
-            bytes = try message.serializedBytes()
+            return GRPCWire.framed(try message.serializedBytes(), allocator: ByteBufferAllocator())
         } catch {
             throw SerializationFailure(underlying: error)
         }
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(5 + bytes.count)
-        buffer.writeInteger(UInt8(0))
-        buffer.writeInteger(UInt32(bytes.count))
-        buffer.writeBytes(bytes)
-        return buffer
     }
 
     /// Runs the streams until graceful shutdown or cancellation, then closes the connections.

@@ -75,7 +75,8 @@ public enum Settings {
         "A user's stream silent this long is probed (`hi`); half-dead and dead streams are then reconnected.")
     public static let tinodeKeepalive = Setting(
         "TINODE_GRPC_KEEPALIVE_SECONDS", default: "0",
-        "gRPC keepalive ping interval; 0 = off. Only with Tinode's `grpc_keepalive_enabled` (else it drops pings under 5 min).")
+        "gRPC keepalive ping interval; 0 = off, else at least 2. Only with Tinode's `grpc_keepalive_enabled` (else it drops pings under 5 min)."
+    )
     public static let tinodeConnections = Setting(
         "TINODE_GRPC_CONNECTIONS", default: "2", "HTTP/2 connections to Tinode that carry the users' streams.")
     public static let tinodeServiceLogin = Setting(

@@ -145,6 +145,11 @@ public struct SidecarConfiguration: Sendable {
             mongo = nil
         }
         let keepalive = try Self.int(reader, Settings.tinodeKeepalive, in: 0...86_400)
+        if keepalive == 1 {
+            // Tinode allows one client PING a second at most; timers jitter, and three PINGs that come
+            // a little early end the connection (GOAWAY too_many_pings).
+            throw ConfigurationError(setting: Settings.tinodeKeepalive.name, reason: "must be 0 (off) or at least 2 seconds")
+        }
         let serviceLogin = reader.string(Settings.tinodeServiceLogin)
         let servicePassword = reader.string(Settings.tinodeServicePassword).map(SecretBytes.init)
         if (serviceLogin == nil) != (servicePassword == nil) {
