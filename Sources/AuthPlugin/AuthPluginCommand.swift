@@ -26,13 +26,31 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+/// `AuthPlugin login-name`: the mapping the Gateway and the canonical-name policy apply, for operators
+/// who need to find or create an account by hand.
 struct LoginNameCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "login-name",
-        abstract: "Print the Tinode login name of each e-mail address, one per line.")
+        abstract: "Print the Tinode login name of each e-mail address, one per line.",
+        discussion: """
+            The address is trimmed, Unicode-NFKC-normalised and lower-cased. Its canonical name is \
+            <local>_<code>_<hash>: the local part (characters other than letters, digits, '.' and '_' \
+            become '_', cut to fit), the first two letters or digits of the domain, and the first 8 hex \
+            digits of md5 of the normalised address. Example: john@gmail.com -> john_gm_1f9d9a9e.
 
-    @Option(name: .long, help: "Longest name to generate (13 to 32).")
+            32 bits of md5 can be matched offline, so a squatter may hold an address's canonical name. \
+            The address then uses its extended name (--extended): the same local part (cut shorter) and \
+            code with 64 bits of SHA-256 in 13 base-36 digits, e.g. john_gm_0b1o6odsg9sxf; below \
+            a maximum of 18 the 13 digits alone. An extended name never equals a canonical name. The \
+            Gateway registers it when Tinode reports the canonical name taken by another address, and \
+            tries it at login after the canonical one. The README's "Login names" has the exact rule.
+            """)
+
+    @Option(name: .long, help: "Longest name to generate (13 to 32): LOGIN_NAME_MAX_LENGTH.")
     var maxLength = LoginNameMapper.defaultMaximumLength
+
+    @Flag(name: .long, help: "Print the extended name instead of the canonical one.")
+    var extended = false
 
     @Argument(help: "E-mail addresses.")
     var addresses: [String]
@@ -47,7 +65,7 @@ struct LoginNameCommand: ParsableCommand {
         var failed = false
         for address in addresses {
             do {
-                print(try mapper.loginName(for: address))
+                print(extended ? try mapper.extendedLoginName(for: address) : try mapper.loginName(for: address))
             } catch {
                 failed = true
                 FileHandle.standardError.write(Data("AuthPlugin: invalid address \(address.debugDescription): \(error)\n".utf8))

@@ -44,8 +44,10 @@ extension RESTAuthService {
             external: external,
             tokenStore: backend.store,
             links: backend.identityLinks,
+            proofs: backend.provenAddresses,
             loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength),
-            settings: configuration.restAuth)
+            settings: configuration.restAuth,
+            logger: logger)
     }
 }
 
@@ -59,7 +61,7 @@ public struct PluginComponents: Sendable {
         let metrics = PluginMetrics()
         let webhooks = configuration.plugin.webhooks.map { WebhookDispatcher(settings: $0, metrics: metrics, logger: logger) }
         let service = PluginService(
-            settings: configuration.plugin, rateLimiter: backend.rateLimiter, identityLinks: backend.identityLinks,
+            settings: configuration.plugin, rateLimiter: backend.rateLimiter, provenAddresses: backend.provenAddresses,
             loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength), webhooks: webhooks,
             metrics: metrics, logger: logger)
         server = PluginGRPCServer(

@@ -21,6 +21,9 @@ public func buildGatewayApplication(
     var settings = GatewayAPISettings()
     let limits = configuration.gatewayLimits
     settings.authAttempts = .perMinute(limits.authAttemptsPerMinute)
+    settings.emailVerification = limits.emailVerification
+    settings.verifyAttempts = RateLimit(capacity: limits.verifyAttemptsPerHour, perSecond: Double(limits.verifyAttemptsPerHour) / 3600)
+    settings.verifyResends = RateLimit(capacity: limits.verifyResendsPerHour, perSecond: Double(limits.verifyResendsPerHour) / 3600)
     settings.sends = RateLimit(capacity: limits.sendBurst, perSecond: limits.sendsPerSecond)
     settings.maxMessageBytes = limits.maxMessageBytes
     let storeReads = try configuration.mongo.map { try StoreReads(settings: $0, logger: logger) }

@@ -5,13 +5,83 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import SidecarCore
+import TestSupport
 import Testing
+import TinodeDouble
 
 @testable import GatewayKit
 
-/// The Gateway and AuthPlugin share the token store: what the Gateway revokes, AuthPlugin refuses.
+/// The Gateway and AuthPlugin share the token store: what the Gateway revokes, AuthPlugin refuses;
+/// and the proven addresses: what the Gateway proved, a verified backend token may log into.
 @Suite("Gateway and AuthPlugin together", .timeLimit(.minutes(2)))
 struct CrossProgramTests {
+    static let backendSecret = "cross-test-backend-secret-0123456789abcd"
+    static let backendIssuer = "https://backend.cross.example"
+
+    /// A backend JWT (HS256, kid backend-1) for `email` with subject `subject`.
+    static func backendToken(email: String, subject: String, verified: Bool?) -> String {
+        var claims: [String: Any] = [
+            "sub": subject, "email": email, "iss": backendIssuer, "aud": "cross-test-app",
+            "iat": Int(Date().timeIntervalSince1970), "exp": Int(Date().timeIntervalSince1970 + 600),
+        ]
+        if let verified { claims["email_verified"] = verified }
+        return signHS256(
+            header: ["alg": "HS256", "kid": "backend-1", "typ": "JWT"], claims: claims, secret: Array(backendSecret.utf8))
+    }
+
+    @Test(
+        "one account per person: a verified Gateway user's backend JWT with email_verified true logs into the same account; an unverified claim never does"
+    )
+    func provenAddressLinksBackendLogin() async throws {
+        guard let valkey = ProcessInfo.processInfo.environment["VALKEY_TEST_URL"], !valkey.isEmpty else {
+            Issue.record("VALKEY_TEST_URL is not set: run scripts/test, which starts redis-server")
+            return
+        }
+        let shared = [
+            "ACCESS_SECRET": "gateway-test-access-secret-0123456789ab", "REFRESH_SECRET": "gateway-test-refresh-secret-0123456789a",
+            "VALKEY_URL": valkey, "AUTHPLUGIN_HTTP_ADDR": "127.0.0.1:0", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:0",
+            "SIDECAR_SECRETS_DIR": "/nonexistent-sidecar-secrets", "LOG_LEVEL": "error", "GATEWAY_EMAIL_VERIFICATION": "required",
+            "EXTERNAL_JWT_ISSUER": Self.backendIssuer, "EXTERNAL_JWT_AUDIENCE": "cross-test-app",
+            "EXTERNAL_JWT_KEYS": #"[{"kid": "backend-1", "alg": "HS256", "secret": "\#(Self.backendSecret)"}]"#,
+        ]
+        let configuration = try SidecarConfiguration(reader: try await ConfigurationSources.makeReader(environment: shared))
+        var logger = Logger(label: "AuthPluginInCrossTest")
+        logger.logLevel = .error
+        let authPlugin = try await buildAuthPluginApplication(configuration: configuration, logger: logger)
+        var options = TinodeDouble.Options()
+        options.emailValidation = .init()
+        try await GatewayHarness.run(extraEnvironment: shared, options: options) { gateway in
+            let email = "person-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+            let registered = try await gateway.request(.post, "/v1/auth/register", json: ["email": email, "password": "person-pass"])
+            #expect(registered.status == 202)
+            try await authPlugin.test(.live) { client in
+                func auth(_ token: String) async throws -> [String: Any] {
+                    let body = #"{"endpoint":"auth","name":"rest","secret":"\#(Data(token.utf8).base64EncodedString())"}"#
+                    return try await client.execute(
+                        uri: "/auth", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)
+                    ) { response in
+                        try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                    }
+                }
+                // Before the address is proven, even a verified claim finds no account.
+                let early = try await auth(Self.backendToken(email: email, subject: "early-\(email)", verified: true))
+                #expect((early["rec"] as? [String: Any])?["uid"] == nil && early["newacc"] != nil, "\(early)")
+
+                let code = try #require(gateway.double.confirmationMails().last { $0.address == email }?.code)
+                let verified = try await gateway.request(
+                    .post, "/v1/auth/verify", json: ["email": email, "password": "person-pass", "code": code])
+                let userID = try #require(verified.json?["user_id"] as? String)
+
+                let unverifiedClaim = try await auth(Self.backendToken(email: email, subject: "other-\(email)", verified: false))
+                #expect((unverifiedClaim["rec"] as? [String: Any])?["uid"] == nil, "email_verified false never links: \(unverifiedClaim)")
+                let absentClaim = try await auth(Self.backendToken(email: email, subject: "third-\(email)", verified: nil))
+                #expect((absentClaim["rec"] as? [String: Any])?["uid"] == nil, "an absent claim never links: \(absentClaim)")
+                let linked = try await auth(Self.backendToken(email: email, subject: "owner-\(email)", verified: true))
+                #expect((linked["rec"] as? [String: Any])?["uid"] as? String == String(userID.dropFirst(3)), "\(linked)")
+            }
+        }
+    }
+
     @Test("a Gateway access token logs in through REST-auth until logout, then answers expired")
     func logoutReachesAuthPlugin() async throws {
         guard let valkey = ProcessInfo.processInfo.environment["VALKEY_TEST_URL"], !valkey.isEmpty else {

@@ -39,6 +39,8 @@ struct CredentialRecord: Sendable {
     var isValidated = false
     /// The code the confirmation mail carried.
     var code: String?
+    /// Wrong answers since that code was sent.
+    var retries = 0
 }
 
 /// A confirmation mail the double would have sent over SMTP.

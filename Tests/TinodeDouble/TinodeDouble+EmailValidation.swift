@@ -8,9 +8,14 @@ extension TinodeDouble {
     public struct EmailValidation: Sendable {
         /// tinode.conf `debug_response`: a response accepted for any address (the fixture's "123456").
         public var debugResponse: String?
+        /// tinode.conf `max_retries` (Tinode's default 3): once a credential has had more wrong
+        /// answers than this, every login that answers it gets 422 "policy violation" until a new
+        /// code is requested.
+        public var maxRetries: Int
 
-        public init(debugResponse: String? = nil) {
+        public init(debugResponse: String? = nil, maxRetries: Int = 3) {
             self.debugResponse = debugResponse
+            self.maxRetries = maxRetries
         }
     }
 

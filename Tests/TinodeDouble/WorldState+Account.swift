@@ -5,6 +5,7 @@ import TinodeProto
 extension WorldState {
     mutating func account(_ acc: Pbx_ClientAcc, _ request: RequestContext) {
         if acc.userID.hasPrefix("new") { return createAccount(acc, request) }
+        if !acc.tmpScheme.isEmpty { return updateWithTemporaryAuth(acc, request) }
         guard let user = sessions[request.sessionID]!.userID else {
             return reply(ServerMessage.ctrl(.authenticationRequired, id: acc.id), request)
         }
@@ -23,6 +24,34 @@ extension WorldState {
             users[user]!.password = password
             users[user]!.updatedAt = request.now
         }
+        reply(ServerMessage.ctrl(.ok, id: acc.id), request)
+    }
+
+    /// `{acc user:"usr..." tmp_scheme:"token" tmp_secret:<token> cred:[...]}` on a stream that is not
+    /// logged in: Tinode authenticates the request alone with the token, even one from a 300 answer,
+    /// and (re)sends the codes of the credentials. The reply is 200 without params: Tinode's code
+    /// meant to list still-missing methods tests its error the wrong way round.
+    private mutating func updateWithTemporaryAuth(_ acc: Pbx_ClientAcc, _ request: RequestContext) {
+        guard sessions[request.sessionID]!.userID == nil else {
+            return reply(ServerMessage.ctrl(.alreadyAuthenticated, id: acc.id), request)
+        }
+        guard acc.tmpScheme == "token" else { return reply(ServerMessage.ctrl(.unknownScheme, id: acc.id), request) }
+        let user: String
+        switch tokens.check(acc.tmpSecret, nowMillis: request.now) {
+        case .malformed:
+            return reply(ServerMessage.ctrl(.malformed, id: acc.id, params: ServerMessage.what("auth")), request)
+        case .rejected:
+            return reply(ServerMessage.ctrl(.authenticationFailed, id: acc.id, params: ServerMessage.what("auth")), request)
+        case .valid(let number, _, _):
+            user = TinodeID.userName(number)
+        }
+        guard users[user].map({ !$0.isDeleted }) == true else {
+            return reply(ServerMessage.ctrl(.userNotFound, id: acc.id), request)
+        }
+        guard acc.userID.isEmpty || acc.userID == user else { return reply(ServerMessage.ctrl(.permissionDenied, id: acc.id), request) }
+        // Password changes with a temporary token (Tinode's reset flow) are not modelled.
+        guard !acc.cred.isEmpty, acc.scheme.isEmpty else { return reply(ServerMessage.ctrl(.notImplemented, id: acc.id), request) }
+        for credential in acc.cred { addCredential(credential, to: user, now: request.now) }
         reply(ServerMessage.ctrl(.ok, id: acc.id), request)
     }
 
@@ -80,7 +109,7 @@ extension WorldState {
             "desc": accountDescription(user),
         ]
         guard acc.login else { return reply(ServerMessage.ctrl(.created, id: acc.id, params: params), request) }
-        let missing = missingCredentials(of: user, answering: acc.cred)
+        let missing = missingCredentials(of: user, answering: acc.cred) ?? ["email"]
         guard missing.isEmpty else {
             // The account exists, but the stream is not logged in (fixture i).
             params["cred"] = GoJSON.stringArray(missing)

@@ -17,12 +17,21 @@ extension WorldState {
         options.emailValidation == nil || credentials.contains { $0.method == "email" && !$0.value.isEmpty }
     }
 
-    /// Stores a credential (unvalidated); with validation on, a confirmation mail goes out.
+    /// Stores a credential (unvalidated); with validation on, a confirmation mail goes out. For a
+    /// credential the user has already and has not validated, a new code replaces the old one (and
+    /// its count of wrong answers), as Tinode's validator upserts its record.
     mutating func addCredential(_ credential: Pbx_ClientCred, to user: String, now: Int64) {
-        guard !credential.method.isEmpty, !credential.value.isEmpty,
-            users[user]?.credentials.contains(where: { $0.method == credential.method && $0.value == credential.value }) == false
-        else { return }
-        var record = CredentialRecord(method: credential.method, value: credential.value)
+        guard !credential.method.isEmpty, !credential.value.isEmpty, let existing = users[user]?.credentials else { return }
+        let value = credential.method == "email" ? credential.value.lowercased() : credential.value
+        if let index = existing.firstIndex(where: { $0.method == credential.method && $0.value == value }) {
+            guard options.emailValidation != nil, credential.method == "email", !existing[index].isValidated else { return }
+            let code = newConfirmationCode()
+            users[user]!.credentials[index].code = code
+            users[user]!.credentials[index].retries = 0
+            mails.append(MailRecord(user: user, address: value, subject: Self.confirmationSubject, code: code))
+            return
+        }
+        var record = CredentialRecord(method: credential.method, value: value)
         if options.emailValidation != nil, credential.method == "email" {
             let code = newConfirmationCode()
             record.code = code
@@ -34,18 +43,22 @@ extension WorldState {
     /// The required methods the user has not validated, after applying the login's responses: a
     /// right code (or the debug response) validates the address and adds its `email:` tag; a wrong
     /// one changes nothing and is no error (fixture i).
-    mutating func missingCredentials(of user: String, answering responses: [Pbx_ClientCred]) -> [String] {
+    ///
+    /// Like Tinode's validator, the response is checked against the user's active (latest
+    /// unvalidated) e-mail credential whatever `value` the response names; each wrong answer counts,
+    /// and past `maxRetries` the answer is a policy violation (nil here) until a new code is sent.
+    mutating func missingCredentials(of user: String, answering responses: [Pbx_ClientCred]) -> [String]? {
         guard let validation = options.emailValidation, let record = users[user], !record.hasValidatedEmail else { return [] }
         for response in responses where response.method == "email" && !response.response.isEmpty {
-            guard
-                let index = record.credentials.firstIndex(where: { credential in
-                    credential.method == "email" && !credential.isValidated
-                        && (response.value.isEmpty || credential.value == response.value)
-                        && (response.response == credential.code || response.response == validation.debugResponse)
-                })
-            else { continue }
+            guard let index = record.credentials.lastIndex(where: { $0.method == "email" && !$0.isValidated }) else { continue }
+            let credential = record.credentials[index]
+            guard credential.retries <= validation.maxRetries else { return nil }
+            guard response.response == credential.code || response.response == validation.debugResponse else {
+                users[user]!.credentials[index].retries += 1
+                continue
+            }
             users[user]!.credentials[index].isValidated = true
-            users[user]!.tags.append("email:" + record.credentials[index].value)
+            users[user]!.tags.append("email:" + credential.value)
             return []
         }
         return ["email"]

@@ -42,7 +42,9 @@ extension WorldState {
         default:
             return reply(ServerMessage.ctrl(.unknownScheme, id: login.id), request)
         }
-        let missing = missingCredentials(of: user, answering: login.cred)
+        guard let missing = missingCredentials(of: user, answering: login.cred) else {
+            return reply(ServerMessage.ctrl(.policyViolation, id: login.id), request)
+        }
         guard missing.isEmpty else {
             var params = ["user": GoJSON.string(user), "authlvl": GoJSON.string(level.name), "cred": GoJSON.stringArray(missing)]
             if let presented {

@@ -115,7 +115,7 @@ func makeServer() throws -> PluginGRPCServer {
     let settings = PluginSettings(
         loginAttemptsPerMinute: 20, maxPubBytes: 65536, canonicalLogins: true, findEmails: true, webhooks: nil)
     let service = PluginService(
-        settings: settings, rateLimiter: InMemoryRateLimiter(), identityLinks: InMemoryIdentityLinkStore(),
+        settings: settings, rateLimiter: InMemoryRateLimiter(), provenAddresses: InMemoryProvenAddressStore(),
         loginNames: try LoginNameMapper(), webhooks: nil, metrics: metrics, logger: logger)
     return PluginGRPCServer(
         address: NetworkAddress(host: "127.0.0.1", port: 0), routes: service.routes + [EmptyService.route],

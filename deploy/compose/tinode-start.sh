@@ -13,16 +13,20 @@ template=/etc/tinode/tinode.conf
 rendered=/opt/tinode/sidecar-tinode.conf
 conf="$(<"$template")"
 
+# Placeholders that may stay empty: an SMTP relay that takes mail without authentication.
+optional=" SMTP_LOGIN SMTP_PASSWORD "
+
 mapfile -t names < <(grep -oE '\$\{[A-Z][A-Z0-9_]*\}' "$template" | sort -u | tr -d '${}')
 for name in "${names[@]}"; do
   value="${!name:-}"
-  if [[ -z $value ]]; then
+  if [[ -z $value && $optional != *" $name "* ]]; then
     echo "tinode-start: $name is not set (see .env.example)" >&2
     exit 78
   fi
-  # Base64 keys, hex passwords and host names pass; quotes, backslashes and spaces do not.
-  if [[ ! $value =~ ^[A-Za-z0-9+/=._:-]+$ ]]; then
-    echo "tinode-start: $name may only hold letters, digits and + / = . _ : -" >&2
+  # Base64 keys, hex passwords, host names, URLs and addresses pass; quotes, backslashes and spaces
+  # do not.
+  if [[ -n $value && ! $value =~ ^[A-Za-z0-9+/=._:@-]+$ ]]; then
+    echo "tinode-start: $name may only hold letters, digits and + / = . _ : @ -" >&2
     exit 78
   fi
   # Quoted pattern and replacement: matched literally, and '&' in a value stays '&' (bash 5.2).

@@ -32,7 +32,6 @@ struct FireHosePolicies: Sendable {
     let settings: PluginSettings
     let rateLimiter: any RateLimiter
     let loginNames: LoginNameMapper
-    let registrations: PendingRegistrations
     let metrics: PluginMetrics
     let logger: Logger
 
@@ -139,10 +138,10 @@ struct FireHosePolicies: Sendable {
     }
 
     /// The canonical-name rule for `{acc}`: a new `basic` account with an `email` credential must use
-    /// that address's login name (case does not matter: Tinode lower-cases basic logins). An address
-    /// that has no login name (not an e-mail address) is refused too. Other `{acc}`s pass, and so do
-    /// addresses under the reserved `.invalid` domain.
-    /// New accounts that pass are remembered so the later Account event can link uid and e-mail.
+    /// one of that address's two login names, the canonical one or the extended one that the Gateway
+    /// registers when the canonical name is squatted (case does not matter: Tinode lower-cases basic
+    /// logins). Any other login is refused, and so is an address that has no login name (not an
+    /// e-mail address). Other `{acc}`s pass, and so do addresses under the reserved `.invalid` domain.
     private func accountAllowed(_ acc: Pbx_ClientAcc) -> Bool {
         guard acc.userID.hasPrefix("new"), acc.scheme.lowercased() == "basic",
             let address = acc.cred.first(where: { $0.method.lowercased() == "email" })?.value
@@ -154,15 +153,14 @@ struct FireHosePolicies: Sendable {
         // `.invalid` (RFC 2606) is never a mailbox, so there is no address to keep findable: the
         // Gateway's self-registered development service account uses `<login>@gateway.invalid`.
         if let email, email.hasSuffix(".invalid") { return true }
-        let expected = try? loginNames.loginName(for: address)
-        if settings.canonicalLogins, expected == nil || login != expected {
+        if settings.canonicalLogins, !loginNames.isLoginName(login, of: address) {
+            let expected = (try? loginNames.loginNames(for: address))?.joined(separator: " or ")
             // The login is not secret; the password is never read beyond the colon.
             logger.notice(
-                "FireHose: new basic account refused, login is not the e-mail's login name",
+                "FireHose: new basic account refused, login is not one of the e-mail's login names",
                 metadata: ["login": "\(login)", "expected": "\(expected ?? "<not an e-mail address>")"])
             return false
         }
-        if let email { registrations.record(login: login, email: email) }
         return true
     }
 }

@@ -9,7 +9,6 @@ import Metrics
 /// * `authplugin_plugin_throttle_errors_total`: throttle checks that could not reach the store
 ///   (the message was let through).
 /// * `authplugin_plugin_refused_total`: calls from outside `AUTHPLUGIN_ALLOWED_NETWORKS`.
-/// * `authplugin_plugin_links_total{result}`: uid <-> e-mail links recorded from Account events.
 /// * `authplugin_plugin_connections_cut_total{reason}`: plugin-port connections the server ended
 ///   because the peer misbehaved; `reason` is `control_frame_flood` (more PING/SETTINGS/PRIORITY
 ///   frames than its answers and the allowance cover: `ControlFramePolicer`).
@@ -21,13 +20,11 @@ public struct PluginMetrics: Sendable {
     public static let rpcs = ["firehose", "find", "account", "topic", "subscription", "message"]
     static let results = ["continue", "respond", "replace", "drop", "ok", "error"]
     static let policies = ["throttle", "size", "canonical"]
-    static let linkResults = ["created", "already_linked", "conflict", "no_email", "error"]
 
     /// By RPC, then result: no key is built per call.
     private let calls: [String: [String: Counter]]
     private let durations: [String: Timer]
     private let policyRefusals: [String: Counter]
-    private let linkOutcomes: [String: Counter]
     let throttleErrors = Counter(label: "authplugin_plugin_throttle_errors_total")
     let refused = Counter(label: "authplugin_plugin_refused_total")
     let controlFrameFloods = Counter(label: "authplugin_plugin_connections_cut_total", dimensions: [("reason", "control_frame_flood")])
@@ -54,10 +51,6 @@ public struct PluginMetrics: Sendable {
             uniqueKeysWithValues: Self.policies.map {
                 ($0, Counter(label: "authplugin_plugin_policy_total", dimensions: [("policy", $0)]))
             })
-        linkOutcomes = Dictionary(
-            uniqueKeysWithValues: Self.linkResults.map {
-                ($0, Counter(label: "authplugin_plugin_links_total", dimensions: [("result", $0)]))
-            })
     }
 
     func record(rpc: String, result: String, since start: ContinuousClock.Instant) {
@@ -67,9 +60,5 @@ public struct PluginMetrics: Sendable {
 
     func refusedBy(_ policy: FireHosePolicy) {
         policyRefusals[policy.rawValue]?.increment()
-    }
-
-    func link(_ result: String) {
-        linkOutcomes[result]?.increment()
     }
 }

@@ -7,32 +7,29 @@ import TinodeProto
 /// these six unary RPCs as its `plugins` configuration says.
 ///
 /// * `FireHose`: ``FireHosePolicies``; `CONTINUE` for everything no policy concerns.
-/// * `Find`: ``FindRewriter``; `REPLACE` when the query holds an e-mail address, else `CONTINUE`.
+/// * `Find`: ``FindRewriter``; `REPLACE` when the query holds a proven e-mail address, else `CONTINUE`.
 ///   (Never `RESPOND`, so there are no result rows whose `updated_at` could be zero.)
 /// * `Account`, `Topic`, `Subscription`, `Message`: read-only notifications, answered with `Unused`;
-///   each becomes a webhook (``WebhookDispatcher``) and Account events also record the uid <-> e-mail
-///   link (``AccountLinks``) before they are answered.
+///   each becomes a webhook (``WebhookDispatcher``). Account events link and prove nothing: their
+///   `basic:` and `email:` tags say what someone typed, not what they own.
 ///
 /// Each RPC answers at once, on the server's event loop, when it has nothing to wait for; only
-/// throttled FireHose messages and Account events wait for Valkey, in a task (``UnaryAnswer``).
+/// throttled FireHose messages and searches for an e-mail address wait for Valkey, in a task
+/// (``UnaryAnswer``).
 public struct PluginService: Sendable {
     let policies: FireHosePolicies
     let finder: FindRewriter?
-    let links: AccountLinks
     let webhooks: WebhookDispatcher?
     let metrics: PluginMetrics
     let logger: Logger
 
     public init(
-        settings: PluginSettings, rateLimiter: any RateLimiter, identityLinks: any IdentityLinkStore,
+        settings: PluginSettings, rateLimiter: any RateLimiter, provenAddresses: any ProvenAddressStore,
         loginNames: LoginNameMapper, webhooks: WebhookDispatcher?, metrics: PluginMetrics, logger: Logger
     ) {
-        let registrations = PendingRegistrations()
         policies = FireHosePolicies(
-            settings: settings, rateLimiter: rateLimiter, loginNames: loginNames, registrations: registrations,
-            metrics: metrics, logger: logger)
-        finder = settings.findEmails ? FindRewriter(loginNames: loginNames) : nil
-        links = AccountLinks(store: identityLinks, registrations: registrations, metrics: metrics, logger: logger)
+            settings: settings, rateLimiter: rateLimiter, loginNames: loginNames, metrics: metrics, logger: logger)
+        finder = settings.findEmails ? FindRewriter(loginNames: loginNames, proofs: provenAddresses) : nil
         self.webhooks = webhooks
         self.metrics = metrics
         self.logger = logger
@@ -66,31 +63,41 @@ public struct PluginService: Sendable {
         return decision.response
     }
 
+    /// Answered at once unless the query holds an e-mail address, whose proof is then looked up. When
+    /// the store fails the query continues as written (counted as `error`): an unproven reading of
+    /// every address, never a leak.
     func find(_ request: Pbx_SearchQuery) -> UnaryAnswer<Pbx_SearchFound> {
         let started = ContinuousClock.now
-        guard let rewritten = finder?.rewrite(request.query) else {
+        guard let finder, finder.mentionsAddress(request.query) else {
             metrics.record(rpc: "find", result: "continue", since: started)
-            return .now(.with { $0.status = .continue })
+            return .now(Self.findContinues)
         }
-        metrics.record(rpc: "find", result: "replace", since: started)
-        logger.debug("Find: e-mail addresses rewritten into tags", metadata: ["user_id": "\(request.userID)"])
-        return .now(
-            .with {
+        return .later { [self] in
+            let rewritten: String?
+            do {
+                rewritten = try await finder.rewrite(request.query)
+            } catch {
+                metrics.record(rpc: "find", result: "error", since: started)
+                logger.warning("Find: proven addresses unavailable, query left as written", metadata: ["error": "\(error)"])
+                return Self.findContinues
+            }
+            guard let rewritten else {
+                metrics.record(rpc: "find", result: "continue", since: started)
+                return Self.findContinues
+            }
+            metrics.record(rpc: "find", result: "replace", since: started)
+            logger.debug("Find: proven e-mail addresses rewritten into tags", metadata: ["user_id": "\(request.userID)"])
+            return .with {
                 $0.status = .replace
                 $0.query = rewritten
-            })
+            }
+        }
     }
 
-    /// Answered once the uid <-> e-mail link is recorded (a Valkey write), so that a login right
-    /// after Tinode's account creation finds it.
+    private static let findContinues = Pbx_SearchFound.with { $0.status = .continue }
+
     func account(_ request: Pbx_AccountEvent) -> UnaryAnswer<Pbx_Unused> {
-        let started = ContinuousClock.now
-        webhooks?.enqueue(.account(request))
-        return .later { [self] in
-            await links.record(request)
-            metrics.record(rpc: "account", result: "ok", since: started)
-            return Pbx_Unused()
-        }
+        notified(.account(request), rpc: "account")
     }
 
     func topic(_ request: Pbx_TopicEvent) -> UnaryAnswer<Pbx_Unused> {

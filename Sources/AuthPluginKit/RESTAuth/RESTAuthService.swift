@@ -7,34 +7,75 @@ import SidecarCore
 /// Two kinds of secrets log users in (architecture.md, "Identity model"):
 /// * the Gateway's access JWTs (`user_id` + `access_id`): valid only while the `access_id` is in the
 ///   token store, so logout and revocation take effect at once;
-/// * JWTs from the self-hoster's backend (`EXTERNAL_JWT_ISSUER`), identified by `email`: linked to a
-///   Tinode uid on first login, when Tinode creates the account from our `newacc` answer.
+/// * JWTs from the self-hoster's backend (`EXTERNAL_JWT_ISSUER`), identified by `(iss, sub)`
+///   (``IdentityLinkStore``). Their `email` is an attribute; it joins an existing account only when the
+///   token says it is verified **and** the account proved that address (``ProvenAddressStore``).
+///
+/// `auth` of an external token, in this order:
+/// 1. the subject is linked: its uid (whatever address the token carries now);
+/// 2. the address is verified and proven by an account: the subject is linked to that account;
+/// 3. the address is verified and has a link of the old e-mail layout: that link becomes the
+///    subject's (migration), and the address is proven for it;
+/// 4. otherwise `newacc`: Tinode creates an account, `link` (or `add`) stores the subject, and a
+///    verified address is proven for the new account (the first proof wins; a conflict is logged).
+/// An unverified address therefore never reaches anyone else's account: whoever registers
+/// `victim@corp.com` somewhere without proving it gains nothing when the owner logs in later.
 public struct RESTAuthService: Sendable {
     let tokens: TokenService
     let external: ExternalTokenVerifier?
     let tokenStore: any TokenStore
     let links: any IdentityLinkStore
+    let proofs: any ProvenAddressStore
     let loginNames: LoginNameMapper
     let settings: RESTAuthSettings
+    let logger: Logger
 
     public init(
         tokens: TokenService, external: ExternalTokenVerifier?, tokenStore: any TokenStore, links: any IdentityLinkStore,
-        loginNames: LoginNameMapper, settings: RESTAuthSettings
+        proofs: any ProvenAddressStore, loginNames: LoginNameMapper, settings: RESTAuthSettings,
+        logger: Logger = Logger(label: "AuthPlugin.RESTAuth")
     ) {
         self.tokens = tokens
         self.external = external
         self.tokenStore = tokenStore
         self.links = links
+        self.proofs = proofs
         self.loginNames = loginNames
         self.settings = settings
+        self.logger = logger
     }
 
     /// Who a secret belongs to.
     enum Identity: Equatable {
         /// A Gateway user: the uid is known from the token.
         case gateway(uid: String)
-        /// An external user: normalised e-mail, its login name, and the display name if given.
-        case external(email: String, login: String, name: String?)
+        /// A subject of the external issuer.
+        case external(ExternalIdentity)
+    }
+
+    /// What a verified external token says about its user.
+    struct ExternalIdentity: Equatable {
+        let subject: ExternalSubject
+        /// Normalised.
+        let email: String
+        /// Whether the issuer vouches for `email` (`EXTERNAL_JWT_EMAIL_VERIFIED_CLAIM`).
+        let emailVerified: Bool
+        /// `email`'s login name.
+        let login: String
+        /// The `name` claim, trimmed; nil when absent or blank.
+        let name: String?
+
+        /// `newacc.public.fn`: the name, else the address's local part (never the whole address, which
+        /// Tinode shows to everyone who finds the user).
+        var displayName: String {
+            if let name { return name }
+            guard let at = email.lastIndex(of: "@") else { return login }
+            return String(email[..<at])
+        }
+
+        /// `email:<address>` only when verified (an unverified address is not the user's to claim in
+        /// searches), and `rest:<login name>`.
+        var tags: [String] { (emailVerified ? ["email:\(email)"] : []) + ["rest:\(login)"] }
     }
 
     /// Answers one request. Never throws: every failure is an `err` Tinode understands.
@@ -62,15 +103,15 @@ public struct RESTAuthService: Sendable {
         switch try await identify(request.secret) {
         case .gateway(let uid):
             return RESTAuthResponse(rec: Self.knownUser(uid))
-        case .external(let email, let login, let name):
-            if let uid = try await lookUp(email: email) {
+        case .external(let identity):
+            if let uid = try await account(of: identity) {
                 return RESTAuthResponse(rec: Self.knownUser(uid))
             }
             guard settings.allowNewAccounts else { return .failure(.notFound) }
             // No `uid` key: Tinode creates the account, then calls `link` with the new uid.
             return RESTAuthResponse(
-                rec: .init(authlvl: "auth", features: "V", tags: Self.tags(email: email, login: login), state: "ok"),
-                newacc: .init(auth: "JRWPAS", anon: "N", public: .init(fn: name ?? login)))
+                rec: .init(authlvl: "auth", features: "V", tags: identity.tags, state: "ok"),
+                newacc: .init(auth: "JRWPAS", anon: "N", public: .init(fn: identity.displayName)))
         }
     }
 
@@ -79,8 +120,9 @@ public struct RESTAuthService: Sendable {
         switch try await identify(request.secret) {
         case .gateway(let own):
             return own == uid ? .empty : .failure(.duplicateValue)
-        case .external(let email, _, _):
-            try await store(email: email, uid: uid, relink: false)
+        case .external(let identity):
+            try await store(identity, uid: uid, relink: false)
+            await prove(identity, uid: uid)
             return .empty
         }
     }
@@ -90,20 +132,21 @@ public struct RESTAuthService: Sendable {
         case .gateway:
             // A Gateway token belongs to an account that exists already.
             return .failure(.duplicateValue)
-        case .external(let email, _, _):
+        case .external(let identity):
             // `boolval: false` without `err` would make Tinode answer "200 ok" to a failed {acc}.
-            return try await lookUp(email: email) == nil ? RESTAuthResponse(boolval: true) : .failure(.duplicateValue)
+            return try await linkedUID(identity.subject) == nil ? RESTAuthResponse(boolval: true) : .failure(.duplicateValue)
         }
     }
 
     private func add(_ request: RESTAuthRequest) async throws(RESTAuthError) -> RESTAuthResponse {
         let uid = try Self.uid(of: request)
-        guard case .external(let email, let login, _) = try await identify(request.secret) else {
+        guard case .external(let identity) = try await identify(request.secret) else {
             return .failure(.duplicateValue)
         }
-        try await store(email: email, uid: uid, relink: false)
+        try await store(identity, uid: uid, relink: false)
+        await prove(identity, uid: uid)
         // Tinode dereferences `rec` of an `add` answer: it is always there on success.
-        return RESTAuthResponse(rec: .init(uid: uid, authlvl: "auth", features: "V", tags: Self.tags(email: email, login: login)))
+        return RESTAuthResponse(rec: .init(uid: uid, authlvl: "auth", features: "V", tags: identity.tags))
     }
 
     private func update(_ request: RESTAuthRequest) async throws(RESTAuthError) -> RESTAuthResponse {
@@ -111,8 +154,9 @@ public struct RESTAuthService: Sendable {
         switch try await identify(request.secret) {
         case .gateway(let own):
             return own == uid ? .empty : .failure(.failed)
-        case .external(let email, _, _):
-            try await store(email: email, uid: uid, relink: true)
+        case .external(let identity):
+            try await store(identity, uid: uid, relink: true)
+            await prove(identity, uid: uid)
             return .empty
         }
     }
@@ -121,8 +165,11 @@ public struct RESTAuthService: Sendable {
         let uid = try Self.uid(of: request)
         do {
             _ = try await links.unlink(uid: uid)
+            try await proofs.forget(uid: uid)
             _ = try await tokenStore.deleteAll(userID: "usr" + uid)
         } catch {
+            logger.error(
+                "REST-auth del: could not remove the user's links, proofs or tokens", metadata: ["uid": "\(uid)", "error": "\(error)"])
             throw .internal
         }
         // `{}` lets the deletion proceed; `unsupported` would block it (405).
@@ -142,7 +189,7 @@ public struct RESTAuthService: Sendable {
             do {
                 claims = try await tokens.verifyAccessToken(token)
             } catch {
-                throw Self.mapped(error)
+                throw refused(Self.mapped(error), reason: error.code, kind: "gateway")
             }
             let record: TokenRecord?
             do {
@@ -151,8 +198,10 @@ public struct RESTAuthService: Sendable {
                 throw .internal
             }
             // Gone from the store: logged out or revoked, which the user sees as expiry.
-            guard let record else { throw .expired }
-            guard record.userID == claims.userID, let uid = Self.bareUID(claims.userID) else { throw .failed }
+            guard let record else { throw refused(.expired, reason: "revoked", kind: "gateway") }
+            guard record.userID == claims.userID, let uid = Self.bareUID(claims.userID) else {
+                throw refused(.failed, reason: "user_mismatch", kind: "gateway")
+            }
             return .gateway(uid: uid)
         }
         if let external, issuer == external.settings.issuer {
@@ -160,39 +209,115 @@ public struct RESTAuthService: Sendable {
             do {
                 claims = try await external.verify(token)
             } catch {
-                throw Self.mapped(error)
+                throw refused(Self.mapped(error), reason: error.code, kind: "external")
             }
             do {
                 let email = try LoginNameMapper.normalise(claims.email)
                 let login = try loginNames.loginName(for: email)
                 let name = claims.name?.trimmingCharacters(in: .whitespacesAndNewlines)
-                return .external(email: email, login: login, name: name?.isEmpty == false ? name : nil)
+                return .external(
+                    ExternalIdentity(
+                        subject: ExternalSubject(issuer: claims.issuer, subject: claims.subject), email: email,
+                        emailVerified: claims.emailVerified, login: login, name: name?.isEmpty == false ? name : nil))
             } catch {
-                throw .failed
+                throw refused(.failed, reason: "email_not_an_address", kind: "external")
             }
         }
         // A JWT from an issuer we do not trust.
-        throw .failed
+        throw refused(.failed, reason: "unknown_issuer", kind: "unknown")
     }
 
-    private func lookUp(email: String) async throws(RESTAuthError) -> String? {
+    /// Logs why a secret was refused (never the secret) and returns the answer for Tinode.
+    private func refused(_ error: RESTAuthError, reason: String, kind: String) -> RESTAuthError {
+        if error != .internal {
+            logger.info("REST-auth: token refused", metadata: ["reason": "\(reason)", "token": "\(kind)", "answer": "\(error.rawValue)"])
+        }
+        return error
+    }
+
+    /// The account an external identity logs in to, or nil when it needs one of its own (steps 1 to 3
+    /// of the type's rule).
+    private func account(of identity: ExternalIdentity) async throws(RESTAuthError) -> String? {
+        if let uid = try await linkedUID(identity.subject) { return uid }
+        // An address the token does not vouch for never joins an existing account.
+        guard identity.emailVerified else { return nil }
         do {
-            return try await links.uid(forEmail: email)
+            if let owner = try await proofs.owner(ofEmail: identity.email) {
+                switch try await links.link(identity.subject, uid: owner.uid, email: identity.email) {
+                case .created:
+                    logger.info(
+                        "REST-auth: external subject linked to the account that proved its verified address",
+                        metadata: ["uid": "\(owner.uid)", "subject": "\(identity.subject)", "proof": "\(owner.proof.rawValue)"])
+                    return owner.uid
+                case .alreadyLinked:
+                    return owner.uid
+                case .conflict(let existing):
+                    // Linked by a request that ran at the same time: the subject keeps that account.
+                    return existing
+                }
+            }
+            if let uid = try await links.adoptLegacyLink(email: identity.email, for: identity.subject) {
+                logger.notice(
+                    "REST-auth: e-mail link of the old layout adopted by a verified token's subject",
+                    metadata: ["uid": "\(uid)", "subject": "\(identity.subject)"])
+                await prove(identity, uid: uid)
+                return uid
+            }
+            return nil
         } catch {
+            logger.error("REST-auth: identity stores unavailable", metadata: ["error": "\(error)"])
             throw .internal
         }
     }
 
-    private func store(email: String, uid: String, relink: Bool) async throws(RESTAuthError) {
+    private func linkedUID(_ subject: ExternalSubject) async throws(RESTAuthError) -> String? {
+        do {
+            return try await links.uid(for: subject)
+        } catch {
+            logger.error("REST-auth: identity link store unavailable", metadata: ["error": "\(error)"])
+            throw .internal
+        }
+    }
+
+    private func store(_ identity: ExternalIdentity, uid: String, relink: Bool) async throws(RESTAuthError) {
         let outcome: LinkOutcome
         do {
-            outcome = relink ? try await links.relink(uid: uid, email: email) : try await links.link(email: email, uid: uid)
+            outcome =
+                relink
+                ? try await links.relink(uid: uid, to: identity.subject, email: identity.email)
+                : try await links.link(identity.subject, uid: uid, email: identity.email)
         } catch {
+            logger.error("REST-auth: identity link store unavailable", metadata: ["error": "\(error)"])
             throw .internal
         }
         switch outcome {
         case .created, .alreadyLinked: return
-        case .conflict, .uidHasOtherEmail: throw .duplicateValue
+        case .conflict(let existing):
+            logger.info(
+                "REST-auth: subject already linked to another user", metadata: ["uid": "\(uid)", "linked_uid": "\(existing)"])
+            throw .duplicateValue
+        }
+    }
+
+    /// Proves a verified address for `uid`, the account its subject is now linked to. The first proof
+    /// wins: when another account proved the address already, that is logged and nothing changes. A
+    /// store failure is logged too, not answered: the link is written, and failing Tinode's `link`
+    /// would make it delete the new user while the link stayed.
+    private func prove(_ identity: ExternalIdentity, uid: String) async {
+        guard identity.emailVerified else { return }
+        do {
+            switch try await proofs.prove(email: identity.email, uid: uid, by: .externalToken) {
+            case .created:
+                logger.info("REST-auth: verified address proven for the account", metadata: ["uid": "\(uid)"])
+            case .alreadyProven:
+                break
+            case .conflict(let existing):
+                logger.warning(
+                    "REST-auth: verified address already proven by another account, not proven again",
+                    metadata: ["uid": "\(uid)", "proven_uid": "\(existing)"])
+            }
+        } catch {
+            logger.error("REST-auth: could not record the address proof", metadata: ["uid": "\(uid)", "error": "\(error)"])
         }
     }
 
@@ -202,8 +327,6 @@ public struct RESTAuthService: Sendable {
         // `undef`: Tinode checks the account's real state (suspension, deletion by its GC).
         RESTAuthResponse.Record(uid: uid, authlvl: "auth", features: "V", state: "undef")
     }
-
-    static func tags(email: String, login: String) -> [String] { ["email:\(email)", "rest:\(login)"] }
 
     /// The `rec.uid` of a request, checked to be Tinode's 11-character base64url form.
     static func uid(of request: RESTAuthRequest) throws(RESTAuthError) -> String {

@@ -43,6 +43,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         APIError(.serviceUnavailable, "service_unavailable", "\(what) is unavailable; retry later.", retryAfter: retryAfter)
     }
 
+    /// The account exists but its address is not proven yet: never tokens, and the way out.
+    static let emailUnverified = APIError(
+        .forbidden, "email_unverified",
+        "This account's e-mail address is not verified yet: POST /v1/auth/verify with the code that was mailed, or /v1/auth/verify/resend.")
+
     /// Maps what a Tinode session reported.
     static func tinode(_ error: TinodeSessionError) -> APIError {
         switch error {
@@ -52,6 +57,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .closed: return unavailable("The Gateway (shutting down)")
         case .evicted: return APIError(.forbidden, "account_unavailable", "Tinode ended this account's session (deleted or suspended).")
         case .authenticationFailed: return APIError(.unauthorized, "session_expired", "Tinode no longer accepts this login; log in again.")
+        case .validationRequired: return .emailUnverified
         case .rejected(let code, let text, _):
             switch code {
             case 403: return APIError(.forbidden, "forbidden", "Tinode refused: \(text).")

@@ -12,52 +12,64 @@ struct FamilyPayload: Codable {
 }
 
 extension GatewayAPI {
-    /// `POST /v1/auth/register {"email","password","name"}` -> 201 with a token pair. The account is
-    /// made in Tinode with `basic` (login = the mapped name, the address as an `email` credential).
+    /// `POST /v1/auth/register {"email","password","name"}`. The account is made in Tinode with
+    /// `basic` (login = the address's login name, the address as an `email` credential, public `fn` =
+    /// `name` or the address's local part, never the whole address).
+    ///
+    /// With `GATEWAY_EMAIL_VERIFICATION=required`: 202 `{"verification":"pending","email"}` whether
+    /// the address is new or has an account already, so that register does not tell who has an
+    /// account; Tinode mails a code to new addresses, and `POST /v1/auth/verify` completes it. Off
+    /// (development): 201 with a token pair, 409 `email_taken` for a known address.
     func registerUser(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
         let email = try body.string("email")
         let password = try body.string("password")
         let name = try body.optionalString("name") ?? ""
-        let login = try mappedLogin(email)
+        let address = try normalisedAddress(email)
+        let names = try mappedLogins(address)
         try checkPassword(password)
         try await limit("auth:" + context.callerAddress, settings.authAttempts)
-        let identity: TinodeSession.Identity
-        do {
-            (_, identity) = try await pool.logIn(
-                .register(login: login, password: password, name: name.isEmpty ? email : name, email: email))
-        } catch TinodeSessionError.rejected(let code, _, let params) where code == 409 {
-            _ = params
+        let displayName = name.isEmpty ? Self.localPart(of: address) : name
+        let outcome = try await createAccount(address: address, names: names, password: password, displayName: displayName)
+        switch (outcome, settings.emailVerification) {
+        case (.created(let identity, let login), .off):
+            logger.info("registered", metadata: ["user": "\(identity.userID)", "login": "\(login)"])
+            return try await issueTokens(for: identity, login: login, email: address, status: .created)
+        case (.created(let identity, let login), .required):
+            // Tinode logged the new account in without asking for the code: its e-mail validator is
+            // not set up as required. Nothing is proven, so no tokens.
+            logger.error(
+                "Tinode created an account without e-mail validation although GATEWAY_EMAIL_VERIFICATION=required; configure acc_validation.email with required [\"auth\"] (tinode-config/README.md)",
+                metadata: ["user": "\(identity.userID)", "login": "\(login)"])
+            await pool.close(userID: identity.userID)
+            throw APIError(
+                .serviceUnavailable, "verification_unavailable", "E-mail verification is not available; the operator must configure it.",
+                retryAfter: .seconds(60))
+        case (.pending(let userID, let login), _):
+            logger.info("registered; address not verified yet", metadata: ["user": "\(userID)", "login": "\(login)"])
+            return try pendingResponse(address)
+        case (.exists, .required):
+            return try pendingResponse(address)
+        case (.exists, .off):
             throw APIError(.conflict, "email_taken", "An account with this address exists already.")
-        } catch TinodeSessionError.rejected(let code, _, _) where code == 422 {
-            throw APIError(.unprocessableContent, "password_rejected", "Tinode's password policy refused this password.")
-        } catch let error as TinodeSessionError {
-            throw APIError.tinode(error)
         }
-        logger.info("registered", metadata: ["user": "\(identity.userID)", "login": "\(login)"])
-        return try await issueTokens(for: identity, login: login, email: email, status: .created)
     }
 
     /// `POST /v1/auth/login {"email","password"}` -> 200 with a token pair; one answer for a wrong
-    /// address or password alike.
+    /// address or password alike. With verification required, an account whose address is not
+    /// verified yet gets 403 `email_unverified`, never tokens.
     func logIn(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
         let email = try body.string("email")
         let password = try body.string("password")
         try await limit("auth:" + context.callerAddress, settings.authAttempts)
         let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
-        guard let login = try? loginNames.loginName(for: email), !password.isEmpty else { throw wrong }
-        let identity: TinodeSession.Identity
-        do {
-            (_, identity) = try await pool.logIn(.basic(login: login, password: password))
-        } catch TinodeSessionError.authenticationFailed {
-            throw wrong
-        } catch let error as TinodeSessionError {
-            throw APIError.tinode(error)
-        }
-        return try await issueTokens(for: identity, login: login, email: email, status: .ok)
+        guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
+            !password.isEmpty
+        else { throw wrong }
+        let (identity, login) = try await signIn(address: address, names: names) { .basic(login: $0, password: password) }
+        return try await issueTokens(for: identity, login: login, email: address, status: .ok)
     }
-
     /// `POST /v1/auth/refresh {"refresh_token"}` -> 200 with a new pair. Each refresh token works
     /// once; presenting a used one revokes its whole family.
     func refresh(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
@@ -116,21 +128,37 @@ extension GatewayAPI {
         let name = try await tinodeCall { try await session.displayName() }
         return try jsonResponse([
             "user_id": caller.userID, "login": orNull(caller.record.login), "email": orNull(caller.record.email),
-            "name": orNull(name),
+            "email_verified": try await isProven(caller.record.email, for: caller.userID), "name": orNull(name),
         ])
     }
 
     // MARK: - Helpers
 
-    private func mappedLogin(_ email: String) throws -> String {
+    private func normalisedAddress(_ email: String) throws -> String {
         do {
-            return try loginNames.loginName(for: email)
+            return try LoginNameMapper.normalise(email)
         } catch {
             throw APIError(.unprocessableContent, "invalid_email", "This is not an e-mail address we can use: \(error).")
         }
     }
 
-    private func checkPassword(_ password: String) throws {
+    /// The canonical login name, then the extended one (README, Login names).
+    func mappedLogins(_ address: String) throws -> [String] {
+        do {
+            return try loginNames.loginNames(for: address)
+        } catch {
+            throw APIError(.unprocessableContent, "invalid_email", "This is not an e-mail address we can use: \(error).")
+        }
+    }
+
+    /// What `fn` shows when the user gave no name: the local part, so that room members and
+    /// `/v1/users` never see the whole address.
+    static func localPart(of address: String) -> String {
+        guard let at = address.lastIndex(of: "@") else { return address }
+        return String(address[..<at])
+    }
+
+    func checkPassword(_ password: String) throws {
         guard !password.isEmpty else { throw APIError(.unprocessableContent, "password_rejected", "The password is empty.") }
         // bcrypt (Tinode's basic authenticator) refuses more than 72 bytes with an internal error.
         guard password.utf8.count <= 72 else {
@@ -139,7 +167,7 @@ extension GatewayAPI {
     }
 
     /// A new login: a new refresh family and a first access token.
-    private func issueTokens(
+    func issueTokens(
         for identity: TinodeSession.Identity, login: String, email: String, status: HTTPResponse.Status
     ) async throws -> Response {
         let familyID = Self.randomID()

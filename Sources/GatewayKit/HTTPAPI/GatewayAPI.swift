@@ -12,6 +12,13 @@ public struct GatewayAPISettings: Sendable {
     /// Register and login attempts per address, together (one bucket: guessing passwords and making
     /// accounts draw on the same budget).
     public var authAttempts = RateLimit.perMinute(20)
+    /// Whether register and login require an address proven through Tinode's e-mail validator
+    /// (`GATEWAY_EMAIL_VERIFICATION`; the configuration's default is `required` in production).
+    public var emailVerification = EmailVerificationMode.off
+    /// Verification codes tried per address, and per client address.
+    public var verifyAttempts = RateLimit(capacity: 10, perSecond: 10.0 / 3600)
+    /// New codes requested per address (each one sends a mail).
+    public var verifyResends = RateLimit(capacity: 5, perSecond: 5.0 / 3600)
     /// Messages per user.
     public var sends = RateLimit(capacity: 30, perSecond: 5)
     /// How long answers to `Idempotency-Key` requests are kept.
@@ -28,6 +35,7 @@ public struct GatewayAPI: Sendable {
     let tokenStore: any TokenStore
     let refreshFamilies: any RefreshFamilyStore
     let idempotency: any IdempotencyStore
+    let provenAddresses: any ProvenAddressStore
     let rateLimiter: any RateLimiter
     let pool: TinodeSessionPool
     /// Direct reads of Tinode's MongoDB (`MONGO_URL`); nil: history through Tinode's protocol.
@@ -44,6 +52,7 @@ public struct GatewayAPI: Sendable {
         self.tokenStore = backend.store
         self.refreshFamilies = backend.refreshFamilies
         self.idempotency = backend.idempotency
+        self.provenAddresses = backend.provenAddresses
         self.rateLimiter = backend.rateLimiter
         self.pool = pool
         self.storeReads = storeReads
@@ -59,6 +68,8 @@ public struct GatewayAPI: Sendable {
     static let routes: [(method: HTTPRequest.Method, path: String, handler: Handler)] = [
         (.post, "/v1/auth/register", { api, request, context in try await api.registerUser(request, context) }),
         (.post, "/v1/auth/login", { api, request, context in try await api.logIn(request, context) }),
+        (.post, "/v1/auth/verify", { api, request, context in try await api.verifyEmail(request, context) }),
+        (.post, "/v1/auth/verify/resend", { api, request, context in try await api.resendCode(request, context) }),
         (.post, "/v1/auth/refresh", { api, request, context in try await api.refresh(request, context) }),
         (.post, "/v1/auth/logout", { api, request, context in try await api.logOut(request, context) }),
         (.get, "/v1/me", { api, request, context in try await api.me(request, context) }),

@@ -26,12 +26,42 @@ enum OpenAPIDocument {
             "paths": [
                 "/v1/auth/register": [
                     "post": [
-                        "summary": "Create an account and log in",
+                        "summary": "Create an account (and log in when e-mail verification is off)",
                         "requestBody": ["required": true, "content": jsonContent(ref("Registration"))],
                         "responses": [
-                            "201": ["description": "Registered", "content": jsonContent(ref("TokenPair"))],
-                            "400": error("Missing or mistyped field."), "409": error("The address is registered already."),
+                            "201": ["description": "Registered (verification off)", "content": jsonContent(ref("TokenPair"))],
+                            "202": [
+                                "description": "Verification pending: a new address got a code, a known one nothing; the answers are alike",
+                                "content": jsonContent(ref("VerificationPending")),
+                            ],
+                            "400": error("Missing or mistyped field."),
+                            "409": error("The address is registered already (verification off only)."),
                             "422": error("Address or password refused."), "429": error("Too many attempts."), "503": unavailable,
+                        ],
+                    ]
+                ],
+                "/v1/auth/verify": [
+                    "post": [
+                        "summary": "Prove the address with the mailed code and the password; answers the token pair",
+                        "requestBody": ["required": true, "content": jsonContent(ref("Verification"))],
+                        "responses": [
+                            "200": ["description": "Verified and logged in", "content": jsonContent(ref("TokenPair"))],
+                            "400": error("Missing field, or a wrong or replaced code (invalid_code)."),
+                            "401": error("Wrong address or password."), "404": error("Verification is off."),
+                            "422": error("Too many wrong codes; request a new one."), "429": error("Too many attempts."),
+                            "503": unavailable,
+                        ],
+                    ]
+                ],
+                "/v1/auth/verify/resend": [
+                    "post": [
+                        "summary": "Have Tinode mail a new code (the old one stops working)",
+                        "requestBody": ["required": true, "content": jsonContent(ref("Credentials"))],
+                        "responses": [
+                            "202": ["description": "A new code was sent", "content": jsonContent(ref("VerificationPending"))],
+                            "400": error("Missing or mistyped field."), "401": error("Wrong address or password."),
+                            "404": error("Verification is off."), "409": error("The address is verified already."),
+                            "429": error("Too many attempts or codes."), "503": unavailable,
                         ],
                     ]
                 ],
@@ -42,7 +72,8 @@ enum OpenAPIDocument {
                         "responses": [
                             "200": ["description": "Logged in", "content": jsonContent(ref("TokenPair"))],
                             "400": error("Missing or mistyped field."), "401": error("Wrong address or password."),
-                            "429": error("Too many attempts."), "503": unavailable,
+                            "403": error("The address is not verified yet (email_unverified)."),
+                            "422": error("Too many wrong codes."), "429": error("Too many attempts."), "503": unavailable,
                         ],
                     ]
                 ],
@@ -186,6 +217,17 @@ enum OpenAPIDocument {
                             "email": ["type": "string", "format": "email"], "password": ["type": "string"], "name": ["type": "string"],
                         ],
                     ],
+                    "Verification": [
+                        "type": "object", "required": ["email", "password", "code"],
+                        "properties": [
+                            "email": ["type": "string", "format": "email"], "password": ["type": "string"],
+                            "code": ["type": "string", "maxLength": 32],
+                        ],
+                    ],
+                    "VerificationPending": [
+                        "type": "object", "required": ["verification", "email"],
+                        "properties": ["verification": ["type": "string", "enum": ["pending"]], "email": ["type": "string"]],
+                    ],
                     "Credentials": [
                         "type": "object", "required": ["email", "password"],
                         "properties": ["email": ["type": "string", "format": "email"], "password": ["type": "string"]],
@@ -200,10 +242,10 @@ enum OpenAPIDocument {
                         ],
                     ],
                     "Me": [
-                        "type": "object", "required": ["user_id", "login", "email", "name"],
+                        "type": "object", "required": ["user_id", "login", "email", "email_verified", "name"],
                         "properties": [
                             "user_id": ["type": "string"], "login": ["type": ["string", "null"]], "email": ["type": ["string", "null"]],
-                            "name": ["type": ["string", "null"]],
+                            "email_verified": ["type": "boolean"], "name": ["type": ["string", "null"]],
                         ],
                     ],
                     "NewMessage": [

@@ -54,6 +54,16 @@ public final class ChatRoomService: Service {
                     await pool.setRoom(topic)
                     logger.info("chat room ready", metadata: ["topic": "\(topic)", "tag": "\(ChatRoomLocator.tag)"])
                     break
+                } catch TinodeSessionError.validationRequired {
+                    // Tinode requires a validated e-mail address for every login (acc_validation
+                    // required), so an account without one cannot find or create the room.
+                    logger.error(
+                        "the service account's e-mail address is not validated, and Tinode requires it: set TINODE_TOPIC_ID, or TINODE_SERVICE_LOGIN and TINODE_SERVICE_PASSWORD of an account whose address is validated (README, Deployment); retrying",
+                        metadata: ["retry_in": "\(delay)"])
+                    let wait = delay
+                    let waitedFully = (try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }) != nil
+                    if !waitedFully { break }
+                    delay = min(delay * 2, .seconds(60))
                 } catch {
                     logger.warning("chat room not available yet; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                     // Shutting down must not wait for the retry.

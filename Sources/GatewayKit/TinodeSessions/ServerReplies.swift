@@ -61,6 +61,48 @@ enum ClientMessages {
         return message
     }
 
+    /// `{login scheme:"basic"}` with the code Tinode mailed as the response to the `email` credential.
+    /// Tinode checks responses on every login of an account without a validated credential; it
+    /// checks the code against the account's own pending address, whatever `value` says, so the
+    /// caller must still check which address the account has validated (its `email:` tag).
+    static func loginAnsweringCode(id: String, secret: Data, email: String, code: String) -> Pbx_ClientMsg {
+        var message = Pbx_ClientMsg()
+        message.login = .with {
+            $0.id = id
+            $0.scheme = "basic"
+            $0.secret = secret
+            $0.cred = [
+                .with {
+                    $0.method = "email"
+                    $0.value = email
+                    $0.response = code
+                }
+            ]
+        }
+        return message
+    }
+
+    /// `{acc user:"usr..." tmp_scheme:"token" tmp_secret:<token> cred:[email]}` on a stream that is not
+    /// logged in: Tinode authenticates the request with the temporary token (a 300 answer's token
+    /// suffices) and mails a new code for the credential, replacing the old one and its count of
+    /// wrong answers.
+    static func requestCode(id: String, userID: String, token: Data, email: String) -> Pbx_ClientMsg {
+        var message = Pbx_ClientMsg()
+        message.acc = .with {
+            $0.id = id
+            $0.userID = userID
+            $0.tmpScheme = "token"
+            $0.tmpSecret = token
+            $0.cred = [
+                .with {
+                    $0.method = "email"
+                    $0.value = email
+                }
+            ]
+        }
+        return message
+    }
+
     /// `{acc user:"new" scheme:"basic" login:true}` with the address as an `email` credential: Tinode
     /// refuses `email:` tags from clients (tinode-protocol.md 8).
     static func register(id: String, login: String, password: String, name: String, email: String) -> Pbx_ClientMsg {
@@ -127,6 +169,16 @@ enum ClientMessages {
                     $0.limit = Int32(clamping: limit)
                 }
             }
+        }
+        return message
+    }
+
+    static func getTags(id: String, topic: String) -> Pbx_ClientMsg {
+        var message = Pbx_ClientMsg()
+        message.get = .with {
+            $0.id = id
+            $0.topic = topic
+            $0.query = .with { $0.what = "tags" }
         }
         return message
     }

@@ -19,6 +19,8 @@ public actor TinodeSession {
         case basic(login: String, password: String)
         /// Creates the account (`acc` with `basic`, `login: true`), then carries on as that user.
         case register(login: String, password: String, name: String, email: String)
+        /// `basic` with the code Tinode mailed to `email` as the response to that credential.
+        case answeringCode(login: String, password: String, email: String, code: String)
     }
 
     /// Who the session is logged in as, and the token that logs it in again.
@@ -182,6 +184,19 @@ public actor TinodeSession {
         return object["fn"] as? String
     }
 
+    /// The account's tags (`get me tags`). With Tinode's e-mail validator, `email:<address>` is among
+    /// them only once that address was validated, and clients cannot add such tags themselves.
+    public func tags() async throws -> [String] {
+        let reply = try await retryingOnceIfTheStreamBroke {
+            let (stream, generation) = try await readyStream()
+            let id = nextRequestID()
+            return try await perform(
+                ClientMessages.getTags(id: id, topic: "me"), id: id, kind: "get", expectation: .meta, on: stream, generation: generation)
+        }
+        if let ctrl = reply.ctrl, !ctrl.isSuccess { throw ctrl.rejection }
+        return reply.meta?.tags ?? []
+    }
+
     /// Subscribes to the user's live feed; connects first so that the feed starts now.
     public func subscribeLive() async throws -> LiveSubscription {
         _ = try await readyStream()
@@ -337,7 +352,20 @@ public actor TinodeSession {
         let loginReply = try await perform(message, id: loginID, kind: kind, expectation: .ctrl, on: stream, generation: generation)
         guard let loginCtrl = loginReply.ctrl else { throw TinodeSessionError.protocolViolation("login without ctrl") }
         guard loginCtrl.code == 200 else {
-            if case .register = login, loginCtrl.code == 409 || loginCtrl.code == 422 { throw loginCtrl.rejection }
+            if loginCtrl.code == 300, let user = loginCtrl.stringParam("user"), let tokenText = loginCtrl.stringParam("token"),
+                let token = Data(base64Encoded: tokenText)
+            {
+                // 300 "validate credentials" (fixture i): the account exists but its address is not
+                // proven; the stream stays unauthenticated.
+                throw TinodeSessionError.validationRequired(userID: user, token: token, expires: Self.expiry(loginCtrl))
+            }
+            switch login {
+            case .register where loginCtrl.code == 409 || loginCtrl.code == 422, .answeringCode where loginCtrl.code == 422:
+                // A duplicate or refused registration; a code answered wrongly too often (Tinode's
+                // `max_retries`) until a new one is requested.
+                throw loginCtrl.rejection
+            default: break
+            }
             if evictedByTinode { throw TinodeSessionError.evicted }
             if loginCtrl.code >= 500 { throw TinodeSessionError.unavailable(retryAfter: settings.reconnectInitialDelay) }
             throw TinodeSessionError.authenticationFailed(code: Int(loginCtrl.code), text: loginCtrl.text)
@@ -358,6 +386,10 @@ public actor TinodeSession {
             return (ClientMessages.login(id: id, scheme: "basic", secret: Data("\(name):\(password)".utf8)), "login")
         case .register(let name, let password, let displayName, let email):
             return (ClientMessages.register(id: id, login: name, password: password, name: displayName, email: email), "acc")
+        case .answeringCode(let name, let password, let email, let code):
+            return (
+                ClientMessages.loginAnsweringCode(id: id, secret: Data("\(name):\(password)".utf8), email: email, code: code), "login"
+            )
         }
     }
 
@@ -370,10 +402,14 @@ public actor TinodeSession {
         if let known = identity?.userID, known != user {
             throw TinodeSessionError.protocolViolation("login answered for another user")
         }
-        let expires = ctrl.stringParam("expires").flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
-        identity = Identity(userID: user, token: token, tokenExpires: expires)
+        identity = Identity(userID: user, token: token, tokenExpires: Self.expiry(ctrl))
         login = .token(token)
         logger[metadataKey: "user"] = "\(user)"
+    }
+
+    /// The `expires` param of a login answer (RFC 3339 with fractional seconds).
+    static func expiry(_ ctrl: Pbx_ServerCtrl) -> Date? {
+        ctrl.stringParam("expires").flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
     }
 
     /// Joins a topic; for the room also reads its description to learn its current seq.
@@ -408,7 +444,7 @@ public actor TinodeSession {
         if case .closed = phase { return }
         failAllPending(with: failure)
         switch failure {
-        case .authenticationFailed, .evicted, .rejected:
+        case .authenticationFailed, .evicted, .rejected, .validationRequired:
             // Logging in again will not help: the account is gone, the token expired, or the
             // registration was refused.
             close(reason: failure)

@@ -15,6 +15,9 @@ public enum TinodeSessionError: Error, Sendable, Equatable {
     case evicted
     /// Tinode refused the session's credentials (token expired or revoked, wrong password).
     case authenticationFailed(code: Int, text: String)
+    /// Tinode knows the account but answered 300 "validate credentials": its e-mail address is not
+    /// proven yet. `token` (from that answer) cannot log in alone; with the mailed code it can.
+    case validationRequired(userID: String, token: Data, expires: Date?)
     /// The session was closed (logout, idle, shutdown) while the request waited.
     case closed
     /// Tinode sent something the protocol does not allow here; the text says what.
@@ -27,7 +30,7 @@ extension TinodeSessionError {
     public var outcomeUnknown: Bool {
         switch self {
         case .timeout, .unavailable, .closed: true
-        case .rejected, .evicted, .authenticationFailed, .protocolViolation: false
+        case .rejected, .evicted, .authenticationFailed, .validationRequired, .protocolViolation: false
         }
     }
 }
@@ -40,6 +43,7 @@ extension TinodeSessionError: CustomStringConvertible {
         case .unavailable: "Tinode is unavailable"
         case .evicted: "Tinode evicted the session"
         case .authenticationFailed(let code, let text): "Tinode refused the login: \(code) \(text)"
+        case .validationRequired: "Tinode requires the account's e-mail address to be validated"
         case .closed: "the session is closed"
         case .protocolViolation(let what): "unexpected reply from Tinode: \(what)"
         }

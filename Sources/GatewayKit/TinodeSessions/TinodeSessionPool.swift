@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import TinodeProto
 
 /// Limits of the session pool.
 public struct TinodeSessionPoolSettings: Sendable {
@@ -104,6 +105,16 @@ public actor TinodeSessionPool: Service {
         }
         insert(session, userID: identity.userID, now: .now)
         return (session, identity)
+    }
+
+    /// Asks Tinode for a new confirmation code of `email` on a stream of its own, authenticated by
+    /// the token of a 300 answer (which cannot log in); Tinode's ctrl is returned.
+    public func requestCode(userID: String, token: Data, email: String) async throws -> Pbx_ServerCtrl {
+        try checkAcceptingSessions()
+        let request = TinodeAccountRequest(connector: connector, settings: settings)
+        return try await request.send(kind: "acc") { id in
+            ClientMessages.requestCode(id: id, userID: userID, token: token, email: email)
+        }
     }
 
     /// The session of a user if there is one, without creating it.

@@ -90,7 +90,20 @@ public enum Settings {
     public static let gatewayLiveBuffer = Setting(
         "GATEWAY_LIVE_BUFFER", default: "256", "Events a live client (SSE, WebSocket) may fall behind before it is cut off.")
     public static let gatewayAuthAttempts = Setting(
-        "GATEWAY_AUTH_ATTEMPTS_PER_MINUTE", default: "20", "Register and login attempts per client address per minute (429 beyond).")
+        "GATEWAY_AUTH_ATTEMPTS_PER_MINUTE", default: "20",
+        "Register, login, verify and resend attempts per client address per minute, together (429 beyond).")
+    public static let gatewayEmailVerification = Setting(
+        "GATEWAY_EMAIL_VERIFICATION",
+        "`required` or `off`; unset: `required` in production, `off` in development. `required`: register answers 202 and Tinode mails a code; the account gets tokens only after POST /v1/auth/verify (Tinode's acc_validation.email must be configured with required [\"auth\"])."
+    )
+    public static let gatewayVerifyAttempts = Setting(
+        "GATEWAY_VERIFY_ATTEMPTS_PER_HOUR", default: "10",
+        "Verification codes tried per address per hour (429 beyond); each client's tries also count against GATEWAY_AUTH_ATTEMPTS_PER_MINUTE."
+    )
+    public static let gatewayVerifyResends = Setting(
+        "GATEWAY_VERIFY_RESENDS_PER_HOUR", default: "5",
+        "New verification codes requested per address per hour, counted only for callers with the right password (each sends a mail; 429 beyond)."
+    )
     public static let gatewaySendBurst = Setting(
         "GATEWAY_SEND_BURST", default: "30", "Messages a user may send at once before the per-second rate applies.")
     public static let gatewaySendsPerSecond = Setting(
@@ -159,7 +172,8 @@ public enum Settings {
         "PLUGIN_CANONICAL_LOGINS", default: "true",
         "FireHose: refuse (ctrl 422) a new `basic` account whose login is not the mapped form of its `email` credential.")
     public static let pluginFindEmails = Setting(
-        "PLUGIN_FIND_EMAILS", default: "true", "Find: rewrite e-mail addresses in searches into `email:`, `basic:` and `rest:` tags.")
+        "PLUGIN_FIND_EMAILS", default: "true",
+        "Find: rewrite proven e-mail addresses in searches into their `email:` tag; unproven ones stay as written.")
     public static let pluginWebhookURLs = Setting(
         "PLUGIN_WEBHOOK_URLS", "Comma-separated http(s) URLs that receive every plugin event as a signed JSON POST; unset = none.")
     public static let pluginWebhookSecret = Setting(
@@ -176,9 +190,16 @@ public enum Settings {
     public static let pluginWebhookConcurrency = Setting(
         "PLUGIN_WEBHOOK_CONCURRENCY", default: "4", "Webhook POSTs in flight at once.")
     public static let externalIssuer = Setting(
-        "EXTERNAL_JWT_ISSUER", "`iss` of your own backend's JWTs; such tokens identify users by their `email` claim.")
+        "EXTERNAL_JWT_ISSUER", "`iss` of your own backend's JWTs; such tokens identify users by `(iss, sub)`.")
     public static let externalAudience = Setting(
-        "EXTERNAL_JWT_AUDIENCE", "`aud` required in external JWTs (unset: not checked).")
+        "EXTERNAL_JWT_AUDIENCE", "`aud` required in external JWTs (unset: not checked; required in production with EXTERNAL_JWT_ISSUER).")
+    public static let externalEmailVerifiedClaim = Setting(
+        "EXTERNAL_JWT_EMAIL_VERIFIED_CLAIM", default: "email_verified",
+        "Claim that says the token's `email` is verified (JSON `true` or the string `\"true\"`); only such addresses link to or prove accounts."
+    )
+    public static let externalMaxLifetime = Setting(
+        "EXTERNAL_JWT_MAX_LIFETIME_SECONDS", default: "86400",
+        "Longest accepted external JWT lifetime, `exp - iat` (or `exp - now` without `iat`).")
     public static let externalKeys = Setting(
         "EXTERNAL_JWT_KEYS", secret: true,
         "Keys of external JWTs, in the JWT_SIGNING_KEYS format (`public_key` or `secret`; RS256 public keys too).")
@@ -200,7 +221,8 @@ public enum Settings {
         signingKeys, issuer, audience, accessTTL, refreshTTL, clockSkew, redisPassword, valkeyURL,
         valkeyPoolSize, valkeyCacheEntries, valkeyConnectTimeout, valkeyCommandTimeout, tinodeTopicID, tinodeGRPCAddress,
         tinodeRequestTimeout, tinodeHeartbeat, tinodeKeepalive, tinodeConnections, tinodeServiceLogin, tinodeServicePassword,
-        gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer, gatewayAuthAttempts, gatewaySendBurst, gatewaySendsPerSecond,
+        gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer, gatewayAuthAttempts, gatewayEmailVerification,
+        gatewayVerifyAttempts, gatewayVerifyResends, gatewaySendBurst, gatewaySendsPerSecond,
         gatewayMaxMessageBytes, mongoURL, mongoDatabase, mongoTimeout, mongoPoolSize, mongoFallback,
         authPluginHTTPAddress, authPluginGRPCAddress, authPluginGRPCIdleTimeout, gatewayHTTPAddress, httpRequestTimeout, httpIdleTimeout,
         loginNameMaxLength,
@@ -209,7 +231,8 @@ public enum Settings {
         authPluginAllowedNetworks, pluginLoginAttempts, pluginThrottleExempt, pluginThrottleTimeout, pluginMaxPubBytes,
         pluginCanonicalLogins, pluginFindEmails, pluginWebhookURLs, pluginWebhookSecret, pluginWebhookQueueSize,
         pluginWebhookTimeout, pluginWebhookAttempts, pluginWebhookBackoff, pluginWebhookConcurrency, externalIssuer,
-        externalAudience, externalKeys, externalJWKSURL, externalJWKSRefresh, configFile,
+        externalAudience, externalEmailVerifiedClaim, externalMaxLifetime, externalKeys, externalJWKSURL, externalJWKSRefresh,
+        configFile,
         secretsDirectory,
     ]
 }

@@ -127,8 +127,27 @@ public struct SidecarConfiguration: Sendable {
                 setting: Settings.gatewaySendsPerSecond.name,
                 reason: "must be a number above 0 and at most 10000, not `\(sendsPerSecondText)`")
         }
+        let verification: EmailVerificationMode
+        switch reader.string(Settings.gatewayEmailVerification) {
+        case nil:
+            verification = environment == .production ? .required : .off
+        case let text?:
+            guard let mode = EmailVerificationMode(rawValue: text.lowercased()) else {
+                throw ConfigurationError(
+                    setting: Settings.gatewayEmailVerification.name, reason: "must be `required` or `off`, not `\(text)`")
+            }
+            verification = mode
+        }
+        if verification == .off {
+            warnings.append(
+                "GATEWAY_EMAIL_VERIFICATION is off: the Gateway registers any e-mail address without proof; such addresses never link to other logins (set it to required, with Tinode's acc_validation.email, in production)"
+            )
+        }
         gatewayLimits = GatewayLimits(
             authAttemptsPerMinute: try Self.int(reader, Settings.gatewayAuthAttempts, in: 1...1_000_000),
+            emailVerification: verification,
+            verifyAttemptsPerHour: try Self.int(reader, Settings.gatewayVerifyAttempts, in: 1...1_000_000),
+            verifyResendsPerHour: try Self.int(reader, Settings.gatewayVerifyResends, in: 1...1_000_000),
             sendBurst: try Self.int(reader, Settings.gatewaySendBurst, in: 1...100_000),
             sendsPerSecond: sendsPerSecond,
             maxMessageBytes: try Self.int(reader, Settings.gatewayMaxMessageBytes, in: 1...100_000))
@@ -185,6 +204,12 @@ public struct SidecarConfiguration: Sendable {
             timeout: .milliseconds(try Self.int(reader, Settings.restAuthTimeout, in: 50...60_000)),
             maxBodyBytes: try Self.int(reader, Settings.restAuthMaxBody, in: 1024...10_485_760),
             allowNewAccounts: try Self.bool(reader, Settings.restAuthAllowNewAccounts))
+        // Without an audience, a token your backend minted for any other service (same issuer, same
+        // keys) would log its user in to Tinode too.
+        if environment == .production, restAuth.external != nil, restAuth.external?.audience == nil {
+            throw ConfigurationError(
+                setting: Settings.externalAudience.name, reason: "is required in production when EXTERNAL_JWT_ISSUER is set")
+        }
         plugin = try Self.pluginSettings(reader, environment: environment, warnings: &warnings)
         self.warnings = warnings
     }
@@ -219,6 +244,9 @@ public struct SidecarConfiguration: Sendable {
             (Settings.gatewayMaxSessions.name, String(tinodeClient.maximumSessions)),
             (Settings.gatewayLiveBuffer.name, String(tinodeClient.liveBufferSize)),
             (Settings.gatewayAuthAttempts.name, String(gatewayLimits.authAttemptsPerMinute)),
+            (Settings.gatewayEmailVerification.name, gatewayLimits.emailVerification.rawValue),
+            (Settings.gatewayVerifyAttempts.name, String(gatewayLimits.verifyAttemptsPerHour)),
+            (Settings.gatewayVerifyResends.name, String(gatewayLimits.verifyResendsPerHour)),
             (Settings.gatewaySendBurst.name, String(gatewayLimits.sendBurst)),
             (Settings.gatewaySendsPerSecond.name, String(gatewayLimits.sendsPerSecond)),
             (Settings.gatewayMaxMessageBytes.name, String(gatewayLimits.maxMessageBytes)),
@@ -238,6 +266,9 @@ public struct SidecarConfiguration: Sendable {
             (Settings.restAuthNamespaces.name, restAuth.restrictedNamespaces.joined(separator: ",")),
             (Settings.authPluginAllowedNetworks.name, restAuth.allowedNetworks.description),
             (Settings.externalIssuer.name, restAuth.external?.issuer ?? "<unset>"),
+            (Settings.externalAudience.name, restAuth.external?.audience ?? "<unset>"),
+            (Settings.externalEmailVerifiedClaim.name, restAuth.external?.emailVerifiedClaim ?? "<unused>"),
+            (Settings.externalMaxLifetime.name, restAuth.external.map { "\($0.maxLifetime.components.seconds)" } ?? "<unused>"),
             (Settings.externalKeys.name, mask(restAuth.external?.keysJSON != nil)),
             (Settings.externalJWKSURL.name, restAuth.external?.jwksURL?.absoluteString ?? "<unset>"),
         ] + pluginSummary
@@ -406,10 +437,24 @@ public struct MongoSettings: Sendable {
 /// The Gateway API's rate and size limits.
 public struct GatewayLimits: Sendable {
     public var authAttemptsPerMinute: Int
+    /// Whether register proves the address through Tinode's e-mail validator.
+    public var emailVerification: EmailVerificationMode
+    /// Codes tried per address, and per client address, per hour.
+    public var verifyAttemptsPerHour: Int
+    /// New codes requested per address per hour.
+    public var verifyResendsPerHour: Int
     public var sendBurst: Int
     public var sendsPerSecond: Double
     /// Below Tinode's 128 KiB message limit, which ends the whole stream when exceeded.
     public var maxMessageBytes: Int
+}
+
+/// `GATEWAY_EMAIL_VERIFICATION`.
+public enum EmailVerificationMode: String, Sendable {
+    /// Tinode mails a code; an account gets tokens only once the code came back.
+    case required
+    /// Addresses are taken as given (development): never treated as proven.
+    case off
 }
 
 /// What the token issuer and verifier need.
@@ -472,7 +517,7 @@ public struct RESTAuthSettings: Sendable {
     public var allowNewAccounts: Bool
     public var restrictedNamespaces: [String]
     public var allowedNetworks: NetworkAllowList
-    /// Set when your own backend's JWTs (identified by e-mail) may log users in.
+    /// Set when your own backend's JWTs (identified by `(iss, sub)`) may log users in.
     public var external: ExternalJWTSettings?
 
     /// An absolute `https://` or `http://` URL with a host; anything else is refused at start.
@@ -521,9 +566,16 @@ public struct RESTAuthSettings: Sendable {
                 throw ConfigurationError(
                     setting: Settings.externalJWKSRefresh.name, reason: "must be a whole number in 30...86400, not `\(refreshText)`")
             }
+            let lifetimeText = reader.string(Settings.externalMaxLifetime) ?? Settings.externalMaxLifetime.defaultValue
+            guard let lifetime = Int(lifetimeText), (60...31_536_000).contains(lifetime) else {
+                throw ConfigurationError(
+                    setting: Settings.externalMaxLifetime.name, reason: "must be a whole number in 60...31536000, not `\(lifetimeText)`")
+            }
             external = ExternalJWTSettings(
                 issuer: issuer, audience: reader.string(Settings.externalAudience), keysJSON: keys, jwksURL: jwksURL,
-                jwksRefreshInterval: .seconds(refresh))
+                jwksRefreshInterval: .seconds(refresh),
+                emailVerifiedClaim: reader.string(Settings.externalEmailVerifiedClaim) ?? Settings.externalEmailVerifiedClaim.defaultValue,
+                maxLifetime: .seconds(lifetime))
         } else {
             external = nil
         }
@@ -539,14 +591,21 @@ public struct ExternalJWTSettings: Sendable {
     /// Where the issuer publishes its keys.
     public var jwksURL: URL?
     public var jwksRefreshInterval: Duration
+    /// The claim whose JSON `true` (or string `"true"`) says the token's `email` is verified.
+    public var emailVerifiedClaim: String
+    /// Longest lifetime of an accepted token (`exp - iat`, or `exp - now` without `iat`).
+    public var maxLifetime: Duration
 
     public init(
-        issuer: String, audience: String?, keysJSON: String?, jwksURL: URL? = nil, jwksRefreshInterval: Duration = .seconds(300)
+        issuer: String, audience: String?, keysJSON: String?, jwksURL: URL? = nil, jwksRefreshInterval: Duration = .seconds(300),
+        emailVerifiedClaim: String = "email_verified", maxLifetime: Duration = .seconds(86_400)
     ) {
         self.issuer = issuer
         self.audience = audience
         self.keysJSON = keysJSON
         self.jwksURL = jwksURL
         self.jwksRefreshInterval = jwksRefreshInterval
+        self.emailVerifiedClaim = emailVerifiedClaim
+        self.maxLifetime = maxLifetime
     }
 }

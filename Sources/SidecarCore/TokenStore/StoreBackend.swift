@@ -7,8 +7,11 @@ import Valkey
 /// production without Valkey).
 public struct StoreBackend: Sendable {
     public let store: any TokenStore
-    /// E-mail <-> Tinode uid links of REST-auth users (durable in Valkey).
+    /// External identities `(iss, sub)` -> Tinode uid of REST-auth users (durable in Valkey).
     public let identityLinks: any IdentityLinkStore
+    /// Addresses proven to belong to an account (Tinode's validation through the Gateway, or a
+    /// verified external token): shared by both programs, so that only proven addresses link logins.
+    public let provenAddresses: any ProvenAddressStore
     /// The Gateway's self-made service account (development without `TINODE_SERVICE_LOGIN`).
     public let serviceAccounts: any ServiceAccountStore
     /// Refresh-token families (rotation, reuse detection).
@@ -25,6 +28,7 @@ public struct StoreBackend: Sendable {
         guard let settings = configuration.valkey else {
             store = InMemoryTokenStore()
             identityLinks = InMemoryIdentityLinkStore()
+            provenAddresses = InMemoryProvenAddressStore()
             serviceAccounts = InMemoryServiceAccountStore()
             refreshFamilies = InMemoryRefreshFamilyStore()
             idempotency = InMemoryIdempotencyStore()
@@ -47,6 +51,7 @@ public struct StoreBackend: Sendable {
         let client = ValkeyClient(configuration: valkeyConfiguration, logger: logger)
         store = ValkeyTokenStore(client: client)
         identityLinks = ValkeyIdentityLinkStore(client: client)
+        provenAddresses = ValkeyProvenAddressStore(client: client)
         serviceAccounts = ValkeyServiceAccountStore(client: client)
         refreshFamilies = ValkeyRefreshFamilyStore(client: client)
         idempotency = ValkeyIdempotencyStore(client: client)

@@ -20,6 +20,14 @@ public enum TokenRejection: Error, Equatable, Sendable, CustomStringConvertible 
     case wrongTokenUse
     /// The issuer's published keys (JWKS) could not be fetched yet: not the token's fault.
     case keysUnavailable
+    /// An external token lacks a claim it must carry (`sub`, `exp`, `email`), or `sub` is empty or
+    /// longer than 255 bytes.
+    case missingClaim
+    /// An external token lives longer than `EXTERNAL_JWT_MAX_LIFETIME_SECONDS` (`exp - iat`, or
+    /// `exp - now` without `iat`).
+    case lifetimeTooLong
+    /// An external token's `iat` is later than now plus the leeway.
+    case issuedInFuture
 
     /// The only thing a client is told.
     public enum PublicReason: String, Sendable {
@@ -44,6 +52,9 @@ public enum TokenRejection: Error, Equatable, Sendable, CustomStringConvertible 
         case .wrongAudience: "wrong_audience"
         case .wrongTokenUse: "wrong_token_use"
         case .keysUnavailable: "keys_unavailable"
+        case .missingClaim: "missing_claim"
+        case .lifetimeTooLong: "lifetime_too_long"
+        case .issuedInFuture: "issued_in_future"
         }
     }
 

@@ -3,7 +3,7 @@
 // `plugin_peer.py` plays Tinode: it builds realistic ClientReq/SearchQuery/event messages with
 // `tinode_grpc.pb`, calls every Plugin RPC through `tinode_grpc.pbx.PluginStub` over a real socket
 // and checks the answers field by field. This test runs that peer against a real server and then
-// checks what the peer's events caused here: the uid <-> e-mail link and the webhooks.
+// checks what the peer's events caused here: no link or proof of the address, and the webhooks.
 //
 // The interpreter comes from PBX_PYTHON (default `python3`) and must be able to import
 // `tinode_grpc`; if it cannot, the test fails (it never skips).
@@ -29,10 +29,9 @@ struct PluginConformanceTests {
                     "PLUGIN_WEBHOOK_SECRET": WebhookDeliveryTests.secret,
                 ])
             try await withPluginServer(env) { (harness: PluginHarness) async throws in
-                // The e-mail may be linked to another uid by an earlier run against the same Valkey.
-                if let old = try await harness.backend.identityLinks.uid(forEmail: email) {
-                    _ = try await harness.backend.identityLinks.unlink(uid: old)
-                }
+                // Find rewrites only a proven address (an earlier run may have proven it for its own uid).
+                let proof = try await harness.backend.provenAddresses.prove(email: email, uid: uid, by: .tinodeValidation)
+                let owner = try await harness.backend.provenAddresses.owner(ofEmail: email)
                 let clientIP = String(uniqueClientAddress().split(separator: ":")[0])
                 let otherIP = String(uniqueClientAddress().split(separator: ":")[0])
                 let peer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("plugin_peer.py")
@@ -41,9 +40,10 @@ struct PluginConformanceTests {
                 #expect(result.status == 0, "\(result.description)")
                 #expect(result.stdout.contains("16 passed, 0 failed"), "\(result.description)")
 
-                // The peer's {acc} and Account CREATE linked the account to its e-mail.
-                #expect(try await harness.backend.identityLinks.uid(forEmail: email) == uid)
-                _ = try await harness.backend.identityLinks.unlink(uid: uid)
+                // The peer's {acc} and Account CREATE linked and proved nothing.
+                #expect(try await harness.backend.identityLinks.links(ofUID: uid).isEmpty)
+                #expect(try await harness.backend.provenAddresses.owner(ofEmail: email) == owner)
+                if proof == .created { try await harness.backend.provenAddresses.forget(uid: uid) }
 
                 // Its four events arrived as webhooks, with the JSON it sent.
                 let received = await receiver.wait { $0.count >= 4 }

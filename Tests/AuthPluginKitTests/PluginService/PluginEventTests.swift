@@ -37,50 +37,37 @@ struct PluginEventTests {
         }
     }
 
-    @Test("Account CREATE after FireHose saw the {acc} links uid and e-mail for REST-auth")
-    func accountCreateLinksBasicAccount() async throws {
+    @Test("Account events link and prove nothing: a basic registration or an email: tag is not proof of the address")
+    func accountEventsProveNothing() async throws {
         let url = try testValkeyURL()
         let email = "dora\(Int.random(in: 1...9_999_999))@example.com"
         let login = try LoginNameMapper().loginName(for: email)
-        let uid = Self.randomUID()
+        let (uid, taggedUID) = (Self.randomUID(), Self.randomUID())
         try await withPluginServer(pluginEnvironment(valkeyURL: url)) { (harness: PluginHarness) async throws in
             let allowed = try await harness.plugin.fireHose(newAccountRequest(id: "1", login: login, email: email))
             #expect(allowed.status == .continue)
-            _ = try await harness.plugin.account(
-                .with {
-                    $0.action = .create
-                    $0.userID = "usr" + uid
-                    $0.tags = ["basic:\(login)"]
-                    $0.public = Data(#"{"fn":"Dora"}"#.utf8)
-                })
-            #expect(try await harness.backend.identityLinks.uid(forEmail: email) == uid)
-            #expect(try await harness.backend.identityLinks.email(forUID: uid) == email)
-            _ = try await harness.backend.identityLinks.unlink(uid: uid)
-        }
-    }
-
-    @Test("Account CREATE with an email: tag links it; without any known e-mail nothing is linked")
-    func accountCreateWithEmailTag() async throws {
-        let url = try testValkeyURL()
-        let email = "erin\(Int.random(in: 1...9_999_999))@example.com"
-        let uid = Self.randomUID()
-        let loneUID = Self.randomUID()
-        try await withPluginServer(pluginEnvironment(valkeyURL: url)) { (harness: PluginHarness) async throws in
-            _ = try await harness.plugin.account(
-                .with {
-                    $0.action = .create
-                    $0.userID = "usr" + uid
-                    $0.tags = ["email:\(email)", "basic:someone"]
-                })
-            #expect(try await harness.backend.identityLinks.uid(forEmail: email) == uid)
-            _ = try await harness.plugin.account(
-                .with {
-                    $0.action = .create
-                    $0.userID = "usr" + loneUID
-                    $0.tags = ["basic:nobody_seen_before"]
-                })
-            #expect(try await harness.backend.identityLinks.email(forUID: loneUID) == nil)
-            _ = try await harness.backend.identityLinks.unlink(uid: uid)
+            for action in [Pbx_Crud.create, .update] {
+                _ = try await harness.plugin.account(
+                    .with {
+                        $0.action = action
+                        $0.userID = "usr" + uid
+                        $0.tags = ["basic:\(login)"]
+                        $0.public = Data(#"{"fn":"Dora"}"#.utf8)
+                    })
+                // A client sets `email:` tags itself when Tinode has no e-mail validator.
+                _ = try await harness.plugin.account(
+                    .with {
+                        $0.action = action
+                        $0.userID = "usr" + taggedUID
+                        $0.tags = ["email:\(email)", "basic:someone"]
+                    })
+            }
+            #expect(try await harness.backend.provenAddresses.owner(ofEmail: email) == nil)
+            #expect(try await harness.backend.provenAddresses.addresses(ofUID: uid).isEmpty)
+            #expect(try await harness.backend.identityLinks.links(ofUID: uid).isEmpty)
+            #expect(try await harness.backend.identityLinks.links(ofUID: taggedUID).isEmpty)
+            // Nor the old layout's e-mail link that these events used to write.
+            #expect(try await harness.backend.valkey?.getString("sidecar:link:email:" + email) == nil)
         }
     }
 
@@ -101,6 +88,8 @@ struct PluginEventTests {
             (harness: PluginHarness) async throws in
             _ = try await harness.plugin.fireHose(.with { $0.msg = .with { $0.hi = .with { $0.id = "1" } } })
             _ = try await harness.plugin.fireHose(.with { $0.msg = .with { $0.pub = .with { $0.content = Data(count: 11) } } })
+            // Only a proven address is rewritten (whichever uid proved it first on this Valkey).
+            _ = try await harness.backend.provenAddresses.prove(email: "a@b.c", uid: Self.randomUID(), by: .tinodeValidation)
             _ = try await harness.plugin.find(.with { $0.query = "a@b.c" })
             _ = try await harness.plugin.message(.with { $0.action = .create })
         }

@@ -262,4 +262,38 @@ struct PluginFireHoseTests {
             #expect(try await harness.plugin.fireHose(newAccountRequest(id: "b1", login: "carol", email: email)).status == .continue)
         }
     }
+
+    /// Two addresses whose canonical names collide (md5's first 32 bits), found offline by
+    /// `bench/login-name-collision.py`; the same pair as in SidecarCoreTests' LoginNameCollisionTests.
+    static let victim = "john@gm33663.example"
+    static let squatter = "john@gm154358.example"
+
+    @Test("the extended name is accepted for its own address and refused for a colliding one")
+    func extendedLogins() async throws {
+        let env = pluginEnvironment(valkeyURL: try testValkeyURL())
+        let mapper = try LoginNameMapper()
+        let canonical = try mapper.loginName(for: Self.victim)
+        let extended = try mapper.extendedLoginName(for: Self.victim)
+        try #require(canonical == (try mapper.loginName(for: Self.squatter)))
+        try await withPluginServer(env) { (harness: PluginHarness) async throws in
+            // The squat itself: the colliding address's canonical name is the victim's, so it passes.
+            let squat = try await harness.plugin.fireHose(newAccountRequest(id: "c1", login: canonical, email: Self.squatter))
+            #expect(squat.status == .continue)
+            // The victim then registers the extended name, which the squatter's address cannot take.
+            let own = try await harness.plugin.fireHose(newAccountRequest(id: "c2", login: extended, email: Self.victim))
+            #expect(own.status == .continue)
+            let upper = try await harness.plugin.fireHose(newAccountRequest(id: "c3", login: extended.uppercased(), email: Self.victim))
+            #expect(upper.status == .continue)
+            let stolen = try await harness.plugin.fireHose(newAccountRequest(id: "c4", login: extended, email: Self.squatter))
+            #expect(stolen.status == .respond)
+            #expect(stolen.srvmsg.ctrl.id == "c4")
+            #expect(stolen.srvmsg.ctrl.code == 422)
+            // The squatter's own extended name stays its own.
+            let squatterExtended = try mapper.extendedLoginName(for: Self.squatter)
+            let theirs = try await harness.plugin.fireHose(newAccountRequest(id: "c5", login: squatterExtended, email: Self.squatter))
+            #expect(theirs.status == .continue)
+            let swapped = try await harness.plugin.fireHose(newAccountRequest(id: "c6", login: squatterExtended, email: Self.victim))
+            #expect(swapped.status == .respond && swapped.srvmsg.ctrl.code == 422)
+        }
+    }
 }

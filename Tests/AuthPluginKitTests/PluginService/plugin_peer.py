@@ -37,7 +37,11 @@ EMAIL = "Grace.Hopper@Navy.MIL"
 NORMALISED = EMAIL.lower()
 LOCAL, DOMAIN = NORMALISED.split("@")
 LOGIN = "%s_%s_%s" % (LOCAL, DOMAIN[:2], hashlib.md5(NORMALISED.encode()).hexdigest()[:8])
-TAGS = "email:%s,basic:%s,rest:%s" % (NORMALISED, LOGIN, LOGIN)
+
+
+# The test proves the address first: Find rewrites only proven addresses, and only to their
+# email: tag (login-name tags may belong to an account with a colliding or unverified address).
+TAGS = "email:%s" % NORMALISED
 
 passed = 0
 failed = 0

@@ -81,15 +81,22 @@ struct AuthPluginClient: Sendable {
 /// Standard base64 of a secret, as Tinode sends it.
 func secretField(_ token: String) -> String { Data(token.utf8).base64EncodedString() }
 
-/// A JWT of the external backend (HS256, kid backend-1) with the given claims.
+/// A JWT of the external backend (HS256, kid backend-1) with the given claims. The subject defaults to
+/// one derived from the address (one backend user per address); `verified` is put in `email_verified`
+/// as given (`true`, `"true"`, `false`...) and left out when nil; `extra` claims are added and
+/// `omitting` claims removed last.
 func externalToken(
     email: String, name: String? = "Alice Example", expiresIn: TimeInterval = 600, issuer: String = externalIssuer,
-    secret: String = externalSecret, header: [String: Any] = ["alg": "HS256", "kid": "backend-1", "typ": "JWT"]
+    secret: String = externalSecret, header: [String: Any] = ["alg": "HS256", "kid": "backend-1", "typ": "JWT"],
+    subject: String? = nil, verified: Any? = nil, extra: [String: Any] = [:], omitting: Set<String> = []
 ) -> String {
     var claims: [String: Any] = [
-        "sub": "backend-user-\(email)", "email": email, "iss": issuer, "exp": Int(Date().timeIntervalSince1970 + expiresIn),
+        "sub": subject ?? "backend-user-\(email)", "email": email, "iss": issuer, "exp": Int(Date().timeIntervalSince1970 + expiresIn),
     ]
     if let name { claims["name"] = name }
+    if let verified { claims["email_verified"] = verified }
+    claims.merge(extra) { _, new in new }
+    for claim in omitting { claims[claim] = nil }
     return signHS256(header: header, claims: claims, secret: Array(secret.utf8))
 }
 

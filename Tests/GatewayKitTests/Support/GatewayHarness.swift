@@ -18,10 +18,10 @@ struct GatewayHarness: Sendable {
     let port: Int
 
     static func run(
-        valkey: Bool = true, extraEnvironment: [String: String] = [:], logger: Logger? = nil,
+        valkey: Bool = true, extraEnvironment: [String: String] = [:], logger: Logger? = nil, options: TinodeDouble.Options = .init(),
         _ body: @escaping @Sendable (GatewayHarness) async throws -> Void
     ) async throws {
-        let double = try await TinodeDouble.start()
+        let double = try await TinodeDouble.start(options: options)
         let owner = try double.createUser(login: "roomowner", password: "owner-password", name: "Owner")
         let room = double.createGroup(owner: owner, name: "general", tags: ["room:general"])
         let app = try await makeApplication(

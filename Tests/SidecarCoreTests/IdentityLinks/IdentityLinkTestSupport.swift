@@ -1,6 +1,8 @@
 import Foundation
 import Valkey
 
+@testable import SidecarCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -11,6 +13,11 @@ import Valkey
 func makeTinodeUID() -> String {
     let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     return String((0..<11).map { _ in alphabet.randomElement()! })
+}
+
+/// A fresh subject of one test issuer.
+func makeSubject(issuer: String = "https://issuer.example") -> ExternalSubject {
+    ExternalSubject(issuer: issuer, subject: "subject-\(UUID().uuidString)")
 }
 
 /// A fresh, already normalised e-mail address.

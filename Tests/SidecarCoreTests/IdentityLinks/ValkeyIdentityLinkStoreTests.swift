@@ -26,133 +26,155 @@ struct ValkeyIdentityLinkStoreTests {
     }
 
     private func withBehaviour(_ body: (IdentityLinkStoreBehaviour) async throws -> Void) async throws {
-        try await withStore { store, _, _ in try await body(IdentityLinkStoreBehaviour(store: store)) }
+        try await withStore { store, client, prefix in
+            try await body(
+                IdentityLinkStoreBehaviour(store: store) { email, uid in
+                    try await client.set(prefix + "link:email:" + email, to: uid)
+                    try await client.set(prefix + "link:uid:" + uid, to: email)
+                })
+        }
     }
 
-    @Test("link stores the e-mail -> uid link in both directions")
+    @Test("link stores subject -> uid with the address as an attribute")
     func link() async throws { try await withBehaviour { try await $0.linkCreatesBothDirections() } }
 
-    @Test("linking the same pair again is idempotent")
+    @Test("linking the same pair again is idempotent and keeps the first address")
     func idempotent() async throws { try await withBehaviour { try await $0.linkingTheSamePairAgainChangesNothing() } }
 
-    @Test("linking another uid to a linked e-mail is a conflict and changes nothing")
-    func conflict() async throws {
-        try await withBehaviour { try await $0.linkingAnotherUIDToALinkedEmailIsAConflict() }
-    }
+    @Test("linking a linked subject to another uid is a conflict and changes nothing")
+    func conflict() async throws { try await withBehaviour { try await $0.linkingALinkedSubjectToAnotherUIDIsAConflict() } }
 
-    @Test("linking a uid that has another e-mail is refused and changes nothing")
-    func uidHasOtherEmail() async throws {
-        try await withBehaviour { try await $0.linkingAUIDThatHasAnotherEmailIsRefused() }
-    }
+    @Test("a uid may have several subjects")
+    func severalSubjects() async throws { try await withBehaviour { try await $0.aUIDMayHaveSeveralSubjects() } }
 
-    @Test("a conflict on the e-mail is reported before the uid's other e-mail")
-    func conflictFirst() async throws {
-        try await withBehaviour { try await $0.conflictIsReportedBeforeTheUIDsOtherEmail() }
-    }
-
-    @Test("relink moves the uid and frees the old e-mail")
-    func relinkMoves() async throws { try await withBehaviour { try await $0.relinkMovesTheUIDAndFreesTheOldEmail() } }
+    @Test("relink moves the uid and frees its other subjects")
+    func relinkMoves() async throws { try await withBehaviour { try await $0.relinkMovesTheUIDAndFreesItsOtherSubjects() } }
 
     @Test("relink of an unlinked uid creates the link")
     func relinkCreates() async throws { try await withBehaviour { try await $0.relinkOfAnUnlinkedUIDCreatesTheLink() } }
 
-    @Test("relink to the same e-mail is idempotent")
-    func relinkSame() async throws { try await withBehaviour { try await $0.relinkToTheSameEmailChangesNothing() } }
+    @Test("relink to the uid's only subject is idempotent")
+    func relinkSame() async throws { try await withBehaviour { try await $0.relinkToTheOnlySubjectChangesNothing() } }
 
-    @Test("relink to another uid's e-mail is a conflict and changes nothing")
-    func relinkConflict() async throws {
-        try await withBehaviour { try await $0.relinkToAnotherUIDsEmailIsAConflict() }
-    }
+    @Test("relink to another uid's subject is a conflict and changes nothing")
+    func relinkConflict() async throws { try await withBehaviour { try await $0.relinkToAnotherUIDsSubjectIsAConflict() } }
 
-    @Test("unlink removes both directions and reports whether there was a link")
-    func unlink() async throws { try await withBehaviour { try await $0.unlinkRemovesBothDirections() } }
+    @Test("unlink removes every subject of the uid and reports whether there was one")
+    func unlink() async throws { try await withBehaviour { try await $0.unlinkRemovesEveryLinkOfTheUID() } }
 
-    @Test("unknown e-mails and uids read as nil")
+    @Test("unlink removes an e-mail link of the old layout too")
+    func unlinkLegacy() async throws { try await withBehaviour { try await $0.unlinkRemovesALegacyLinkToo() } }
+
+    @Test("unknown subjects and uids read as nil")
     func unknown() async throws { try await withBehaviour { try await $0.unknownKeysReadAsNil() } }
 
-    @Test("malformed uids are refused by every operation")
-    func invalidUID() async throws { try await withBehaviour { try await $0.invalidUIDsAreRefusedAndChangeNothing() } }
+    @Test("(iss, sub) pairs are encoded unambiguously and compared byte for byte")
+    func distinctPairs() async throws { try await withBehaviour { try await $0.subjectsAreDistinctPairs() } }
 
-    @Test("an empty e-mail is refused by every operation")
-    func invalidEmail() async throws { try await withBehaviour { try await $0.emptyEmailIsRefusedAndChangesNothing() } }
+    @Test("malformed uids, subjects and addresses are refused by every operation")
+    func invalid() async throws { try await withBehaviour { try await $0.invalidInputsAreRefusedAndChangeNothing() } }
 
-    @Test("Unicode e-mails work as keys and come back byte for byte")
-    func unicode() async throws { try await withBehaviour { try await $0.unicodeEmailsAreKeys() } }
+    @Test("Unicode subjects and addresses come back byte for byte")
+    func unicode() async throws { try await withBehaviour { try await $0.unicodeComesBackByteForByte() } }
 
-    @Test("canonically equivalent spellings are different e-mails")
-    func equivalentSpellings() async throws {
-        try await withBehaviour { try await $0.equivalentSpellingsAreDifferentEmails() }
+    @Test("concurrent links of one subject: exactly one uid wins")
+    func concurrentSubject() async throws { try await withBehaviour { try await $0.concurrentLinksOfOneSubjectHaveOneWinner() } }
+
+    @Test("concurrent relinks to one subject: exactly one uid moves")
+    func concurrentRelink() async throws { try await withBehaviour { try await $0.concurrentRelinksToOneSubjectHaveOneWinner() } }
+
+    @Test("adopting a legacy e-mail link rewrites it as a subject link")
+    func adopt() async throws { try await withBehaviour { try await $0.adoptingALegacyLinkRewritesIt() } }
+
+    @Test("adopting without a legacy link does nothing")
+    func adoptNothing() async throws { try await withBehaviour { try await $0.adoptingWithoutALegacyLinkDoesNothing() } }
+
+    @Test("adopting for a linked subject answers its uid and keeps the legacy link")
+    func adoptLinked() async throws {
+        try await withBehaviour { try await $0.adoptingForALinkedSubjectAnswersItsUIDAndKeepsTheLegacyLink() }
     }
 
-    @Test("100 concurrent links of one e-mail: exactly one uid wins, the others see its uid")
-    func concurrentEmail() async throws {
-        try await withBehaviour { try await $0.concurrentLinksOfOneEmailHaveOneWinner(count: 100) }
-    }
+    @Test("a legacy uid that has a subject already is not adopted")
+    func adoptTaken() async throws { try await withBehaviour { try await $0.aLegacyUIDThatHasASubjectIsNotAdopted() } }
 
-    @Test("100 concurrent links of one uid: exactly one e-mail wins")
-    func concurrentUID() async throws {
-        try await withBehaviour { try await $0.concurrentLinksOfOneUIDHaveOneWinner(count: 100) }
-    }
+    @Test("concurrent adoptions of one legacy link: exactly one subject wins")
+    func concurrentAdopt() async throws { try await withBehaviour { try await $0.concurrentAdoptionsHaveOneWinner() } }
 
-    @Test("concurrent relinks to one e-mail: exactly one uid moves, the others keep their e-mail")
-    func concurrentRelink() async throws {
-        try await withBehaviour { try await $0.concurrentRelinksToOneEmailHaveOneWinner(count: 50) }
-    }
-
-    @Test("keys live under the prefix and never expire")
+    @Test("keys live under the prefix, hold the pair and the address, and never expire")
     func keyLayoutWithoutTTL() async throws {
         try await withStore { store, client, prefix in
-            let (email, uid, newEmail) = (makeLinkEmail(), makeTinodeUID(), makeLinkEmail())
-            let emailKey = prefix + "link:email:" + email
-            let uidKey = prefix + "link:uid:" + uid
-            let outcome = try await store.link(email: email, uid: uid)
-            #expect(outcome == .created)
-            #expect(try await client.getString(emailKey) == uid)
-            #expect(try await client.getString(uidKey) == email)
-            #expect(try await client.ttl(emailKey) == -1)
-            #expect(try await client.ttl(uidKey) == -1)
+            let (subject, uid, email, next) = (makeSubject(), makeTinodeUID(), makeLinkEmail(), makeSubject())
+            let subjectKey = prefix + "link:subject:" + subject.digest
+            let subjectsKey = prefix + "link:subjects:" + uid
+            #expect(try await store.link(subject, uid: uid, email: email) == .created)
+            let fields: [String] = try await client.command(["HGETALL", subjectKey]).array?.compactMap(\.string) ?? []
+            var hash: [String: String] = [:]
+            for index in stride(from: 0, to: fields.count - 1, by: 2) { hash[fields[index]] = fields[index + 1] }
+            let expected: [String: String] = ["uid": uid, "iss": subject.issuer, "sub": subject.subject, "email": email]
+            #expect(hash == expected)
+            #expect(try await client.smembers(subjectsKey) == [subject.digest])
+            #expect(try await client.ttl(subjectKey) == -1)
+            #expect(try await client.ttl(subjectsKey) == -1)
 
-            #expect(try await store.relink(uid: uid, email: newEmail) == .created)
-            let newEmailKey = prefix + "link:email:" + newEmail
-            #expect(try await client.ttl(emailKey) == -2)
-            #expect(try await client.ttl(newEmailKey) == -1)
-            #expect(try await client.ttl(uidKey) == -1)
-            #expect(try await client.getString(uidKey) == newEmail)
+            #expect(try await store.relink(uid: uid, to: next, email: nil) == .created)
+            let nextKey = prefix + "link:subject:" + next.digest
+            #expect(try await client.ttl(subjectKey) == -2)
+            #expect(try await client.ttl(nextKey) == -1)
+            #expect(try await client.command(["HGET", nextKey, "email"]).isNull)
+            #expect(try await client.smembers(subjectsKey) == [next.digest])
 
             #expect(try await store.unlink(uid: uid) == true)
-            #expect(try await client.ttl(newEmailKey) == -2)
-            #expect(try await client.ttl(uidKey) == -2)
+            #expect(try await client.ttl(nextKey) == -2)
+            #expect(try await client.ttl(subjectsKey) == -2)
         }
     }
 
-    @Test("the default key prefix is sidecar:")
+    @Test("the digest is SHA-256 of the length-prefixed pair")
+    func digestRule() {
+        // printf '%s' '5:https3:abc' | sha256sum
+        #expect(
+            ExternalSubject(issuer: "https", subject: "abc").digest == "7105e4928a8eaffd8c452ca9deffabb848d93e33f10e23caf6cf310d6fa181b1")
+        // Lengths in bytes: "é" counts 2.
+        #expect(ExternalSubject(issuer: "é", subject: "x").digest == "74df6a7d6c539ae9a55886a63a9c97fe34446b40b84171652581ab25dec320f5")
+    }
+
+    @Test("the default key prefix is sidecar:, and the old layout's keys are read and removed there")
     func defaultPrefix() async throws {
         try await withStore { _, client, _ in
             let store = ValkeyIdentityLinkStore(client: client)
-            let (email, uid) = (makeLinkEmail(), makeTinodeUID())
-            let outcome = try await store.link(email: email, uid: uid)
-            #expect(outcome == .created)
-            #expect(try await client.getString("sidecar:link:email:" + email) == uid)
-            #expect(try await client.getString("sidecar:link:uid:" + uid) == email)
+            let (subject, uid) = (makeSubject(), makeTinodeUID())
+            #expect(try await store.link(subject, uid: uid, email: nil) == .created)
+            #expect(try await client.command(["HGET", "sidecar:link:subject:" + subject.digest, "uid"]).string == uid)
+            #expect(try await client.smembers("sidecar:link:subjects:" + uid) == [subject.digest])
             #expect(try await store.unlink(uid: uid) == true)
+
+            let (email, legacyUID, adopter) = (makeLinkEmail(), makeTinodeUID(), makeSubject())
+            try await client.set("sidecar:link:email:" + email, to: legacyUID)
+            try await client.set("sidecar:link:uid:" + legacyUID, to: email)
+            #expect(try await store.adoptLegacyLink(email: email, for: adopter) == legacyUID)
+            #expect(try await client.getString("sidecar:link:email:" + email) == nil)
+            #expect(try await client.getString("sidecar:link:uid:" + legacyUID) == nil)
+            #expect(try await store.unlink(uid: legacyUID) == true)
         }
     }
 
-    @Test("relink and unlink never delete an e-mail key that points at another uid")
+    @Test("relink and unlink never delete a subject or e-mail key that names another uid")
     func inconsistentDataIsNotMadeWorse() async throws {
         try await withStore { store, client, prefix in
-            // Hand-edited data the scripts never produce: uid A claims an e-mail that belongs to uid B.
-            let (a, b, shared, next) = (makeTinodeUID(), makeTinodeUID(), makeLinkEmail(), makeLinkEmail())
-            try await client.set(prefix + "link:uid:" + a, to: shared)
-            try await client.set(prefix + "link:email:" + shared, to: b)
-            try await client.set(prefix + "link:uid:" + b, to: shared)
+            // Hand-edited data the scripts never produce: uid A lists a subject and an e-mail that belong to uid B.
+            let (a, b, shared, next, email) = (makeTinodeUID(), makeTinodeUID(), makeSubject(), makeSubject(), makeLinkEmail())
+            #expect(try await store.link(shared, uid: b, email: nil) == .created)
+            _ = try await client.sadd(prefix + "link:subjects:" + a, shared.digest)
+            try await client.set(prefix + "link:uid:" + a, to: email)
+            try await client.set(prefix + "link:email:" + email, to: b)
 
-            #expect(try await store.relink(uid: a, email: next) == .created)
-            #expect(try await store.uid(forEmail: shared) == b)
+            #expect(try await store.links(ofUID: a).isEmpty)
+            #expect(try await store.relink(uid: a, to: next, email: nil) == .created)
+            #expect(try await store.uid(for: shared) == b)
             #expect(try await store.unlink(uid: a) == true)
-            #expect(try await store.uid(forEmail: next) == nil)
-            #expect(try await store.uid(forEmail: shared) == b)
-            #expect(try await store.email(forUID: b) == shared)
+            #expect(try await store.uid(for: next) == nil)
+            #expect(try await store.uid(for: shared) == b)
+            #expect(try await client.getString(prefix + "link:email:" + email) == b)
         }
     }
 
@@ -164,16 +186,17 @@ struct ValkeyIdentityLinkStoreTests {
         let client = ValkeyClient(
             configuration: try ValkeyConfiguration(url: server.url, connectTimeout: .milliseconds(500), commandTimeout: .milliseconds(500)))
         let store = ValkeyIdentityLinkStore(client: client)
-        let (email, uid) = (makeLinkEmail(), makeTinodeUID())
-        #expect(try await store.link(email: email, uid: uid) == .created)
+        let (subject, uid) = (makeSubject(), makeTinodeUID())
+        #expect(try await store.link(subject, uid: uid, email: nil) == .created)
         server.stop()
 
         let operations: [(String, () async throws -> Void)] = [
-            ("link", { _ = try await store.link(email: makeLinkEmail(), uid: makeTinodeUID()) }),
-            ("relink", { _ = try await store.relink(uid: uid, email: makeLinkEmail()) }),
-            ("uid(forEmail:)", { _ = try await store.uid(forEmail: email) }),
-            ("email(forUID:)", { _ = try await store.email(forUID: uid) }),
+            ("link", { _ = try await store.link(makeSubject(), uid: makeTinodeUID(), email: nil) }),
+            ("relink", { _ = try await store.relink(uid: uid, to: makeSubject(), email: nil) }),
+            ("uid(for:)", { _ = try await store.uid(for: subject) }),
+            ("links(ofUID:)", { _ = try await store.links(ofUID: uid) }),
             ("unlink", { _ = try await store.unlink(uid: uid) }),
+            ("adoptLegacyLink", { _ = try await store.adoptLegacyLink(email: makeLinkEmail(), for: subject) }),
         ]
         for (name, operation) in operations {
             let error = await #expect(throws: IdentityLinkError.self, "\(name)") { try await operation() }
