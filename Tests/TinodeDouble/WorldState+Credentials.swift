@@ -35,14 +35,14 @@ extension WorldState {
         if options.emailValidation != nil, credential.method == "email" {
             let code = newConfirmationCode()
             record.code = code
-            mails.append(MailRecord(user: user, address: credential.value, subject: Self.confirmationSubject, code: code))
+            mails.append(MailRecord(user: user, address: value, subject: Self.confirmationSubject, code: code))
         }
         users[user]?.credentials.append(record)
     }
 
     /// The required methods the user has not validated, after applying the login's responses: a
     /// right code (or the debug response) validates the address and adds its `email:` tag; a wrong
-    /// one changes nothing and is no error (fixture i).
+    /// one is no error (fixture i) but counts against `maxRetries`.
     ///
     /// Like Tinode's validator, the response is checked against the user's active (latest
     /// unvalidated) e-mail credential whatever `value` the response names; each wrong answer counts,
