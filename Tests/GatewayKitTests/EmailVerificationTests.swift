@@ -89,6 +89,24 @@ struct EmailVerificationTests {
         }
     }
 
+    @Test("an address a backend token proved (its account made through REST-auth) gets no second account from register")
+    func addressProvenByBackendToken() async throws {
+        let email = Self.address("backend-first")
+        let valkeyURL = try #require(ProcessInfo.processInfo.environment["VALKEY_TEST_URL"])
+        try await withValkeyClient(try ValkeyConfiguration(url: valkeyURL)) { valkey in
+            let outcome = try await ValkeyProvenAddressStore(client: valkey).prove(email: email, uid: "AbCdEfGhIjK", by: .externalToken)
+            #expect(outcome == .created)
+        }
+        try await GatewayHarness.run(extraEnvironment: Self.required, options: Self.validating) { gateway in
+            let mailsBefore = gateway.double.confirmationMails().count
+            let reply = try await gateway.request(.post, "/v1/auth/register", json: ["email": email, "password": "second-account"])
+            #expect(reply.status == 202, "\(reply.text)")
+            #expect(gateway.double.confirmationMails().count == mailsBefore, "no code: nothing was made")
+            let names = try LoginNameMapper().loginNames(for: email)
+            #expect(names.allSatisfy { gateway.double.userID(login: $0) == nil }, "no basic account under either name")
+        }
+    }
+
     @Test("pre-hijacking: whoever registers the owner's address first gets nothing; the owner's own registration is the one verified")
     func registeringFirstTakesNothing() async throws {
         try await GatewayHarness.run(extraEnvironment: Self.required, options: Self.validating) { gateway in

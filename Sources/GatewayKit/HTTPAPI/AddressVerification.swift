@@ -99,6 +99,11 @@ extension GatewayAPI {
         // Without verification nothing is proven, so a held canonical name cannot be told from the
         // same address registered twice: the development mode keeps one name per address.
         let candidates = settings.emailVerification == .required ? names : Array(names.prefix(1))
+        // A proven address has its account already: one account per person. That account may have
+        // been made through REST-auth for a backend token, which has no basic login, and Tinode's
+        // basic authenticator cannot add one to it (its UpdateRecord answers "not found" for a user
+        // without a basic record), so a second account is the only thing register could make.
+        if settings.emailVerification == .required, try await provenOwner(address) != nil { return .exists }
         for (index, login) in candidates.enumerated() {
             do {
                 let (_, identity) = try await pool.logIn(
@@ -107,7 +112,9 @@ extension GatewayAPI {
             } catch TinodeSessionError.validationRequired(let userID, _, _) {
                 return .pending(userID: userID, login: login)
             } catch TinodeSessionError.rejected(let code, _, _) where code == 409 {
-                if index + 1 < candidates.count, try await provenOwner(address) == nil { continue }
+                // Not proven (checked above): the name may be held by an account with a colliding
+                // address, or by an earlier registration of this address that nobody verified.
+                if index + 1 < candidates.count { continue }
                 return .exists
             } catch TinodeSessionError.rejected(let code, _, _) where code == 422 {
                 throw APIError(.unprocessableContent, "password_rejected", "Tinode's password policy refused this password.")
