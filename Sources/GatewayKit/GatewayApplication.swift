@@ -22,6 +22,7 @@ public func buildGatewayApplication(
     let limits = configuration.gatewayLimits
     settings.authAttempts = .perMinute(limits.authAttemptsPerMinute)
     settings.emailVerification = limits.emailVerification
+    settings.externalIssuer = configuration.restAuth.external?.issuer
     settings.verifyAttempts = RateLimit(capacity: limits.verifyAttemptsPerHour, perSecond: Double(limits.verifyAttemptsPerHour) / 3600)
     settings.verifyResends = RateLimit(capacity: limits.verifyResendsPerHour, perSecond: Double(limits.verifyResendsPerHour) / 3600)
     settings.sends = RateLimit(capacity: limits.sendBurst, perSecond: limits.sendsPerSecond)

@@ -125,4 +125,74 @@ struct CrossProgramTests {
             }
         }
     }
+
+    @Test("POST /v1/auth/external: a backend JWT reaches the Gateway through Tinode's rest login; one account per person both ways")
+    func backendTokenExchange() async throws {
+        guard let valkey = ProcessInfo.processInfo.environment["VALKEY_TEST_URL"], !valkey.isEmpty else {
+            Issue.record("VALKEY_TEST_URL is not set: run scripts/test, which starts redis-server")
+            return
+        }
+        let shared = [
+            "ACCESS_SECRET": "gateway-test-access-secret-0123456789ab", "REFRESH_SECRET": "gateway-test-refresh-secret-0123456789a",
+            "VALKEY_URL": valkey, "AUTHPLUGIN_HTTP_ADDR": "127.0.0.1:0", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:0",
+            "SIDECAR_SECRETS_DIR": "/nonexistent-sidecar-secrets", "LOG_LEVEL": "error", "GATEWAY_EMAIL_VERIFICATION": "required",
+            "EXTERNAL_JWT_ISSUER": Self.backendIssuer, "EXTERNAL_JWT_AUDIENCE": "cross-test-app",
+            "EXTERNAL_JWT_KEYS": #"[{"kid": "backend-1", "alg": "HS256", "secret": "\#(Self.backendSecret)"}]"#,
+        ]
+        let configuration = try SidecarConfiguration(reader: try await ConfigurationSources.makeReader(environment: shared))
+        var logger = Logger(label: "AuthPluginInCrossTest")
+        logger.logLevel = .error
+        let authPlugin = try await buildAuthPluginApplication(configuration: configuration, logger: logger)
+        try await authPlugin.test(.live) { authPluginClient in
+            var options = TinodeDouble.Options()
+            options.emailValidation = .init()
+            options.restAuth = .init(serverURL: "http://127.0.0.1:\(try #require(authPluginClient.port))/")
+            try await GatewayHarness.run(extraEnvironment: shared, options: options) { gateway in
+                func exchange(_ token: String) async throws -> GatewayHarness.Reply {
+                    try await gateway.request(.post, "/v1/auth/external", json: ["token": token])
+                }
+                // Backend first: Tinode makes the account through AuthPlugin (newacc, then link).
+                let email = "backend-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+                let subject = "subject-\(UUID())"
+                let first = try await exchange(Self.backendToken(email: email, subject: subject, verified: true))
+                #expect(first.status == 200, "\(first.text)")
+                let userID = try #require(first.json?["user_id"] as? String)
+                #expect(first.json?["login"] is NSNull, "an account REST-auth made has no basic login")
+                let access = try #require(first.json?["access_token"] as? String)
+                let me = try await gateway.request(.get, "/v1/me", token: access)
+                #expect(me.json?["email"] as? String == email && me.json?["email_verified"] as? Bool == true, "\(me.text)")
+                let sent = try await gateway.request(.post, "/v1/messages", json: ["text": "from the backend user"], token: access)
+                #expect(sent.status == 201, "the exchanged pair works like any other: \(sent.text)")
+
+                // The same subject with a changed address keeps its account.
+                let moved = try await exchange(Self.backendToken(email: "moved-\(email)", subject: subject, verified: true))
+                #expect(moved.json?["user_id"] as? String == userID)
+                // Registering the backend user's address makes no second account.
+                let register = try await gateway.request(.post, "/v1/auth/register", json: ["email": email, "password": "second-one"])
+                #expect(register.status == 202)
+                #expect(try LoginNameMapper().loginNames(for: email).allSatisfy { gateway.double.userID(login: $0) == nil })
+
+                // Gateway first: the verified Gateway account is the backend subject's too.
+                let gatewayEmail = "gateway-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+                _ = try await gateway.request(.post, "/v1/auth/register", json: ["email": gatewayEmail, "password": "gateway-pass"])
+                let code = try #require(gateway.double.confirmationMails().last { $0.address == gatewayEmail }?.code)
+                let verified = try await gateway.request(
+                    .post, "/v1/auth/verify", json: ["email": gatewayEmail, "password": "gateway-pass", "code": code])
+                let gatewayUser = try #require(verified.json?["user_id"] as? String)
+                let joined = try await exchange(Self.backendToken(email: gatewayEmail, subject: "s-\(UUID())", verified: true))
+                #expect(joined.json?["user_id"] as? String == gatewayUser, "\(joined.text)")
+                let unverified = try await exchange(Self.backendToken(email: gatewayEmail, subject: "u-\(UUID())", verified: false))
+                #expect(
+                    unverified.status == 200 && unverified.json?["user_id"] as? String != gatewayUser,
+                    "an unverified claim gets its own account")
+
+                // Refused tokens: one answer.
+                let forged = Self.backendToken(email: email, subject: subject, verified: true).dropLast(2) + "xx"
+                for token in [String(forged), "not-a-jwt", access] {
+                    let refused = try await exchange(token)
+                    #expect(refused.status == 401 && refused.errorCode == "invalid_token", "\(refused.text)")
+                }
+            }
+        }
+    }
 }

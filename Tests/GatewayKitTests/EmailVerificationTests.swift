@@ -265,6 +265,8 @@ struct EmailVerificationTests {
             let verify = try await gateway.request(
                 .post, "/v1/auth/verify", json: ["email": email, "password": "secret-password", "code": "123456"])
             #expect(verify.status == 404 && verify.errorCode == "verification_off")
+            let exchange = try await gateway.request(.post, "/v1/auth/external", json: ["token": "a.b.c"])
+            #expect(exchange.status == 404 && exchange.errorCode == "external_login_off", "no EXTERNAL_JWT_ISSUER here")
             let unnamed = try await gateway.request(
                 .post, "/v1/auth/register", json: ["email": Self.address("anon"), "password": "secret-password"])
             let unnamedToken = try #require(unnamed.json?["access_token"] as? String)

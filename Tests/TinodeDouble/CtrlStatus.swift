@@ -10,6 +10,8 @@ struct CtrlStatus: Sendable {
     static let evicted = CtrlStatus(code: 205, text: "evicted")
     static let delivered = CtrlStatus(code: 208, text: "delivered")
     static let validateCredentials = CtrlStatus(code: 300, text: "validate credentials")
+    /// A multi-step login: the authenticator answered with a challenge (tinode-protocol.md 1.7).
+    static let challenge = CtrlStatus(code: 300, text: "challenge")
     static let alreadySubscribed = CtrlStatus(code: 304, text: "already subscribed")
     static let notJoined = CtrlStatus(code: 304, text: "not joined")
     static let malformed = CtrlStatus(code: 400, text: "malformed")
@@ -18,7 +20,9 @@ struct CtrlStatus: Sendable {
     static let unknownScheme = CtrlStatus(code: 401, text: "unknown authentication scheme")
     static let permissionDenied = CtrlStatus(code: 403, text: "permission denied")
     static let topicNotFound = CtrlStatus(code: 404, text: "topic not found")
+    static let notFound = CtrlStatus(code: 404, text: "not found")
     static let userNotFound = CtrlStatus(code: 404, text: "user not found")
+    static let invalidResponse = CtrlStatus(code: 406, text: "invalid response")
     static let alreadyAuthenticated = CtrlStatus(code: 409, text: "already authenticated")
     static let duplicateCredential = CtrlStatus(code: 409, text: "duplicate credential")
     static let mustAttachFirst = CtrlStatus(code: 409, text: "must attach first")

@@ -31,7 +31,7 @@ struct NodeService: Pbx_Node.StreamingServiceProtocol {
         request: StreamingServerRequest<Pbx_ClientMsg>, context: ServerContext
     ) async throws -> StreamingServerResponse<Pbx_ServerMsg> {
         StreamingServerResponse { writer in
-            guard let session = world.openSession() else {
+            guard let session = world.openSession(remoteAddress: Self.address(ofPeer: context.remotePeer)) else {
                 throw RPCError(code: .unavailable, message: "server stopped")
             }
             defer { world.closeSession(session.id) }
@@ -52,7 +52,7 @@ struct NodeService: Pbx_Node.StreamingServiceProtocol {
                 // A message larger than max_message_size makes this throw RESOURCE_EXHAUSTED
                 // (ClientMessageDeserializer), which ends the call with that status, as in Tinode.
                 for try await message in messages {
-                    if world.receive(message, session: session.id) == .endCall { break }
+                    if await world.receive(message, session: session.id) == .endCall { break }
                 }
                 return .clientDone
             }
@@ -72,6 +72,15 @@ struct NodeService: Pbx_Node.StreamingServiceProtocol {
                 }
             }
         }
+    }
+
+    /// `ip:port` as Tinode's `s.remoteAddr` has it, from grpc-swift's `ipv4:127.0.0.1:5555` or
+    /// `ipv6:[::1]:5555`.
+    static func address(ofPeer peer: String) -> String {
+        for prefix in ["ipv4:", "ipv6:"] where peer.hasPrefix(prefix) {
+            return String(peer.dropFirst(prefix.count))
+        }
+        return peer
     }
 
     func largeFileReceive(

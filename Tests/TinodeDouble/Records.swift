@@ -108,6 +108,8 @@ struct SessionRecord: Sendable {
     let id: Int
     let outbox: Outbox
     let stopSignal: StopSignal
+    /// The client's `ip:port`, which a REST-auth `auth` request carries as `addr`.
+    let remoteAddress: String
     /// 0 until a successful `hi`.
     var version = 0
     var userID: String?

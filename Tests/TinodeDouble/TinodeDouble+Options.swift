@@ -22,6 +22,9 @@ extension TinodeDouble {
         /// tinode.conf `acc_validation.email` with `required: ["auth"]` (fixture i). nil, as on the
         /// server of the other fixtures: e-mail credentials are stored unvalidated and never asked for.
         public var emailValidation: EmailValidation?
+        /// tinode.conf `auth_config.rest` with `use_separate_endpoints: true`: logins with scheme `rest`
+        /// go to a real REST-auth server. nil, as on a server without it: `rest` is an unknown scheme.
+        public var restAuth: RESTAuth?
         /// The clock behind every time the double stores or sends; replays drive it by hand.
         public var time: TimeSource = .wallClock
         /// How the connections behave on the wire. By default like Tinode's grpc-go server: a PING

@@ -9,7 +9,9 @@ import TinodeProto
 ///
 /// It behaves as tinode-protocol.md sections 3, 4 and 8 describe and as the transcripts in
 /// shared/fixtures/tinode-grpc show, the awkward parts included (two ctrls for one request, acks
-/// after or before echoes, 205 then a silent half-dead stream). Everything is kept in memory.
+/// after or before echoes, 205 then a silent half-dead stream). With `Options.restAuth`, logins with
+/// scheme `rest` go to a real REST-auth server, as section 1 and shared/fixtures/rest-auth show.
+/// Everything is kept in memory.
 /// Seeding, inspection and fault knobs let tests set up and break things on purpose.
 ///
 /// On the wire it behaves like Tinode's grpc-go server by default (section 9: a PING per client
@@ -32,8 +34,9 @@ public final class TinodeDouble: Sendable {
         let serving: Task<Void, Never>
     }
 
-    /// The doubles' own event loops (never shut down, like NIO's singleton).
-    private static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    /// The doubles' own event loops (never shut down, like NIO's singleton); their REST-auth
+    /// clients use them too.
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
     private init(options: Options) {
         world = World(options: options)
@@ -41,6 +44,9 @@ public final class TinodeDouble: Sendable {
 
     /// Starts serving on 127.0.0.1; port 0 picks a free port (read it from `port`).
     public static func start(port: Int = 0, options: Options = .init()) async throws -> TinodeDouble {
+        if let restAuth = options.restAuth, restAuth.url(for: "auth") == nil {
+            throw TinodeDoubleError.invalidRESTAuthServerURL(restAuth.serverURL)
+        }
         let double = TinodeDouble(options: options)
         try await double.serve(on: port)
         return double
@@ -52,7 +58,7 @@ public final class TinodeDouble: Sendable {
     }
 
     /// Stops serving: every open stream ends with a gRPC error (UNAVAILABLE), like the process
-    /// dying, and the port is closed. State is kept.
+    /// dying, and the port is closed. State is kept. The REST-auth client is shut down.
     public func stop() async {
         guard
             let running = lifecycle.withLock({ lifecycle -> Running? in
@@ -73,6 +79,7 @@ public final class TinodeDouble: Sendable {
             group.cancelAll()
         }
         await running.serving.value
+        await world.restAuth?.shutdown()
     }
 
     /// Serves again on the same port with the same state (users, topics, messages), like a restart.

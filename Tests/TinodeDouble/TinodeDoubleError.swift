@@ -1,4 +1,4 @@
-/// Why a seeding call refused to do what was asked.
+/// Why a seeding call refused to do what was asked, or the double would not start.
 public enum TinodeDoubleError: Error, Equatable, Sendable {
     /// The login breaks basic's rules (or the stored-length limit) under the double's options.
     case invalidLogin(String)
@@ -6,4 +6,6 @@ public enum TinodeDoubleError: Error, Equatable, Sendable {
     case passwordTooShort
     case unknownUser(String)
     case unknownTopic(String)
+    /// `Options.restAuth.serverURL` is not an absolute URL, which stops Tinode from starting.
+    case invalidRESTAuthServerURL(String)
 }

@@ -6,17 +6,20 @@ import TinodeProto
 final class World: Sendable {
     let state: Mutex<WorldState>
     let options: TinodeDouble.Options
+    /// With `Options.restAuth`: the HTTP side of `{login scheme:"rest"}`.
+    let restAuth: RESTAuthClient?
 
     init(options: TinodeDouble.Options) {
         self.options = options
         state = Mutex(WorldState(options: options))
+        restAuth = options.restAuth.map(RESTAuthClient.init(settings:))
     }
 
-    /// A new session for a new stream; nil while the double is stopping.
-    func openSession() -> SessionHandle? {
+    /// A new session for a new stream from `remoteAddress` (`ip:port`); nil while the double is stopping.
+    func openSession(remoteAddress: String) -> SessionHandle? {
         let outbox = Outbox(limit: options.sendQueueLimit)
         let stopSignal = StopSignal()
-        let id = state.withLock { $0.openSession(outbox: outbox, stopSignal: stopSignal) }
+        let id = state.withLock { $0.openSession(outbox: outbox, stopSignal: stopSignal, remoteAddress: remoteAddress) }
         return id.map { SessionHandle(id: $0, outbox: outbox, stopSignal: stopSignal) }
     }
 
@@ -30,9 +33,14 @@ final class World: Sendable {
         state.withLock { $0.closeSession(id, now: now) }
     }
 
-    func receive(_ message: Pbx_ClientMsg, session id: Int) -> WorldState.ReceiveOutcome {
+    /// Handles one client message. A `rest` login suspends here, without the lock, while the
+    /// REST-auth server answers; the stream's next message waits for it, as in Tinode.
+    func receive(_ message: Pbx_ClientMsg, session id: Int) async -> WorldState.ReceiveOutcome {
         let now = now()
-        return state.withLock { $0.receive(message, on: id, now: now) }
+        let outcome = state.withLock { $0.receive(message, on: id, now: now) }
+        guard case .awaitsRESTAuth(let pending) = outcome else { return outcome }
+        await logInThroughREST(pending)
+        return .handled
     }
 
     /// Refuses new streams and tells every open one to fail.

@@ -3,10 +3,12 @@ import TinodeProto
 /// Entry point for client messages: counting, the fault knob that drops replies, and the checks
 /// Tinode makes before any handler runs (obo, `hi` first, login required).
 extension WorldState {
-    enum ReceiveOutcome: Sendable {
+    enum ReceiveOutcome: Equatable, Sendable {
         case handled
         /// The session is half-dead: end the call with status OK and no reply.
         case endCall
+        /// A `rest` login waits for the REST-auth server, which is called outside the lock.
+        case awaitsRESTAuth(PendingRESTLogin)
     }
 
     mutating func receive(_ message: Pbx_ClientMsg, on sessionID: Int, now: Int64) -> ReceiveOutcome {
@@ -21,6 +23,10 @@ extension WorldState {
         }
         dispatch(message, RequestContext(sessionID: sessionID, dropsReplies: dropsReplies, now: now))
         settle(now: now)
+        if let pending = pendingRESTLogin {
+            pendingRESTLogin = nil
+            return .awaitsRESTAuth(pending)
+        }
         return .handled
     }
 

@@ -3,7 +3,8 @@ import TinodeProto
 
 /// `{login}` with the basic and token schemes (fixture c), and the token every login hands out. When
 /// a required credential is not validated (fixture i) the answer is 300 and the stream stays
-/// unauthenticated, so it may log in again.
+/// unauthenticated, so it may log in again. The `rest` scheme is handed to `World` here, because its
+/// server is called outside the lock (WorldState+RESTLogin.swift).
 extension WorldState {
     mutating func login(_ login: Pbx_ClientLogin, _ request: RequestContext) {
         let sessionID = request.sessionID
@@ -14,7 +15,8 @@ extension WorldState {
         let user: String
         let level: AuthLevel
         var presented: (token: Data, expiresAtSeconds: Int64)?
-        switch login.scheme {
+        // Tinode looks the scheme up ignoring case.
+        switch login.scheme.lowercased() {
         case "basic":
             guard let (name, password) = BasicLoginPolicy.split(secret: login.secret) else {
                 return reply(ServerMessage.ctrl(.malformed, id: login.id), request)
@@ -39,11 +41,30 @@ extension WorldState {
                 level = tokenLevel
                 presented = (login.secret.prefix(TokenMint.length), expiresAtSeconds)
             }
+        case "rest" where options.restAuth != nil:
+            pendingRESTLogin = PendingRESTLogin(login: login, request: request, remoteAddress: sessions[sessionID]!.remoteAddress)
+            return
         default:
             return reply(ServerMessage.ctrl(.unknownScheme, id: login.id), request)
         }
-        guard let missing = missingCredentials(of: user, answering: login.cred) else {
-            return reply(ServerMessage.ctrl(.policyViolation, id: login.id), request)
+        completeLogin(login, user: user, level: level, presented: presented, request)
+    }
+
+    /// The end of every login once its scheme has named the user: unless `checksCredentials` is
+    /// false (a REST answer with the `V` feature), required credentials are checked (300 until
+    /// validated), then the stream is logged in. `presented` is the token a token login presented.
+    mutating func completeLogin(
+        _ login: Pbx_ClientLogin, user: String, level: AuthLevel, presented: (token: Data, expiresAtSeconds: Int64)? = nil,
+        checksCredentials: Bool = true, _ request: RequestContext
+    ) {
+        let missing: [String]
+        if checksCredentials {
+            guard let stillMissing = missingCredentials(of: user, answering: login.cred) else {
+                return reply(ServerMessage.ctrl(.policyViolation, id: login.id), request)
+            }
+            missing = stillMissing
+        } else {
+            missing = []
         }
         guard missing.isEmpty else {
             var params = ["user": GoJSON.string(user), "authlvl": GoJSON.string(level.name), "cred": GoJSON.stringArray(missing)]
@@ -57,7 +78,7 @@ extension WorldState {
             }
             return reply(ServerMessage.ctrl(.validateCredentials, id: login.id, params: params), request)
         }
-        authenticate(sessionID, as: user, level: level)
+        authenticate(request.sessionID, as: user, level: level)
         reply(ServerMessage.ctrl(.ok, id: login.id, params: loginParams(user: user, level: level, now: request.now)), request)
     }
 

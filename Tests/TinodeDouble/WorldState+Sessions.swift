@@ -2,11 +2,11 @@ import TinodeProto
 
 /// Sessions coming and going: opening, login, attaching to topics, half-dead phases and eviction.
 extension WorldState {
-    mutating func openSession(outbox: Outbox, stopSignal: StopSignal) -> Int? {
+    mutating func openSession(outbox: Outbox, stopSignal: StopSignal, remoteAddress: String) -> Int? {
         guard acceptsStreams else { return nil }
         let id = nextSessionID
         nextSessionID += 1
-        sessions[id] = SessionRecord(id: id, outbox: outbox, stopSignal: stopSignal)
+        sessions[id] = SessionRecord(id: id, outbox: outbox, stopSignal: stopSignal, remoteAddress: remoteAddress)
         return id
     }
 

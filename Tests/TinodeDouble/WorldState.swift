@@ -21,6 +21,8 @@ struct WorldState: Sendable {
     /// Sessions whose outbox overflowed during the current operation; they go half-dead at its end
     /// rather than in the middle of a fan-out.
     var overflowed: [Int] = []
+    /// Set by a `rest` login for `World` to carry out once the lock is released.
+    var pendingRESTLogin: PendingRESTLogin?
 
     init(options: TinodeDouble.Options) {
         self.options = options
@@ -70,7 +72,7 @@ struct WorldState: Sendable {
 }
 
 /// The request being handled: who asked, when, and whether its replies are to be dropped.
-struct RequestContext: Sendable {
+struct RequestContext: Equatable, Sendable {
     let sessionID: Int
     let dropsReplies: Bool
     let now: Int64

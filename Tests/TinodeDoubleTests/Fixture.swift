@@ -70,19 +70,25 @@ struct Fixture: Sendable {
                 note = object["note"] as? String ?? note
                 continue
             }
-            let textObject = object["text"] as? [String: Any]
-            lines.append(
-                Line(
-                    number: index + 1,
-                    stream: object["stream"] as? String,
-                    direction: direction,
-                    kind: kind,
-                    payload: (object["pb_b64"] as? String).flatMap { Data(base64Encoded: $0) },
-                    status: textObject?["grpc_status"] as? String,
-                    comment: object["text"] as? String,
-                    millis: (object["t_ms"] as? NSNumber)?.doubleValue
-                ))
+            lines.append(Line(object, number: index + 1, direction: direction, kind: kind))
         }
         return Fixture(name: name, note: note, lines: lines)
+    }
+}
+
+extension Fixture.Line {
+    /// One event line in the README's section 1 format (also the `grpc` lines of rest-auth files).
+    init(_ object: [String: Any], number: Int, direction: String, kind: String) {
+        let textObject = object["text"] as? [String: Any]
+        self.init(
+            number: number,
+            stream: object["stream"] as? String,
+            direction: direction,
+            kind: kind,
+            payload: (object["pb_b64"] as? String).flatMap { Data(base64Encoded: $0) },
+            status: textObject?["grpc_status"] as? String,
+            comment: object["text"] as? String,
+            millis: (object["t_ms"] as? NSNumber)?.doubleValue
+        )
     }
 }

@@ -35,9 +35,13 @@ final class FixtureReplayer {
         self.clock = clock
     }
 
-    static func replay(_ fixture: Fixture) async throws {
+    /// `configure` adds settings the flow's note does not name (a REST-auth server's address).
+    /// Returns the bindings, for checks of what the double did outside the gRPC side.
+    @discardableResult
+    static func replay(_ fixture: Fixture, configure: (inout TinodeDouble.Options) -> Void = { _ in }) async throws -> FixtureBindings {
         let clock = try RecordedClock(fixture)
         var options = serverOptions(for: fixture)
+        configure(&options)
         options.time = .manual(clock.time)
         let bindings = FixtureBindings(
             startMillis: clock.startMillis, tokenLifetimeMillis: options.tokenLifetime.millisecondCount, now: { clock.time.millis })
@@ -51,6 +55,7 @@ final class FixtureReplayer {
             throw error
         }
         await double.stop()
+        return bindings
     }
 
     /// The stock settings of the recording server, plus what the flow's note says it ran with.

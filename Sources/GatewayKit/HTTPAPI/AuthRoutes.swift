@@ -168,7 +168,7 @@ extension GatewayAPI {
 
     /// A new login: a new refresh family and a first access token.
     func issueTokens(
-        for identity: TinodeSession.Identity, login: String, email: String, status: HTTPResponse.Status
+        for identity: TinodeSession.Identity, login: String?, email: String?, status: HTTPResponse.Status
     ) async throws -> Response {
         let familyID = Self.randomID()
         let refreshID = Self.randomID()

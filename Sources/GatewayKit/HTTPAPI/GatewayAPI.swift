@@ -17,6 +17,9 @@ public struct GatewayAPISettings: Sendable {
     public var emailVerification = EmailVerificationMode.off
     /// Verification codes tried per address, and per client address.
     public var verifyAttempts = RateLimit(capacity: 10, perSecond: 10.0 / 3600)
+    /// `EXTERNAL_JWT_ISSUER`: tokens of this issuer may be exchanged for a token pair
+    /// (`POST /v1/auth/external`); nil turns the route off.
+    public var externalIssuer: String?
     /// New codes requested per address (each one sends a mail).
     public var verifyResends = RateLimit(capacity: 5, perSecond: 5.0 / 3600)
     /// Messages per user.
@@ -70,6 +73,7 @@ public struct GatewayAPI: Sendable {
         (.post, "/v1/auth/login", { api, request, context in try await api.logIn(request, context) }),
         (.post, "/v1/auth/verify", { api, request, context in try await api.verifyEmail(request, context) }),
         (.post, "/v1/auth/verify/resend", { api, request, context in try await api.resendCode(request, context) }),
+        (.post, "/v1/auth/external", { api, request, context in try await api.exchangeExternalToken(request, context) }),
         (.post, "/v1/auth/refresh", { api, request, context in try await api.refresh(request, context) }),
         (.post, "/v1/auth/logout", { api, request, context in try await api.logOut(request, context) }),
         (.get, "/v1/me", { api, request, context in try await api.me(request, context) }),

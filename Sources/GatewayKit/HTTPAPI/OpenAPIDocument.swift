@@ -77,6 +77,23 @@ enum OpenAPIDocument {
                         ],
                     ]
                 ],
+                "/v1/auth/external": [
+                    "post": [
+                        "summary": "Exchange a JWT of your backend (EXTERNAL_JWT_ISSUER) for a token pair of the same Tinode account",
+                        "requestBody": [
+                            "required": true,
+                            "content": jsonContent([
+                                "type": "object", "required": ["token"], "properties": ["token": ["type": "string"]],
+                            ]),
+                        ],
+                        "responses": [
+                            "200": ["description": "Logged in", "content": jsonContent(ref("TokenPair"))],
+                            "400": error("Missing or mistyped field."), "401": error("The token is refused."),
+                            "404": error("No backend issuer is configured."), "429": error("Too many attempts."),
+                            "503": unavailable,
+                        ],
+                    ]
+                ],
                 "/v1/auth/refresh": [
                     "post": [
                         "summary": "Exchange a refresh token for a new pair (each works once)",
@@ -236,7 +253,9 @@ enum OpenAPIDocument {
                         "type": "object",
                         "required": ["user_id", "login", "access_token", "refresh_token", "token_type", "expires_in"],
                         "properties": [
-                            "user_id": ["type": "string"], "login": ["type": "string"], "access_token": ["type": "string"],
+                            "user_id": ["type": "string"],
+                            "login": ["type": ["string", "null"], "description": "null for an account made through REST-auth"],
+                            "access_token": ["type": "string"],
                             "refresh_token": ["type": "string"], "token_type": ["const": "Bearer"],
                             "expires_in": ["type": "integer", "description": "Seconds the access token lives."],
                         ],

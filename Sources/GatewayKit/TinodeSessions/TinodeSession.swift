@@ -19,6 +19,9 @@ public actor TinodeSession {
         case basic(login: String, password: String)
         /// Creates the account (`acc` with `basic`, `login: true`), then carries on as that user.
         case register(login: String, password: String, name: String, email: String)
+        /// Tinode's `rest` scheme with a JWT of the self-hoster's backend as the secret: Tinode asks
+        /// AuthPlugin (REST-auth) whose token it is, and creates the account on first use.
+        case rest(token: String)
         /// `basic` with the code Tinode mailed to `email` as the response to that credential.
         case answeringCode(login: String, password: String, email: String, code: String)
     }
@@ -386,6 +389,8 @@ public actor TinodeSession {
             return (ClientMessages.login(id: id, scheme: "basic", secret: Data("\(name):\(password)".utf8)), "login")
         case .register(let name, let password, let displayName, let email):
             return (ClientMessages.register(id: id, login: name, password: password, name: displayName, email: email), "acc")
+        case .rest(let token):
+            return (ClientMessages.login(id: id, scheme: "rest", secret: Data(token.utf8)), "login")
         case .answeringCode(let name, let password, let email, let code):
             return (
                 ClientMessages.loginAnsweringCode(id: id, secret: Data("\(name):\(password)".utf8), email: email, code: code), "login"
