@@ -29,32 +29,36 @@ struct CrossProgramTests {
             header: ["alg": "HS256", "kid": "backend-1", "typ": "JWT"], claims: claims, secret: Array(backendSecret.utf8))
     }
 
-    /// The settings both programs share here (real Valkey, verification required, the backend
-    /// issuer) and an AuthPlugin application built with them; nil (with an issue recorded) without
-    /// the test Valkey.
-    static func authPluginWithBackendIssuer() async throws -> ([String: String], some ApplicationProtocol)? {
+    /// The settings both programs share here: real Valkey, verification required, the backend
+    /// issuer. Nil (with an issue recorded) without the test Valkey.
+    static func sharedSettings() -> [String: String]? {
         guard let valkey = ProcessInfo.processInfo.environment["VALKEY_TEST_URL"], !valkey.isEmpty else {
             Issue.record("VALKEY_TEST_URL is not set: run scripts/test, which starts redis-server")
             return nil
         }
-        let shared = [
+        return [
             "ACCESS_SECRET": "gateway-test-access-secret-0123456789ab", "REFRESH_SECRET": "gateway-test-refresh-secret-0123456789a",
             "VALKEY_URL": valkey, "AUTHPLUGIN_HTTP_ADDR": "127.0.0.1:0", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:0",
             "SIDECAR_SECRETS_DIR": "/nonexistent-sidecar-secrets", "LOG_LEVEL": "error", "GATEWAY_EMAIL_VERIFICATION": "required",
             "EXTERNAL_JWT_ISSUER": backendIssuer, "EXTERNAL_JWT_AUDIENCE": "cross-test-app",
             "EXTERNAL_JWT_KEYS": #"[{"kid": "backend-1", "alg": "HS256", "secret": "\#(backendSecret)"}]"#,
         ]
-        let configuration = try SidecarConfiguration(reader: try await ConfigurationSources.makeReader(environment: shared))
+    }
+
+    /// The AuthPlugin application with `settings`, logging errors only.
+    static func authPlugin(_ settings: [String: String]) async throws -> some ApplicationProtocol {
+        let configuration = try SidecarConfiguration(reader: try await ConfigurationSources.makeReader(environment: settings))
         var logger = Logger(label: "AuthPluginInCrossTest")
         logger.logLevel = .error
-        return (shared, try await buildAuthPluginApplication(configuration: configuration, logger: logger))
+        return try await buildAuthPluginApplication(configuration: configuration, logger: logger)
     }
 
     @Test(
         "one account per person: a verified Gateway user's backend JWT with email_verified true logs into the same account; an unverified claim never does"
     )
     func provenAddressLinksBackendLogin() async throws {
-        guard let (shared, authPlugin) = try await Self.authPluginWithBackendIssuer() else { return }
+        guard let shared = Self.sharedSettings() else { return }
+        let authPlugin = try await Self.authPlugin(shared)
         var options = TinodeDouble.Options()
         options.emailValidation = .init()
         try await GatewayHarness.run(extraEnvironment: shared, options: options) { gateway in
@@ -135,7 +139,8 @@ struct CrossProgramTests {
 
     @Test("POST /v1/auth/external: a backend JWT reaches the Gateway through Tinode's rest login; one account per person both ways")
     func backendTokenExchange() async throws {
-        guard let (shared, authPlugin) = try await Self.authPluginWithBackendIssuer() else { return }
+        guard let shared = Self.sharedSettings() else { return }
+        let authPlugin = try await Self.authPlugin(shared)
         try await authPlugin.test(.live) { authPluginClient in
             var options = TinodeDouble.Options()
             options.emailValidation = .init()
