@@ -39,7 +39,7 @@ BIN="$(swift build -c release --show-bin-path)"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 DIR="$(mktemp -d)"
-REDIS_PORT="$(free_port)"; DOUBLE_PORT="$(free_port)"; HTTP_PORT="$(free_port)"
+REDIS_PORT="$(free_port)"; DOUBLE_PORT="$(free_port)"; HTTP_PORT="$(free_port)"; METRICS_PORT="$(free_port)"
 PASSWORD="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 SECRET="bench-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --requirepass "$PASSWORD" --save '' --appendonly no \
@@ -62,6 +62,7 @@ DIRECT_GROUP="$(sed -n 's/^solo=//p' "$DIR/double.out")"
 
 ENV=development ACCESS_SECRET="$SECRET" REFRESH_SECRET="$SECRET-refresh" VALKEY_URL="redis://:$PASSWORD@127.0.0.1:$REDIS_PORT/0" \
   TINODE_GRPC_ADDR="127.0.0.1:$DOUBLE_PORT" TINODE_TOPIC_ID="$ROOM" GATEWAY_HTTP_ADDR="127.0.0.1:$HTTP_PORT" \
+  GATEWAY_METRICS_ADDR="127.0.0.1:$METRICS_PORT" \
   GATEWAY_AUTH_ATTEMPTS_PER_MINUTE=1000000 GATEWAY_SEND_BURST=100000 GATEWAY_SENDS_PER_SECOND=10000 LOG_LEVEL=warning \
   "${GATEWAY_BIN:-$BIN/Gateway}" serve 2>"$DIR/gateway.log" &
 GATEWAY_PID=$!
@@ -138,7 +139,8 @@ GC=$(printf '%s\n' "${gateway_cpu[@]}" | median); DC=$(printf '%s\n' "${double_c
 DP=$(printf '%s\n' "${direct_paced_p99[@]}" | median); RC=$(printf '%s\n' "${direct_cpu[@]}" | median)
 # The link to Tinode over the whole run: the double pings after every client message as Tinode's
 # grpc-go does, so a link that cannot take that loses connections (and every stream on them) here.
-METRICS="$(curl -fs "http://127.0.0.1:$HTTP_PORT/metrics")"
+# /metrics is on GATEWAY_METRICS_ADDR; a GATEWAY_BIN built before that serves it on the API's port.
+METRICS="$(curl -fs "http://127.0.0.1:$METRICS_PORT/metrics" || curl -fs "http://127.0.0.1:$HTTP_PORT/metrics")"
 LOST_CONNECTIONS=$(awk '/^gateway_tinode_connection_closed_total/ && !/closed_locally/ {s += $NF} END {print s + 0}' <<<"$METRICS")
 LOST_STREAMS=$(awk '/^gateway_tinode_streams_lost_total/ {s += $NF} END {print s + 0}' <<<"$METRICS")
 echo "# $(nproc) cores; $USERS users; wrk -t2 -c$USERS -d${SECONDS_PER_RUN}s; medians of $ROUNDS rounds"

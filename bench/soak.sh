@@ -36,6 +36,7 @@ BIN="$(swift build -c release --show-bin-path)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 DIR="$(mktemp -d)"
 REDIS_PORT="$(free_port)"; DOUBLE_PORT="$(free_port)"; HTTP_PORT="$(free_port)"; AUTH_PORT="$(free_port)"; GRPC_PORT="$(free_port)"
+METRICS_PORT="$(free_port)"
 PASSWORD="soak-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 SECRET="soak-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --requirepass "$PASSWORD" --save '' --appendonly no \
@@ -57,6 +58,7 @@ ROOM="$(sed -n 's/^room=//p' "$DIR/double.out")"
 
 ACCESS_SECRET="$SECRET" REFRESH_SECRET="$SECRET-refresh" VALKEY_URL="$VALKEY_URL" JWT_ACCESS_TTL=$((MINUTES * 60 + 3600)) \
   TINODE_GRPC_ADDR="127.0.0.1:$DOUBLE_PORT" TINODE_TOPIC_ID="$ROOM" GATEWAY_HTTP_ADDR="127.0.0.1:$HTTP_PORT" \
+  GATEWAY_METRICS_ADDR="127.0.0.1:$METRICS_PORT" \
   GATEWAY_AUTH_ATTEMPTS_PER_MINUTE=1000000 LOG_LEVEL=warning "$BIN/Gateway" serve 2>"$DIR/gateway.log" &
 GATEWAY_PID=$!
 ACCESS_SECRET="$SECRET" VALKEY_URL="$VALKEY_URL" AUTHPLUGIN_HTTP_ADDR="127.0.0.1:$AUTH_PORT" \
@@ -162,7 +164,7 @@ done
 wait "${WRK_PIDS[@]}" 2>/dev/null || true
 # The Gateway's link to the double (which pings after every client message, like Tinode's grpc-go):
 # connections lost for any reason but our own close, and user streams that ended under a session.
-GW_METRICS="$(curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" || true)"
+GW_METRICS="$(curl -fs "http://127.0.0.1:$METRICS_PORT/metrics" || true)"
 t_lost=$(awk '/^gateway_tinode_connection_closed_total/ && !/closed_locally/ {s += $NF} END {print s + 0}' <<<"$GW_METRICS")
 t_streams=$(awk '/^gateway_tinode_streams_lost_total/ {s += $NF} END {print s + 0}' <<<"$GW_METRICS")
 # h2load's summaries: calls that succeeded, and those that failed, errored or were not answered 2xx.

@@ -47,7 +47,8 @@ extension RESTAuthService {
             proofs: backend.provenAddresses,
             loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength),
             settings: configuration.restAuth,
-            logger: logger)
+            logger: logger,
+            tinodeRevocations: backend.tinodeRevocations)
     }
 }
 
@@ -63,10 +64,15 @@ public struct PluginComponents: Sendable {
         let service = PluginService(
             settings: configuration.plugin, rateLimiter: backend.rateLimiter, provenAddresses: backend.provenAddresses,
             loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength), webhooks: webhooks,
-            metrics: metrics, logger: logger)
+            metrics: metrics, logger: logger, tinodeRevocations: backend.tinodeRevocations,
+            tinodeTokenLifetime: configuration.gatewayLimits.tinodeTokenLifetime)
         server = PluginGRPCServer(
             address: configuration.authPluginGRPCAddress, routes: service.routes,
             allowedNetworks: configuration.restAuth.allowedNetworks, idleTimeout: configuration.authPluginGRPCIdleTimeout,
+            limits: PluginPortLimits(
+                maximumConcurrentStreams: configuration.authPluginGRPCMaxStreams,
+                maximumMessageBytes: configuration.authPluginGRPCMaxMessageBytes,
+                maximumConnections: configuration.authPluginGRPCMaxConnections),
             metrics: metrics, logger: logger)
         self.webhooks = webhooks
     }

@@ -6,9 +6,6 @@ import NIOHPACK
 /// Tinode (a streaming client) share (the "gRPC over HTTP2" protocol description): the
 /// length-prefixed message, `grpc-timeout`, content types, and the status in the trailers.
 public enum GRPCWire {
-    /// The largest request message accepted; gRPC's usual default, and far beyond any Tinode sends.
-    public static let maximumMessageBytes = 4 << 20
-
     /// The response head of every answer that carries a message.
     public static let responseHead = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc")])
 

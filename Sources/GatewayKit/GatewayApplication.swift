@@ -6,8 +6,9 @@ import Logging
 import SidecarCore
 import SidecarServer
 
-/// Builds the Gateway: its HTTP API (`/v1/...`), `/healthz`, `/readyz`, `/metrics`, and its Tinode
-/// side (connector, session pool, chat room). Tests call it with their own configuration and port 0.
+/// Builds the Gateway: its HTTP API (`/v1/...`), `/healthz`, `/readyz`, `/metrics` on its own
+/// listener, and its Tinode side (connector, session pool, chat room). Tests call it with their own
+/// configuration and port 0.
 public func buildGatewayApplication(
     configuration: SidecarConfiguration, logger: Logger
 ) async throws -> some ApplicationProtocol {
@@ -21,12 +22,19 @@ public func buildGatewayApplication(
     var settings = GatewayAPISettings()
     let limits = configuration.gatewayLimits
     settings.authAttempts = .perMinute(limits.authAttemptsPerMinute)
+    settings.accountAttempts = RateLimit(
+        capacity: limits.loginAttemptsPerAccountPerHour, perSecond: Double(limits.loginAttemptsPerAccountPerHour) / 3600)
+    settings.clientAddresses = ClientAddressResolver(trustedProxies: configuration.trustedProxies)
     settings.emailVerification = limits.emailVerification
+    settings.refreshes = .perMinute(limits.refreshesPerMinute)
+    settings.refreshGrace = limits.refreshGrace
     settings.externalIssuer = configuration.restAuth.external?.issuer
     settings.verifyAttempts = RateLimit(capacity: limits.verifyAttemptsPerHour, perSecond: Double(limits.verifyAttemptsPerHour) / 3600)
     settings.verifyResends = RateLimit(capacity: limits.verifyResendsPerHour, perSecond: Double(limits.verifyResendsPerHour) / 3600)
     settings.sends = RateLimit(capacity: limits.sendBurst, perSecond: limits.sendsPerSecond)
     settings.maxMessageBytes = limits.maxMessageBytes
+    settings.maxReplay = limits.maxReplay
+    settings.maxStreamsPerUser = limits.maxStreamsPerUser
     let storeReads = try configuration.mongo.map { try StoreReads(settings: $0, logger: logger) }
     let api = GatewayAPI(
         tokens: try await TokenService(settings: configuration.jwt), backend: backend, pool: tinode.pool,
@@ -35,8 +43,8 @@ public func buildGatewayApplication(
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.debug))
-    router.addOperationalRoutes()
+    router.add(middleware: RequestLogMiddleware(.debug))
+    router.addHealthRoute()
     api.registerReadiness(on: router)
     api.registerOpenAPI(on: router)
     api.register(on: router)
@@ -44,7 +52,8 @@ public func buildGatewayApplication(
         router: router,
         server: server(tls: tls, api: api, deadlines: HTTPConnectionDeadlines(configuration)),
         configuration: .init(address: configuration.gatewayHTTPAddress.bindAddress, serverName: "Gateway"),
-        services: backend.services + tinode.services + (storeReads.map { [$0.service] } ?? []),
+        services: backend.services + tinode.services + (storeReads.map { [$0.service] } ?? [])
+            + [metricsListener(configuration: configuration, logger: logger)],
         logger: logger
     )
 }

@@ -30,10 +30,22 @@ struct StandardErrorLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var line = Self.timestamp() + " \(event.level) \(label) :"
-        for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
-        line += " [\(event.source)] \(event.message)\n"
-        Self.write(line)
+        Self.write(
+            Self.line(
+                time: Self.timestamp(), level: event.level, label: label, metadata: merged, source: event.source, message: event.message))
+    }
+
+    /// One event as one line, ending in its only newline: every key, value, the source and the
+    /// message go through ``LogLineEscaping``, so nothing a caller logs can start another line.
+    static func line(
+        time: String, level: Logger.Level, label: String, metadata: Logger.Metadata, source: String, message: Logger.Message
+    ) -> String {
+        var line = time + " \(level) " + LogLineEscaping.escaped(label) + " :"
+        for key in metadata.keys.sorted() {
+            line += " " + LogLineEscaping.escaped(key) + "=" + LogLineEscaping.escaped("\(metadata[key]!)")
+        }
+        line += " [" + LogLineEscaping.escaped(source) + "] " + LogLineEscaping.escaped("\(message)") + "\n"
+        return line
     }
 
     private static let output = Mutex(())

@@ -20,7 +20,7 @@ struct TwoInstancesTests {
             try await second.test(.live) { secondClient in
                 let a = GatewayHarness(client: firstClient, double: double, room: room, port: firstClient.port ?? 0)
                 let b = GatewayHarness(client: secondClient, double: double, room: room, port: secondClient.port ?? 0)
-                let (_, tokens) = try await a.register("twin")
+                let (email, tokens) = try await a.register("twin")
                 let access = try #require(tokens["access_token"] as? String)
                 let refresh = try #require(tokens["refresh_token"] as? String)
 
@@ -34,9 +34,14 @@ struct TwoInstancesTests {
                 #expect(refreshed.status == 200)
                 #expect(try await a.request(.post, "/v1/auth/refresh", json: ["refresh_token": refresh]).status == 401)
 
+                // That reuse ended every login of the user, seen from both instances.
                 let newAccess = try #require(refreshed.json?["access_token"] as? String)
-                #expect(try await a.request(.post, "/v1/auth/logout", token: newAccess).status == 204)
                 #expect(try await b.request(.get, "/v1/me", token: newAccess).status == 401)
+
+                let again = try await b.request(.post, "/v1/auth/login", json: ["email": email, "password": "secret-password"])
+                let againAccess = try #require(again.json?["access_token"] as? String)
+                #expect(try await a.request(.post, "/v1/auth/logout", token: againAccess).status == 204)
+                #expect(try await b.request(.get, "/v1/me", token: againAccess).status == 401)
             }
         }
         await double.stop()

@@ -8,20 +8,27 @@ private let redisPassword = "redis-password-never-logged"
 @Suite("Programs start, report their configuration, serve /healthz and stop cleanly")
 struct ProgramLifecycleTests {
     @Test(
-        "Each program serves /healthz and /metrics and exits 0 on SIGTERM and SIGINT",
+        "Each program serves /healthz and /metrics (the Gateway's on GATEWAY_METRICS_ADDR only) and exits 0 on SIGTERM and SIGINT",
         arguments: [("AuthPlugin", "AUTHPLUGIN_HTTP_ADDR", SIGTERM), ("Gateway", "GATEWAY_HTTP_ADDR", SIGINT)])
     func lifecycle(program: String, addressVariable: String, stopSignal: Int32) async throws {
         let (process, port, grpcPort, health) = try await ProgramProcess.startServing(program) { port, grpcPort in
             [
                 addressVariable: "127.0.0.1:\(port)", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:\(grpcPort)", "ACCESS_SECRET": accessSecret,
-                "REDIS_PASS": redisPassword,
+                // The Gateway binds no gRPC port: its metrics listener takes that free port.
+                "GATEWAY_METRICS_ADDR": "127.0.0.1:\(grpcPort)", "REDIS_PASS": redisPassword,
                 "VALKEY_URL": "redis://:url-password-never-logged@127.0.0.1:6379/0",
             ]
         }
         #expect(health?.status == 200)
         #expect(health?.body == #"{"status":"ok"}"#)
-        let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")
+        let metricsPort = program == "Gateway" ? grpcPort : port
+        let metrics = await waitUntilServing("http://127.0.0.1:\(metricsPort)/metrics")
         #expect(metrics?.status == 200)
+        #expect(metrics?.body.contains("# TYPE ") == true, "\(metrics?.body ?? "no answer")")
+        if program == "Gateway" {
+            // The API's port, which faces the internet, does not serve the metrics.
+            #expect(await httpGet("http://127.0.0.1:\(port)/metrics")?.status == 404)
+        }
         if program == "AuthPlugin" {
             #expect(loopbackPortAcceptsConnections(grpcPort), "AuthPlugin does not serve pbx.Plugin on AUTHPLUGIN_GRPC_ADDR")
         }
@@ -46,7 +53,10 @@ struct ProgramLifecycleTests {
         arguments: [("AuthPlugin", "AUTHPLUGIN_HTTP_ADDR"), ("Gateway", "GATEWAY_HTTP_ADDR")])
     func exitWithOpenConnections(program: String, addressVariable: String) async throws {
         let (process, port, _, health) = try await ProgramProcess.startServing(program) { port, grpcPort in
-            [addressVariable: "127.0.0.1:\(port)", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:\(grpcPort)", "ACCESS_SECRET": accessSecret]
+            [
+                addressVariable: "127.0.0.1:\(port)", "AUTHPLUGIN_GRPC_ADDR": "127.0.0.1:\(grpcPort)",
+                "GATEWAY_METRICS_ADDR": "127.0.0.1:\(grpcPort)", "ACCESS_SECRET": accessSecret,
+            ]
         }
         #expect(health != nil)
         let silent = try RawConnection(port: port)

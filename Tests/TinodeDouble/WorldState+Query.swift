@@ -160,6 +160,7 @@ extension WorldState {
     /// Data messages newest first, then 208 `{"count","what":"data"}`, or 204 `{"what":"data"}`.
     /// Deleted messages are simply missing (fixture m).
     mutating func replyData(topic: String, key: String, id: String, options: Pbx_GetOpts, _ request: RequestContext) {
+        dataQueryLimits.append(options.limit > 0 ? min(Int(options.limit), Self.maxMessagesPerQuery) : Self.maxMessagesPerQuery)
         let selected = topics[key].map { Self.select($0.messages, options) } ?? []
         for record in selected { reply(ServerMessage.data(topic: topic, record), request) }
         guard !selected.isEmpty else {

@@ -14,6 +14,9 @@ struct WorldState: Sendable {
     var sessionIDsByUser: [String: Set<Int>] = [:]
     var nextSessionID = 1
     var receivedCounts: [String: Int] = [:]
+    /// The message limit of every data query answered (`{get what:"data"}`, or data in a `{sub}`),
+    /// as the adapter applies it: at most 100, and 100 when none was given.
+    var dataQueryLimits: [Int] = []
     /// Confirmation mails, oldest first (`Options.emailValidation`).
     var mails: [MailRecord] = []
     var faults = FaultSettings()

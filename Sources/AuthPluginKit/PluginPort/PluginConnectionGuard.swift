@@ -9,6 +9,16 @@ import NIOHTTP2
 ///   preface, never call, or only send control frames (PINGs, SETTINGS): the allow-list acts on
 ///   calls, so such a peer could otherwise hold a connection from anywhere.
 /// * **Drain** (graceful shutdown): the same graceful close at once.
+/// * **Refused peers** (outside `AUTHPLUGIN_ALLOWED_NETWORKS`): their first call is answered
+///   (`PERMISSION_DENIED`), a GOAWAY names it as the last stream served, and the connection closes
+///   once the answer is out. Every call such a peer makes is refused, so nothing it could still send
+///   would be served; kept open, it could hold its place with one call per idle period for ever.
+/// * **Errors** (a protocol error on the connection or on one stream): a single GOAWAY naming the
+///   last call taken; the calls in flight are answered, then the connection closes.
+/// * **Abuse** that NIO's HTTP/2 handler detects (more than its share of RST_STREAM frames, the
+///   rapid reset of CVE-2023-44487; of stream errors; of empty DATA or CONTINUATION frames): NIO
+///   has sent GOAWAY `ENHANCE_YOUR_CALM` naming no stream as served, so the connection is closed
+///   at once rather than drained.
 ///
 /// The graceful close is HTTP/2's two-step GOAWAY (RFC 9113, 6.8): a GOAWAY that still admits every
 /// stream, with a PING; once the PING is answered, every call the peer sent before it saw the GOAWAY
@@ -21,9 +31,22 @@ final class PluginConnectionGuard: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
+    /// Why the guard ended a connection early, for metrics and logs.
+    enum CutReason: String, Sendable, CaseIterable {
+        case refusedCaller = "refused_caller"
+        case resetFlood = "reset_flood"
+        case protocolAbuse = "protocol_abuse"
+    }
+
     private let idleTimeout: TimeAmount
+    /// Whether the peer is inside `AUTHPLUGIN_ALLOWED_NETWORKS`.
+    private let peerAllowed: Bool
+    /// Called once, on the event loop, when the guard ends the connection for a ``CutReason``.
+    private let onCut: (CutReason) -> Void
+    private var cutReported = false
     private var context: ChannelHandlerContext?
-    private var openStreams = 0
+    /// Calls in progress (streams the peer opened that are not closed yet).
+    private(set) var openStreams = 0
     /// The last stream the peer opened, for a GOAWAY (this guard's, and ``ControlFramePolicer``'s).
     private(set) var lastStreamID = HTTP2StreamID.rootStream
     /// When the connection last had no call in progress.
@@ -46,9 +69,11 @@ final class PluginConnectionGuard: ChannelInboundHandler {
     /// The PING that follows the first GOAWAY, told apart from the peer's own PINGs by its data.
     private static let goAwayPing = HTTP2PingData(withInteger: 0x676f_6177_6179_0001)
 
-    init(idleTimeout: Duration) {
+    init(idleTimeout: Duration, peerAllowed: Bool = true, onCut: @escaping (CutReason) -> Void = { _ in }) {
         self.idleTimeout = TimeAmount(idleTimeout)
         goAwayPingTimeout = TimeAmount(min(idleTimeout, .seconds(10)))
+        self.peerAllowed = peerAllowed
+        self.onCut = onCut
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -78,15 +103,37 @@ final class PluginConnectionGuard: ChannelInboundHandler {
 
     /// The HTTP/2 handler reports connection errors here (after its own GOAWAY) and, with the same
     /// error types, the errors of single streams, which it has already reset. Both end the connection
-    /// gracefully: the other calls in flight still get their answers, and a peer too broken to answer
-    /// the PING is closed after `goAwayPingTimeout`.
+    /// with a single GOAWAY naming the last call taken: the calls in flight still get their answers,
+    /// then the connection closes. Not the two-step close: after a connection error NIO stops
+    /// reading at the first frame it cannot place, so the PING's answer may never reach us. Abuse
+    /// ends the connection at once.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        beginGoAway()
+        if let reason = Self.abuse(error) {
+            cutOff(reason)
+        } else {
+            endAfterError()
+        }
+    }
+
+    /// The connection errors of NIO's denial-of-service rules, after which NIO has already sent
+    /// GOAWAY `ENHANCE_YOUR_CALM`.
+    static func abuse(_ error: any Error) -> CutReason? {
+        switch error {
+        case is NIOHTTP2Errors.ExcessiveRSTFrames:
+            .resetFlood
+        case is NIOHTTP2Errors.ExcessiveStreamErrors, is NIOHTTP2Errors.ExcessiveNumberOfGlitches,
+            is NIOHTTP2Errors.ExcessiveEmptyDataFrames, is NIOHTTP2Errors.ExcessiveContinuationFrames,
+            is NIOHTTP2Errors.ExcessiveControlFrames:
+            .protocolAbuse
+        default:
+            nil
+        }
     }
 
     func streamOpened(_ id: HTTP2StreamID) {
         openStreams += 1
         lastStreamID = max(lastStreamID, id)
+        if !peerAllowed { refuseFurtherCalls() }
     }
 
     func streamClosed() {
@@ -109,6 +156,61 @@ final class PluginConnectionGuard: ChannelInboundHandler {
     /// Graceful shutdown: no new calls on this connection; closed when its calls have ended.
     func drain() {
         beginGoAway()
+    }
+
+    /// A refused peer's first call: no other call is taken, and the connection closes when the calls
+    /// opened so far are answered. The GOAWAY waits until the read that opened the call is processed,
+    /// so that streams opened in the same read are named as served, and answered.
+    private func refuseFurtherCalls() {
+        guard case .serving = phase, let context else { return }
+        phase = .closing
+        idleCheck?.cancel()
+        reportCut(.refusedCaller)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let guardHandler = bound.value
+            guard let context = guardHandler.context, context.channel.isActive, guardHandler.openStreams > 0 else { return }
+            context.writeAndFlush(guardHandler.wrapOutboundOut(guardHandler.goAway(lastStreamID: guardHandler.lastStreamID)), promise: nil)
+        }
+    }
+
+    /// No new calls; the connection closes once the calls in flight are answered.
+    private func endAfterError() {
+        guard let context else { return }
+        switch phase {
+        case .closing:
+            return
+        case .serving, .awaitingPingAck:
+            phase = .closing
+            idleCheck?.cancel()
+            pingDeadline?.cancel()
+        }
+        if openStreams == 0 {
+            closeAfterGoAway()
+        } else {
+            context.writeAndFlush(wrapOutboundOut(goAway(lastStreamID: lastStreamID)), promise: nil)
+        }
+    }
+
+    /// Closes the connection at once (after NIO's GOAWAY, which is flushed first).
+    private func cutOff(_ reason: CutReason) {
+        guard let context else { return }
+        phase = .closing
+        idleCheck?.cancel()
+        pingDeadline?.cancel()
+        reportCut(reason)
+        // NIO holds back its flushes while it reads: close once this read is over.
+        let channel = context.channel
+        context.eventLoop.execute {
+            channel.flush()
+            channel.close(promise: nil)
+        }
+    }
+
+    private func reportCut(_ reason: CutReason) {
+        guard !cutReported else { return }
+        cutReported = true
+        onCut(reason)
     }
 
     private func scheduleIdleCheck(at deadline: NIODeadline) {

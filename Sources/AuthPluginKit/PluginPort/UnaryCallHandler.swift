@@ -17,13 +17,18 @@ struct UnaryCallSettings: Sendable {
     /// The longest a call may take (from its request headers to its answer) when it names no
     /// shorter `grpc-timeout`: a call that never completes its request does not hold its stream forever.
     let maximumCallDuration: Duration
+    /// The largest request message (``PluginPortLimits/maximumMessageBytes``).
+    let maximumMessageBytes: Int
     let metrics: PluginMetrics
+    /// Where a refused call is reported (at most once a minute, however many there are).
+    let warnings: RateLimitedWarnings
     let logger: Logger
 }
 
 /// One HTTP/2 stream of the plugin port: one unary gRPC call.
 ///
-/// Gathers the request (HEADERS, DATA up to ``GRPCWire/maximumMessageBytes``), checks it, runs its
+/// Gathers the request (HEADERS, DATA up to ``UnaryCallSettings/maximumMessageBytes``: a larger one
+/// is `RESOURCE_EXHAUSTED` as soon as its length prefix or its bytes show it), checks it, runs its
 /// route and writes the answer: HEADERS, one DATA with the message, and trailers with `grpc-status`;
 /// or, when the call fails before an answer exists, a single HEADERS frame with the status
 /// ("trailers-only"). A route that answers `.now` is answered within the same read, on the event
@@ -75,14 +80,18 @@ final class UnaryCallHandler: ChannelInboundHandler {
         case .data(let frame):
             if frame.endStream { requestEnded = true }
             if case .receiving = phase, case .byteBuffer(var bytes) = frame.data {
-                if body.readableBytes + bytes.readableBytes > GRPCWire.maximumMessageBytes + 5 {
-                    body = ByteBuffer()
-                    let limit = GRPCWire.maximumMessageBytes
-                    finish(context, .failure(RPCError(code: .resourceExhausted, message: "the request is larger than \(limit) bytes")))
-                } else if body.readableBytes == 0 {
+                if body.readableBytes == 0 {
                     body = bytes
                 } else {
                     body.writeBuffer(&bytes)
+                }
+                // The announced length, or the bytes themselves: a body that cannot be one message
+                // within the limit is refused before more of it is kept.
+                let announced = body.getInteger(at: body.readerIndex + 1, as: UInt32.self).map(Int.init) ?? 0
+                if max(announced, body.readableBytes - 5) > settings.maximumMessageBytes {
+                    body = ByteBuffer()
+                    let limit = settings.maximumMessageBytes
+                    finish(context, .failure(RPCError(code: .resourceExhausted, message: "the request is larger than \(limit) bytes")))
                 }
             }
             if frame.endStream { endOfRequest(context) }
@@ -120,7 +129,9 @@ final class UnaryCallHandler: ChannelInboundHandler {
         }
         guard settings.callerAllowed else {
             settings.metrics.refused.increment()
-            settings.logger.warning("plugin caller refused by AUTHPLUGIN_ALLOWED_NETWORKS", metadata: ["peer": "\(settings.peer)"])
+            settings.warnings.warn(
+                .refusedCaller, "plugin caller refused by AUTHPLUGIN_ALLOWED_NETWORKS (its connection is closed)",
+                metadata: ["peer": "\(settings.peer)"])
             return finish(
                 context, .failure(RPCError(code: .permissionDenied, message: "caller is not in AUTHPLUGIN_ALLOWED_NETWORKS")))
         }

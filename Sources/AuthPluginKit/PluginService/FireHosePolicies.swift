@@ -11,6 +11,9 @@ enum FireHosePolicy: String, Sendable {
     case size
     /// A new `basic` account whose login is not its e-mail's login name: ctrl 422.
     case canonical
+    /// A `{login scheme:"token"}` with a Tinode token issued before the user's logout-all, deletion
+    /// or refresh-token reuse: ctrl 401.
+    case revokedToken = "revoked_token"
 }
 
 /// What FireHose answers, and the policy that refused the message, if any.
@@ -34,6 +37,10 @@ struct FireHosePolicies: Sendable {
     let loginNames: LoginNameMapper
     let metrics: PluginMetrics
     let logger: Logger
+    /// Per-user marks of revoked Tinode tokens; nil: token logins are not checked.
+    var revocations: (any TinodeTokenRevocations)? = nil
+    /// Tinode's `expire_in`, to tell when a token was issued from its expiry.
+    var tokenLifetime: Duration = .seconds(1_209_600)
 
     /// Key prefix of the login buckets in the shared rate limiter.
     static let bucketPrefix = "plugin-login:"
@@ -42,8 +49,8 @@ struct FireHosePolicies: Sendable {
     /// applies to, which gets nil (``decide(_:)`` then takes the token and decides).
     func decideAtOnce(_ request: Pbx_ClientReq) -> FireHoseDecision? {
         switch request.msg.message {
-        case .login:
-            return throttles(request.sess) ? nil : .proceed
+        case .login(let login):
+            return throttles(request.sess) || revokedTokenCheck(login) != nil ? nil : .proceed
         case .acc(let acc):
             return throttles(request.sess) ? nil : accountDecision(acc)
         case .pub(let pub):
@@ -62,6 +69,10 @@ struct FireHosePolicies: Sendable {
         switch request.msg.message {
         case .login(let login):
             if await throttled(request.sess) { return Self.throttled(id: login.id) }
+            if let token = revokedTokenCheck(login), await isRevoked(token) {
+                return FireHoseDecision(
+                    response: Self.refusal(id: login.id, topic: "", code: 401, text: "authentication failed"), policy: .revokedToken)
+            }
         case .acc(let acc):
             if await throttled(request.sess) { return Self.throttled(id: acc.id) }
             return accountDecision(acc)
@@ -97,6 +108,38 @@ struct FireHosePolicies: Sendable {
                     $0.text = text
                 }
             }
+        }
+    }
+
+    /// The token of a `{login scheme:"token"}` when revocations are checked and it has Tinode's layout.
+    private func revokedTokenCheck(_ login: Pbx_ClientLogin) -> TinodeTokenLayout? {
+        guard revocations != nil, login.scheme.lowercased() == "token" else { return nil }
+        return TinodeTokenLayout(login.secret)
+    }
+
+    /// Whether the token was issued before its user's mark. A store that fails or is slow lets the
+    /// login through (counted and logged): the Gateway's sessions log in again by token after every
+    /// reconnect, and a Valkey outage must not end them all; the mark applies again once Valkey answers.
+    private func isRevoked(_ token: TinodeTokenLayout) async -> Bool {
+        guard let revocations else { return false }
+        let mark = await withDeadline(settings.throttleTimeout) { () -> Result<Date?, any Error> in
+            do { return .success(try await revocations.revokedBefore(userID: token.userID)) } catch { return .failure(error) }
+        }
+        switch mark {
+        case .success(let mark?):
+            guard token.issued(lifetime: tokenLifetime) < mark else { return false }
+            logger.notice("FireHose: Tinode token issued before the user's logout-all refused", metadata: ["user": "\(token.userID)"])
+            return true
+        case .success(nil):
+            return false
+        case .failure(let error):
+            metrics.throttleErrors.increment()
+            logger.warning("FireHose: revocation check failed; token login let through", metadata: ["error": "\(error)"])
+            return false
+        case nil:
+            metrics.throttleErrors.increment()
+            logger.warning("FireHose: revocation check timed out; token login let through")
+            return false
         }
     }
 

@@ -11,7 +11,13 @@ import Metrics
 /// * `authplugin_plugin_refused_total`: calls from outside `AUTHPLUGIN_ALLOWED_NETWORKS`.
 /// * `authplugin_plugin_connections_cut_total{reason}`: plugin-port connections the server ended
 ///   because the peer misbehaved; `reason` is `control_frame_flood` (more PING/SETTINGS/PRIORITY
-///   frames than its answers and the allowance cover: `ControlFramePolicer`).
+///   frames than its answers and the allowance cover: `ControlFramePolicer`), `reset_flood` (NIO's
+///   limit on RST_STREAM frames: rapid reset), `protocol_abuse` (NIO's other limits: stream errors,
+///   empty DATA, CONTINUATION frames), `refused_caller` (closed after a call from outside
+///   `AUTHPLUGIN_ALLOWED_NETWORKS`) or `connection_limit` (closed at once: the port had
+///   `AUTHPLUGIN_GRPC_MAX_CONNECTIONS` open, or its share for outside peers).
+/// * `authplugin_plugin_streams_refused_total`: streams reset with `REFUSED_STREAM` because their
+///   connection already had `AUTHPLUGIN_GRPC_MAX_STREAMS` calls in progress.
 /// * `authplugin_webhook_queue_depth`, `authplugin_webhook_deliveries_total`,
 ///   `authplugin_webhook_retries_total`, `authplugin_webhook_failures_total` (given up),
 ///   `authplugin_webhook_dropped_total` (queue full), `authplugin_webhook_delivery_duration_seconds`.
@@ -28,6 +34,13 @@ public struct PluginMetrics: Sendable {
     let throttleErrors = Counter(label: "authplugin_plugin_throttle_errors_total")
     let refused = Counter(label: "authplugin_plugin_refused_total")
     let controlFrameFloods = Counter(label: "authplugin_plugin_connections_cut_total", dimensions: [("reason", "control_frame_flood")])
+    let connectionLimitCuts = Counter(label: "authplugin_plugin_connections_cut_total", dimensions: [("reason", "connection_limit")])
+    /// By ``PluginConnectionGuard/CutReason``.
+    private let guardCuts: [PluginConnectionGuard.CutReason: Counter] = Dictionary(
+        uniqueKeysWithValues: PluginConnectionGuard.CutReason.allCases.map {
+            ($0, Counter(label: "authplugin_plugin_connections_cut_total", dimensions: [("reason", $0.rawValue)]))
+        })
+    let refusedStreams = Counter(label: "authplugin_plugin_streams_refused_total")
     let webhookQueueDepth = Gauge(label: "authplugin_webhook_queue_depth")
     let webhookDeliveries = Counter(label: "authplugin_webhook_deliveries_total")
     let webhookRetries = Counter(label: "authplugin_webhook_retries_total")
@@ -60,5 +73,10 @@ public struct PluginMetrics: Sendable {
 
     func refusedBy(_ policy: FireHosePolicy) {
         policyRefusals[policy.rawValue]?.increment()
+    }
+
+    /// A plugin-port connection its guard ended early.
+    func cut(_ reason: PluginConnectionGuard.CutReason) {
+        guardCuts[reason]?.increment()
     }
 }

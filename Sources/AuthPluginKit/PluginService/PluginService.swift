@@ -25,10 +25,14 @@ public struct PluginService: Sendable {
 
     public init(
         settings: PluginSettings, rateLimiter: any RateLimiter, provenAddresses: any ProvenAddressStore,
-        loginNames: LoginNameMapper, webhooks: WebhookDispatcher?, metrics: PluginMetrics, logger: Logger
+        loginNames: LoginNameMapper, webhooks: WebhookDispatcher?, metrics: PluginMetrics, logger: Logger,
+        tinodeRevocations: (any TinodeTokenRevocations)? = nil, tinodeTokenLifetime: Duration = .seconds(1_209_600)
     ) {
-        policies = FireHosePolicies(
+        var policies = FireHosePolicies(
             settings: settings, rateLimiter: rateLimiter, loginNames: loginNames, metrics: metrics, logger: logger)
+        policies.revocations = tinodeRevocations
+        policies.tokenLifetime = tinodeTokenLifetime
+        self.policies = policies
         finder = settings.findEmails ? FindRewriter(loginNames: loginNames, proofs: provenAddresses) : nil
         self.webhooks = webhooks
         self.metrics = metrics

@@ -29,12 +29,15 @@ public struct RESTAuthService: Sendable {
     let loginNames: LoginNameMapper
     let settings: RESTAuthSettings
     let logger: Logger
+    /// Marks of revoked Tinode tokens; `del` sets one, so the deleted user's tokens stop at FireHose.
+    let tinodeRevocations: (any TinodeTokenRevocations)?
 
     public init(
         tokens: TokenService, external: ExternalTokenVerifier?, tokenStore: any TokenStore, links: any IdentityLinkStore,
         proofs: any ProvenAddressStore, loginNames: LoginNameMapper, settings: RESTAuthSettings,
-        logger: Logger = Logger(label: "AuthPlugin.RESTAuth")
+        logger: Logger = Logger(label: "AuthPlugin.RESTAuth"), tinodeRevocations: (any TinodeTokenRevocations)? = nil
     ) {
+        self.tinodeRevocations = tinodeRevocations
         self.tokens = tokens
         self.external = external
         self.tokenStore = tokenStore
@@ -166,6 +169,8 @@ public struct RESTAuthService: Sendable {
         do {
             _ = try await links.unlink(uid: uid)
             try await proofs.forget(uid: uid)
+            try await tinodeRevocations?.revoke(userID: "usr" + uid, issuedBefore: Date())
+            // Every login: access records and (in Valkey) refresh families.
             _ = try await tokenStore.deleteAll(userID: "usr" + uid)
         } catch {
             logger.error(

@@ -37,15 +37,16 @@ extension GatewayAPI {
         guard !code.isEmpty, code.utf8.count <= 32, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
             throw APIError.badRequest("`code` must be the code from the mail (letters and digits).")
         }
-        try await limit("auth:" + context.callerAddress, settings.authAttempts)
+        try await limitAuthAttempt(request, context)
         let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
         guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
             !password.isEmpty
         else { throw wrong }
         // Per client through the bucket above; per address too, so that guessing one address's code
         // from many clients is limited. Tinode itself refuses answers after `max_retries` wrong ones
-        // until a new code is sent.
-        try await limit("verify:address:" + address, settings.verifyAttempts)
+        // until a new code is sent. The password is checked too: it draws on the account's budget.
+        try await limit("verify:address:" + address, settings.verifyAttempts, failClosed: true)
+        try await limitAccountAttempt(address)
         let invalidCode = APIError(.badRequest, "invalid_code", "The code is wrong or was replaced by a newer one.")
         let (identity, login) = try await signIn(address: address, names: names, unverified: invalidCode) {
             .answeringCode(login: $0, password: password, email: address, code: code)
@@ -62,11 +63,13 @@ extension GatewayAPI {
         let email = try body.string("email")
         let password = try body.string("password")
         try requireVerification()
-        try await limit("auth:" + context.callerAddress, settings.authAttempts)
+        try await limitAuthAttempt(request, context)
         let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
         guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
             !password.isEmpty
         else { throw wrong }
+        // A password check like login's (401 or not): the account's budget.
+        try await limitAccountAttempt(address)
         for login in names {
             do {
                 _ = try await pool.logIn(.basic(login: login, password: password))
@@ -76,7 +79,7 @@ extension GatewayAPI {
             } catch TinodeSessionError.validationRequired(let userID, let token, _) {
                 // Each code is a mail to the address: limited per address, counted only for callers
                 // who knew the password, so that strangers cannot use up the owner's allowance.
-                try await limit("verify:resend:" + address, settings.verifyResends)
+                try await limit("verify:resend:" + address, settings.verifyResends, failClosed: true)
                 let ctrl: Pbx_ServerCtrl
                 do {
                     ctrl = try await pool.requestCode(userID: userID, token: token, email: address)

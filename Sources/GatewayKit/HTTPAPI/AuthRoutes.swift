@@ -9,6 +9,9 @@ struct FamilyPayload: Codable {
     var tinodeTokenExpires: Date
     var login: String?
     var email: String?
+    /// When the login started; a family older than the user's logout-all is refused at refresh
+    /// (nil in families written before this field existed: those are judged by the store alone).
+    var startedAt: Date?
 }
 
 extension GatewayAPI {
@@ -28,7 +31,7 @@ extension GatewayAPI {
         let address = try normalisedAddress(email)
         let names = try mappedLogins(address)
         try checkPassword(password)
-        try await limit("auth:" + context.callerAddress, settings.authAttempts)
+        try await limitAuthAttempt(request, context)
         let displayName = name.isEmpty ? Self.localPart(of: address) : name
         let outcome = try await createAccount(address: address, names: names, password: password, displayName: displayName)
         switch (outcome, settings.emailVerification) {
@@ -62,21 +65,28 @@ extension GatewayAPI {
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
         let email = try body.string("email")
         let password = try body.string("password")
-        try await limit("auth:" + context.callerAddress, settings.authAttempts)
+        try await limitAuthAttempt(request, context)
         let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
         guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
             !password.isEmpty
         else { throw wrong }
+        try await limitAccountAttempt(address)
         let (identity, login) = try await signIn(address: address, names: names) { .basic(login: $0, password: password) }
         return try await issueTokens(for: identity, login: login, email: address, status: .ok)
     }
     /// `POST /v1/auth/refresh {"refresh_token"}` -> 200 with a new pair. Each refresh token works
-    /// once; presenting a used one revokes its whole family.
+    /// once; presenting a used one ends every login of the user (a copied token was used). The access
+    /// token the refresh replaces keeps working for `GATEWAY_REFRESH_GRACE_SECONDS`, then stops.
     func refresh(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
         let presented = try body.string("refresh_token")
         let invalid = APIError(.unauthorized, "invalid_refresh_token", "The refresh token is invalid, expired or used.")
         guard let claims = try? await tokens.verifyRefreshToken(presented) else { throw invalid }
+        // Per login and per user: a client looping refreshes costs a bounded amount of work.
+        try await limit("refresh:login:" + claims.familyID, settings.refreshes)
+        try await limit(
+            "refresh:user:" + claims.userID,
+            RateLimit(capacity: settings.refreshes.capacity * 5, perSecond: settings.refreshes.perSecond * 5))
         let nextRefreshID = Self.randomID()
         let rotation: RefreshRotation
         do {
@@ -87,13 +97,20 @@ extension GatewayAPI {
         }
         switch rotation {
         case .reused:
-            logger.warning("refresh token reused: family revoked", metadata: ["user": "\(claims.userID)"])
+            logger.warning("refresh token reused: every login of the user ended", metadata: ["user": "\(claims.userID)"])
+            try await endEveryLogin(of: claims.userID)
             throw invalid
         case .unknownFamily:
             throw invalid
         case .rotated(let payloadData):
             guard let payload = try? JSONDecoder().decode(FamilyPayload.self, from: payloadData), payload.userID == claims.userID
             else { throw invalid }
+            if let started = payload.startedAt, let mark = try await revocationMark(of: payload.userID), started < mark {
+                // Ended by a logout-all after this login began (the store may keep the family when it
+                // is not Valkey's, whose logout-all deletes it).
+                try? await refreshFamilies.revoke(familyID: claims.familyID)
+                throw invalid
+            }
             var tinodeToken = payload.tinodeToken
             var expires = payload.tinodeTokenExpires
             // A live session logged in again by token since and holds a fresher one (Tinode's tokens slide).
@@ -101,17 +118,27 @@ extension GatewayAPI {
                 tinodeToken = identity.token.base64EncodedString()
                 expires = identity.tokenExpires ?? expires
             }
-            return try await issueAccessAndRespond(
+            let accessID = Self.randomID()
+            let response = try await issueAccessAndRespond(
                 userID: payload.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: payload.login, email: payload.email,
-                familyID: claims.familyID, refreshID: nextRefreshID, status: .ok)
+                familyID: claims.familyID, refreshID: nextRefreshID, accessID: accessID, status: .ok)
+            do {
+                try await tokenStore.retireFamily(claims.familyID, except: accessID, within: settings.refreshGrace)
+            } catch {
+                // The new pair is issued; the old access token then lives out its own (short) life.
+                logger.warning("could not retire the replaced access token", metadata: ["error": "\(error)"])
+            }
+            return response
         }
     }
 
-    /// `POST /v1/auth/logout` (Bearer) -> 204: the access id and the refresh family are revoked and
-    /// the user's Tinode session is closed.
+    /// `POST /v1/auth/logout` (Bearer) -> 204: this login ends (its refresh family and every access
+    /// token it produced), and the user's Tinode session on this instance is closed.
     func logOut(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
+        let family = caller.record.refreshFamilyID ?? caller.record.accessID
         do {
+            _ = try await tokenStore.revokeFamily(family, userID: caller.userID)
             try await tokenStore.delete(accessID: caller.record.accessID)
             if let family = caller.record.refreshFamilyID { try await refreshFamilies.revoke(familyID: family) }
         } catch {
@@ -119,6 +146,36 @@ extension GatewayAPI {
         }
         await pool.close(userID: caller.userID)
         return Response(status: .noContent)
+    }
+
+    /// `POST /v1/auth/logout-all` (Bearer) -> 204: every login of the user ends, and so do the Tinode
+    /// tokens issued before now (AuthPlugin's FireHose refuses them at token login).
+    func logOutEverywhere(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let caller = try await authenticate(request)
+        try await endEveryLogin(of: caller.userID)
+        if let family = caller.record.refreshFamilyID { try? await refreshFamilies.revoke(familyID: family) }
+        return Response(status: .noContent)
+    }
+
+    /// Every access token and login of the user, the user's Tinode tokens issued until now, and the
+    /// user's Tinode session on this instance.
+    func endEveryLogin(of userID: String) async throws {
+        do {
+            // The mark first: should the second step fail, refreshes of the remaining logins are refused.
+            try await tinodeRevocations.revoke(userID: userID, issuedBefore: Date())
+            _ = try await tokenStore.deleteAll(userID: userID)
+        } catch {
+            throw storeFailure(error)
+        }
+        await pool.close(userID: userID)
+    }
+
+    private func revocationMark(of userID: String) async throws -> Date? {
+        do {
+            return try await tinodeRevocations.revokedBefore(userID: userID)
+        } catch {
+            throw storeFailure(error)
+        }
     }
 
     /// `GET /v1/me` -> who the token belongs to.
@@ -175,7 +232,8 @@ extension GatewayAPI {
         let tinodeToken = identity.token.base64EncodedString()
         let expires = identity.tokenExpires ?? Date().addingTimeInterval(14 * 86_400)
         let payload = FamilyPayload(
-            userID: identity.userID, tinodeToken: tinodeToken, tinodeTokenExpires: expires, login: login, email: email)
+            userID: identity.userID, tinodeToken: tinodeToken, tinodeTokenExpires: expires, login: login, email: email,
+            startedAt: Date())
         do {
             try await refreshFamilies.start(
                 familyID: familyID, refreshID: refreshID, payload: try JSONEncoder().encode(payload), ttl: tokens.refreshTTL)
@@ -184,14 +242,13 @@ extension GatewayAPI {
         }
         return try await issueAccessAndRespond(
             userID: identity.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: login, email: email, familyID: familyID,
-            refreshID: refreshID, status: status)
+            refreshID: refreshID, accessID: Self.randomID(), status: status)
     }
 
     private func issueAccessAndRespond(
         userID: String, tinodeToken: String, tinodeExpires: Date, login: String?, email: String?, familyID: String, refreshID: String,
-        status: HTTPResponse.Status
+        accessID: String, status: HTTPResponse.Status
     ) async throws -> Response {
-        let accessID = Self.randomID()
         let record = TokenRecord(
             accessID: accessID, userID: userID, tinodeToken: tinodeToken, tinodeTokenExpires: tinodeExpires, createdAt: Date(),
             login: login, email: email, refreshFamilyID: familyID)

@@ -19,7 +19,7 @@ extension GatewayAPI {
         guard let issuer = settings.externalIssuer else {
             throw APIError(.notFound, "external_login_off", "No backend issuer is configured (EXTERNAL_JWT_ISSUER).")
         }
-        try await limit("auth:" + context.callerAddress, settings.authAttempts)
+        try await limitAuthAttempt(request, context)
         // Only routing: Tinode would ask AuthPlugin about any token, and a Gateway access token
         // would log in too; this route is for the backend's tokens. AuthPlugin checks the rest.
         // (`unverifiedIssuer` also refuses tokens over the size every JWT here is held to.)

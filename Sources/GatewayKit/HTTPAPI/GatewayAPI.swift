@@ -15,11 +15,21 @@ public struct GatewayAPISettings: Sendable {
     /// Whether register and login require an address proven through Tinode's e-mail validator
     /// (`GATEWAY_EMAIL_VERIFICATION`; the configuration's default is `required` in production).
     public var emailVerification = EmailVerificationMode.off
+    /// Password tries against one account (login, verify, resend), from all clients together, so
+    /// that one address cannot be guessed from many clients (`GATEWAY_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_HOUR`).
+    public var accountAttempts = RateLimit(capacity: 30, perSecond: 30.0 / 3600)
+    /// Who the client of a request is, for the per-client buckets (`TRUSTED_PROXIES`; none trusted
+    /// by default: the socket's peer is the client).
+    public var clientAddresses = ClientAddressResolver()
     /// Verification codes tried per address, and per client address.
     public var verifyAttempts = RateLimit(capacity: 10, perSecond: 10.0 / 3600)
     /// `EXTERNAL_JWT_ISSUER`: tokens of this issuer may be exchanged for a token pair
     /// (`POST /v1/auth/external`); nil turns the route off.
     public var externalIssuer: String?
+    /// Refreshes per login (five times as many per user).
+    public var refreshes = RateLimit.perMinute(10)
+    /// How long the access token a refresh replaces keeps working.
+    public var refreshGrace: Duration = .seconds(10)
     /// New codes requested per address (each one sends a mail).
     public var verifyResends = RateLimit(capacity: 5, perSecond: 5.0 / 3600)
     /// Messages per user.
@@ -28,6 +38,12 @@ public struct GatewayAPISettings: Sendable {
     public var idempotencyTTL: Duration = .seconds(86_400)
     /// SSE comment lines that keep proxies from closing a quiet stream.
     public var streamHeartbeat: Duration = .seconds(15)
+    /// Most messages a resuming live client is sent from history (`GATEWAY_MAX_REPLAY`); beyond it
+    /// the stream starts with a `reset` and only the newest this many.
+    public var maxReplay = 1000
+    /// Live streams (SSE and WebSocket together) a user may hold open on this instance
+    /// (`GATEWAY_MAX_STREAMS_PER_USER`); beyond it 429 `too_many_streams`.
+    public var maxStreamsPerUser = 8
 
     public init() {}
 }
@@ -39,6 +55,7 @@ public struct GatewayAPI: Sendable {
     let refreshFamilies: any RefreshFamilyStore
     let idempotency: any IdempotencyStore
     let provenAddresses: any ProvenAddressStore
+    let tinodeRevocations: any TinodeTokenRevocations
     let rateLimiter: any RateLimiter
     let pool: TinodeSessionPool
     /// Direct reads of Tinode's MongoDB (`MONGO_URL`); nil: history through Tinode's protocol.
@@ -46,6 +63,8 @@ public struct GatewayAPI: Sendable {
     let loginNames: LoginNameMapper
     let settings: GatewayAPISettings
     let logger: Logger
+    /// Each user's open live streams on this instance (`maxStreamsPerUser`).
+    let liveStreams = StreamQuota()
 
     public init(
         tokens: TokenService, backend: StoreBackend, pool: TinodeSessionPool, loginNames: LoginNameMapper,
@@ -56,6 +75,7 @@ public struct GatewayAPI: Sendable {
         self.refreshFamilies = backend.refreshFamilies
         self.idempotency = backend.idempotency
         self.provenAddresses = backend.provenAddresses
+        self.tinodeRevocations = backend.tinodeRevocations
         self.rateLimiter = backend.rateLimiter
         self.pool = pool
         self.storeReads = storeReads
@@ -76,6 +96,7 @@ public struct GatewayAPI: Sendable {
         (.post, "/v1/auth/external", { api, request, context in try await api.exchangeExternalToken(request, context) }),
         (.post, "/v1/auth/refresh", { api, request, context in try await api.refresh(request, context) }),
         (.post, "/v1/auth/logout", { api, request, context in try await api.logOut(request, context) }),
+        (.post, "/v1/auth/logout-all", { api, request, context in try await api.logOutEverywhere(request, context) }),
         (.get, "/v1/me", { api, request, context in try await api.me(request, context) }),
         (.post, "/v1/messages", { api, request, context in try await api.send(request, context) }),
         (.get, "/v1/messages", { api, request, context in try await api.history(request, context) }),
@@ -84,8 +105,8 @@ public struct GatewayAPI: Sendable {
         (.get, "/v1/users/{user_id}", { api, request, context in try await api.user(request, context) }),
     ]
 
-    /// The operational routes, served beside the API.
-    static let operationalRoutes: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json"]
+    /// The operational routes, served beside the API (`/metrics` has a listener of its own).
+    static let operationalRoutes: Set<String> = ["GET /healthz", "GET /readyz", "GET /openapi.json"]
 
     /// `METHOD /path` of everything served.
     static var operations: Set<String> {
@@ -109,9 +130,15 @@ public struct GatewayAPI: Sendable {
         return APIError.unavailable("The token store")
     }
 
-    /// Takes a token from a bucket; a store outage lets the request through (and is logged) rather
-    /// than turning every request into an error.
-    func limit(_ key: String, _ rate: RateLimit) async throws {
+    /// Takes a token from a bucket (429 `rate_limited` when it is empty).
+    ///
+    /// When the store cannot answer, `failClosed` decides. Register, login, verify, resend and the
+    /// external exchange fail closed (503 `service_unavailable` for every attempt): open, they would
+    /// allow unlimited guessing during an outage, and login would still tell a right password (503
+    /// when the refresh family cannot be written) from a wrong one (401). Sends stay open, as they
+    /// always were: the sender is authenticated already, Tinode limits what it accepts, and an
+    /// outage of the limiter should not stop a chat that otherwise works. Both cases are logged.
+    func limit(_ key: String, _ rate: RateLimit, failClosed: Bool = false) async throws {
         do {
             if case .limited(let retryAfter) = try await rateLimiter.take(key, limit: rate) {
                 throw APIError(.tooManyRequests, "rate_limited", "Too many requests; retry later.", retryAfter: retryAfter)
@@ -119,7 +146,13 @@ public struct GatewayAPI: Sendable {
         } catch let error as APIError {
             throw error
         } catch {
-            logger.warning("rate limiter unavailable; request allowed", metadata: ["error": "\(error)"])
+            guard failClosed else {
+                logger.warning("rate limiter unavailable; request allowed", metadata: ["error": "\(error)"])
+                return
+            }
+            logger.warning("rate limiter unavailable; request refused", metadata: ["error": "\(error)"])
+            // An outage of the store seldom ends within a second; a few seconds spare it a flood of retries.
+            throw APIError.unavailable("The rate limiter", retryAfter: .seconds(5))
         }
     }
 }

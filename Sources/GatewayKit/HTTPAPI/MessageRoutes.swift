@@ -6,17 +6,19 @@ import SidecarCore
 extension GatewayAPI {
     /// `POST /v1/messages {"text"} | {"content": <Drafty>}` -> 201 `{"seq","topic","ts"}`, sent as the
     /// caller to the room. With `Idempotency-Key`, a retry gets the first answer instead of a second
-    /// message.
+    /// message; the same key with another message is refused (422 `idempotency_key_reused`).
     func send(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
         var (content, head) = try messageContent(body)
+        // The message as Tinode would get it, before the marker below is added to its head.
+        let fingerprint = IdempotencyFingerprint.of(scope: caller.userID, parts: [content, head["mime"] ?? Data()])
         let key = request.headers[.idempotencyKey]?.trimmingCharacters(in: .whitespaces)
         if let key {
             guard !key.isEmpty, key.utf8.count <= 200 else { throw APIError.badRequest("Idempotency-Key must be 1 to 200 characters.") }
             let claim: IdempotencyClaim
             do {
-                claim = try await idempotency.claim(scope: caller.userID, key: key, claimTTL: .seconds(60))
+                claim = try await idempotency.claim(scope: caller.userID, key: key, fingerprint: fingerprint, claimTTL: .seconds(60))
             } catch {
                 throw storeFailure(error)
             }
@@ -26,6 +28,8 @@ extension GatewayAPI {
                     status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: answer)))
             case .inProgress:
                 throw APIError(.conflict, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress.")
+            case .reused:
+                throw Self.idempotencyKeyReused
             case .claimed:
                 head[SendMarker.headKey] = SendMarker.headValue(scope: caller.userID, key: key)
             }
@@ -36,21 +40,24 @@ extension GatewayAPI {
         do {
             try await limit("send:" + caller.userID, settings.sends)
             let session = try await session(for: caller)
-            if let key, let earlier = try await earlierSend(key: key, by: caller.userID, on: session) {
+            if let key, let earlier = try await earlierSend(key: key, fingerprint: fingerprint, by: caller.userID, on: session) {
                 receipt = earlier
             } else {
                 publishing = true
                 receipt = try await session.publish(content: content, head: head)
             }
         } catch {
-            if let key { await giveUp(key: key, of: caller, after: error, publishing: publishing, since: attemptStarted) }
+            if let key {
+                await giveUp(key: key, fingerprint: fingerprint, of: caller, after: error, publishing: publishing, since: attemptStarted)
+            }
             if let failure = error as? TinodeSessionError { throw APIError.tinode(failure) }
             throw error
         }
         let answer = Self.sendAnswer(receipt)
         if let key {
             do {
-                try await idempotency.complete(scope: caller.userID, key: key, answer: answer, ttl: settings.idempotencyTTL)
+                try await idempotency.complete(
+                    scope: caller.userID, key: key, fingerprint: fingerprint, answer: answer, ttl: settings.idempotencyTTL)
             } catch {
                 logger.warning("idempotency answer not stored", metadata: ["error": "\(error)"])
             }
@@ -64,12 +71,15 @@ extension GatewayAPI {
     /// instead of posting it twice. After a timeout the claim is also kept until it expires, because
     /// Tinode may still store the message after we stopped waiting. Otherwise nothing was stored and
     /// the key is free at once.
-    private func giveUp(key: String, of caller: Caller, after error: any Error, publishing: Bool, since started: Date) async {
+    private func giveUp(
+        key: String, fingerprint: String, of caller: Caller, after error: any Error, publishing: Bool, since started: Date
+    ) async {
         let failure = error as? TinodeSessionError
         let uncertain = publishing && failure?.outcomeUnknown == true
         if uncertain {
             do {
-                try await idempotency.markUncertain(scope: caller.userID, key: key, since: started, ttl: settings.idempotencyTTL)
+                try await idempotency.markUncertain(
+                    scope: caller.userID, key: key, fingerprint: fingerprint, since: started, ttl: settings.idempotencyTTL)
             } catch {
                 // Unrecorded, a retry could post twice: keep the claim, so retries wait for its expiry.
                 logger.warning("uncertain send not recorded; the Idempotency-Key stays claimed", metadata: ["error": "\(error)"])
@@ -82,15 +92,20 @@ extension GatewayAPI {
 
     /// The receipt of an earlier uncertain attempt with `key` that did reach Tinode, found by its
     /// marker in the room's history (newest first, back to a little before that attempt); nil when
-    /// there was no uncertain attempt or its message is not there.
-    private func earlierSend(key: String, by userID: String, on session: TinodeSession) async throws -> PublishReceipt? {
-        let since: Date?
+    /// there was no uncertain attempt or its message is not there. An uncertain attempt of another
+    /// message with the same key is refused (422), as a completed one is.
+    private func earlierSend(key: String, fingerprint: String, by userID: String, on session: TinodeSession) async throws
+        -> PublishReceipt?
+    {
+        let attempt: UncertainAttempt?
         do {
-            since = try await idempotency.uncertainSince(scope: userID, key: key)
+            attempt = try await idempotency.uncertainAttempt(scope: userID, key: key)
         } catch {
             throw storeFailure(error)
         }
-        guard let since else { return nil }
+        guard let attempt else { return nil }
+        guard attempt.matches(fingerprint) else { throw Self.idempotencyKeyReused }
+        let since = attempt.since
         let marker = SendMarker.headValue(scope: userID, key: key)
         // Tinode stamps the message when it stores it, after the attempt started; the margin covers a
         // clock difference between the two hosts.
@@ -108,6 +123,11 @@ extension GatewayAPI {
         }
         return nil
     }
+
+    /// The same `Idempotency-Key` with another message: answering with the first message's receipt
+    /// would tell the client that this one was sent.
+    static let idempotencyKeyReused = APIError(
+        .unprocessableContent, "idempotency_key_reused", "This Idempotency-Key was used for a different message; use a new key.")
 
     /// `{"seq","topic","ts"}`, keys sorted: written directly, as it is on every send's path.
     static func sendAnswer(_ receipt: PublishReceipt) -> Data {
@@ -162,22 +182,31 @@ extension GatewayAPI {
     }
 
     /// Tinode content for `{"text"}` (a JSON string) or `{"content"}` (Drafty, with head `mime`).
+    ///
+    /// The size limit applies to the content as encoded for Tinode (``TinodeContentSize``), not to
+    /// the text as the client sent it: escaping makes text of control characters six times larger.
+    /// The WebSocket's sends come through here too.
     func messageContent(_ body: JSONBody) throws -> (Data, [String: Data]) {
         if let text = try body.optionalString("text") {
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.badRequest("`text` is empty.") }
-            guard text.utf8.count <= settings.maxMessageBytes else {
-                throw APIError(.contentTooLarge, "message_too_large", "`text` is longer than \(settings.maxMessageBytes) bytes.")
-            }
+            // Checked before encoding too, so that a huge text is refused without copying it.
+            guard text.utf8.count <= settings.maxMessageBytes else { throw messageTooLarge("text") }
             // Tinode's plain-text content: the text as a JSON string.
-            return (Data(JSONStringEscaping.literal(text)), [:])
+            let content = JSONStringEscaping.literal(text)
+            guard TinodeContentSize.measure(content) <= settings.maxMessageBytes else { throw messageTooLarge("text") }
+            return (Data(content), [:])
         }
         if let drafty = try body.optionalObject("content") {
             let data = try JSONSerialization.data(withJSONObject: drafty, options: [.sortedKeys])
-            guard data.count <= settings.maxMessageBytes else {
-                throw APIError(.contentTooLarge, "message_too_large", "`content` is larger than \(settings.maxMessageBytes) bytes.")
-            }
+            guard TinodeContentSize.measure(data) <= settings.maxMessageBytes else { throw messageTooLarge("content") }
             return (data, ["mime": Data("\"text/x-drafty\"".utf8)])
         }
         throw APIError.badRequest("Send `text` (a string) or `content` (a Drafty object).")
+    }
+
+    private func messageTooLarge(_ field: String) -> APIError {
+        APIError(
+            .contentTooLarge, "message_too_large",
+            "`\(field)` is larger than \(settings.maxMessageBytes) bytes as sent to Tinode (JSON, escapes included).")
     }
 }

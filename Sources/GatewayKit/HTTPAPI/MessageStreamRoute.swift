@@ -1,108 +1,112 @@
 import Foundation
 import Hummingbird
 import NIOCore
-import ServiceLifecycle
 
 extension GatewayAPI {
     /// `GET /v1/messages/stream`: Server-Sent Events, one `message` event per room message with
     /// `id` = its seq. `Last-Event-ID` (or `?last_event_id=`) first replays what came after that id
-    /// from history, then goes live, with no gap and no duplicate; comment lines every
-    /// `streamHeartbeat` keep proxies from closing a quiet stream.
+    /// from history (at most `maxReplay` messages, after a `reset` event when more were missed),
+    /// then goes live, with no gap and no duplicate; comment lines every `streamHeartbeat` keep
+    /// proxies from closing a quiet stream. A client that stops reading is cut off (`RoomStream`).
     func stream(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
-        let lastEventText = request.headers[.lastEventID] ?? request.uri.queryParameters["last_event_id"].map(String.init)
-        var resumeAfter: Int?
-        if let lastEventText {
-            guard let value = Int(lastEventText.trimmingCharacters(in: .whitespaces)), value >= 0 else {
-                throw APIError.badRequest("Last-Event-ID must be a seq.")
-            }
-            resumeAfter = value
-        }
+        let resumeAfter = try LastEventID.parse(
+            request.headers[.lastEventID] ?? request.uri.queryParameters["last_event_id"].map(String.init), field: "Last-Event-ID")
+        let lease = try streamLease(for: caller)
         let session = try await session(for: caller)
         // Subscribe before reading history, so that nothing published in between is missed; what
         // both deliver is sent once.
         let subscription = try await tinodeCall { try await session.subscribeLive() }
-        let room = await pool.roomTopic
-        var backlog: [ChatMessage] = []
-        if let resumeAfter {
-            backlog = try await missedMessages(after: resumeAfter, session: session)
+        let history = SessionRoomHistory(session: session)
+        let plan: ReplayPlan?
+        do {
+            plan = try await tinodeCall {
+                try await RoomStream.plan(resumeAfter: resumeAfter, history: history, maxReplay: settings.maxReplay)
+            }
+        } catch {
+            subscription.cancel()
+            throw error
         }
-        let replay = backlog
-        let resumePoint = resumeAfter
-        let heartbeat = settings.streamHeartbeat
+        let stream = RoomStream(
+            subscription: subscription, history: history, room: await pool.roomTopic, plan: plan, keepAlive: settings.streamHeartbeat,
+            lease: lease)
         let logger = self.logger
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(
             status: .ok, headers: headers,
             body: .init { writer in
-                var lastSent = resumePoint
                 try await writer.write(ByteBuffer(string: ": connected\n\n"))
-                for message in replay {
-                    try await writer.write(Self.event(for: message))
-                    lastSent = message.seq
+                let response = ResponseWriterHandle(writer)
+                let ending = await stream.run { item in try await response.write(Self.serverSentEvent(item)) }
+                logger.debug("live stream ended", metadata: ["ending": "\(ending)"])
+                switch ending {
+                case .cutOff:
+                    // A write may have been cancelled half-way through the stream: end the connection,
+                    // not the response (the client reconnects with its Last-Event-ID).
+                    throw StreamCutOff()
+                case .clientGone:
+                    return
+                case .feedEnded, .shutdown, .replayFailed:
+                    try await response.finish()
                 }
-                let (items, sink) = AsyncStream.makeStream(of: StreamItem.self)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await event in subscription.events {
-                            if case .message(let message) = event, message.topic == room { sink.yield(.message(message)) }
-                        }
-                        sink.yield(.ended(subscription.endReason))
-                    }
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: heartbeat)
-                            sink.yield(.heartbeat)
-                        }
-                    }
-                    group.addTask {
-                        // A stream never ends on its own: end it when the Gateway shuts down, so that
-                        // the graceful shutdown does not wait for every client to leave.
-                        try await gracefulShutdown()
-                        sink.yield(.ended(nil))
-                    }
-                    loop: for await item in items {
-                        switch item {
-                        case .message(let message):
-                            if let lastSent, message.seq <= lastSent { continue }
-                            try await writer.write(Self.event(for: message))
-                            lastSent = message.seq
-                        case .heartbeat:
-                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                        case .ended(let reason):
-                            logger.debug("live stream ended", metadata: ["reason": "\(String(describing: reason))"])
-                            break loop
-                        }
-                    }
-                    group.cancelAll()
-                }
-                try await writer.finish(nil)
             })
     }
 
-    private enum StreamItem: Sendable {
-        case message(ChatMessage)
-        case heartbeat
-        case ended(LiveSubscription.EndReason?)
-    }
-
-    /// Room messages with seq above `seq`, oldest first, read back from history page by page.
-    func missedMessages(after seq: Int, session: TinodeSession) async throws -> [ChatMessage] {
-        var collected: [ChatMessage] = []
-        var before: Int?
-        while true {
-            let page = try await tinodeCall { try await session.history(before: before, limit: 100) }
-            let newer = page.messages.filter { $0.seq > seq }
-            collected += newer
-            guard newer.count == page.messages.count, page.messages.count == 100, let oldest = page.messages.last?.seq, oldest > seq + 1
-            else { break }
-            before = oldest
+    /// A place among the caller's live streams, or 429 `too_many_streams`.
+    func streamLease(for caller: Caller) throws(APIError) -> StreamLease {
+        guard let lease = liveStreams.acquire(user: caller.userID, limit: settings.maxStreamsPerUser) else {
+            throw Self.tooManyStreams(limit: settings.maxStreamsPerUser)
         }
-        return collected.sorted { $0.seq < $1.seq }
+        return lease
     }
 
-    private static func event(for message: ChatMessage) -> ByteBuffer {
-        let data = (try? JSONSerialization.data(withJSONObject: messageJSON(message), options: [.sortedKeys])) ?? Data("{}".utf8)
-        return ByteBuffer(string: "id: \(message.seq)\nevent: message\ndata: \(String(decoding: data, as: UTF8.self))\n\n")
+    static func tooManyStreams(limit: Int) -> APIError {
+        APIError(
+            .tooManyRequests, "too_many_streams",
+            "This user already has \(limit) live streams (SSE and WebSocket) open; close one first.")
+    }
+
+    /// One item as an SSE event: `message` with `id` = seq; `reset` with `id` = the seq before its
+    /// first, so that a reconnect right after it does not replay the skipped seqs again.
+    static func serverSentEvent(_ item: RoomStream.Item) -> ByteBuffer {
+        switch item {
+        case .message(let message):
+            return ByteBuffer(string: "id: \(message.seq)\nevent: message\ndata: \(Self.jsonText(messageJSON(message)))\n\n")
+        case .reset(let reset):
+            return ByteBuffer(string: "id: \(reset.fromSeq - 1)\nevent: reset\ndata: \(Self.jsonText(resetJSON(reset)))\n\n")
+        case .keepAlive:
+            return ByteBuffer(string: ": keep-alive\n\n")
+        }
+    }
+
+    /// The fields of a `reset`, for SSE and WebSocket alike.
+    static func resetJSON(_ reset: ReplayReset) -> [String: Any] {
+        ["from_seq": reset.fromSeq, "last_event_id": reset.lastEventID, "latest_seq": reset.latestSeq, "reason": reset.reason]
+    }
+
+    private static func jsonText(_ object: [String: Any]) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+/// Ends an SSE connection whose client was cut off.
+private struct StreamCutOff: Error {}
+
+/// The response's writer, lent to the child task of `RoomStream` that writes, so that cancelling
+/// that task cancels a write blocked on a client that stopped reading. Only one task uses it at a
+/// time: the handler's own task waits for the stream to end before it finishes the response.
+private final class ResponseWriterHandle: @unchecked Sendable {
+    private var writer: any ResponseBodyWriter
+
+    init(_ writer: any ResponseBodyWriter) {
+        self.writer = writer
+    }
+
+    func write(_ buffer: ByteBuffer) async throws {
+        try await writer.write(buffer)
+    }
+
+    func finish() async throws {
+        try await writer.finish(nil)
     }
 }

@@ -105,14 +105,21 @@ enum OpenAPIDocument {
                         ],
                         "responses": [
                             "200": ["description": "New pair", "content": jsonContent(ref("TokenPair"))],
-                            "401": error("Invalid, expired or reused refresh token (reuse revokes the family)."), "503": unavailable,
+                            "401": error("Invalid, expired or reused refresh token (reuse ends every login of the user)."),
+                            "429": error("Too many refreshes."), "503": unavailable,
                         ],
                     ]
                 ],
                 "/v1/auth/logout": [
                     "post": [
-                        "summary": "Revoke the access token and its refresh family", "security": bearer,
+                        "summary": "End this login: its refresh family and every access token it produced", "security": bearer,
                         "responses": ["204": ["description": "Logged out"], "401": error("Invalid token."), "503": unavailable],
+                    ]
+                ],
+                "/v1/auth/logout-all": [
+                    "post": [
+                        "summary": "End every login of the user, and the Tinode tokens issued until now", "security": bearer,
+                        "responses": ["204": ["description": "Logged out everywhere"], "401": error("Invalid token."), "503": unavailable],
                     ]
                 ],
                 "/v1/me": [
@@ -210,10 +217,15 @@ enum OpenAPIDocument {
                 "/readyz": [
                     "get": [
                         "summary": "The token store answers and the chat room is known",
-                        "responses": ["200": ["description": "Ready"], "503": ["description": "Not ready (with Retry-After)"]],
+                        "responses": [
+                            "200": ["description": "Ready"],
+                            "503": [
+                                "description": "Not ready (with Retry-After): which dependencies failed, never their addresses",
+                                "content": jsonContent(ref("NotReady")),
+                            ],
+                        ],
                     ]
                 ],
-                "/metrics": ["get": ["summary": "Prometheus metrics", "responses": ["200": ["description": "Text format 0.0.4"]]]],
                 "/openapi.json": ["get": ["summary": "This document", "responses": ["200": ["description": "OpenAPI 3.1"]]]],
             ],
             "components": [
@@ -293,6 +305,14 @@ enum OpenAPIDocument {
                         "properties": [
                             "user_id": ["type": "string"], "name": ["type": ["string", "null"]],
                             "login": ["type": ["string", "null"], "description": "The basic login; null for accounts without one."],
+                        ],
+                    ],
+                    "NotReady": [
+                        "type": "object", "required": ["status", "failed", "problems"],
+                        "properties": [
+                            "status": ["const": "not ready"],
+                            "failed": ["type": "array", "items": ["type": "string", "enum": ["token_store", "tinode"]]],
+                            "problems": ["type": "array", "items": ["type": "string"], "description": "The same, for people"],
                         ],
                     ],
                     "HistoryPage": [

@@ -8,14 +8,18 @@ import NIOCore
 /// `GET /v1/ws`: the live feed over a WebSocket, and sending over it.
 ///
 /// Authenticate with `Authorization: Bearer` or, for browsers (which cannot set headers on a
-/// WebSocket), `?access_token=`. `?last_event_id=<seq>` replays what came after that seq first.
+/// WebSocket), `?access_token=`. `?last_event_id=<seq>` replays what came after that seq first (at
+/// most `maxReplay` messages, after a `reset` frame when more were missed), as SSE does.
 /// Frames are JSON text:
 /// * server to client: `{"type":"message","message":{seq, from, text | content, ts}}`;
 /// * client to server: `{"type":"send","text":"..." | "content":{...},"id":"<your ref>"}`, answered
 ///   with `{"type":"sent","id","seq","topic","ts"}` or `{"type":"error","id","error":{code,message}}`.
 extension GatewayAPI {
-    /// Decides whether a request becomes a WebSocket: only `/v1/ws` with a valid token. Anything else
-    /// goes on to the HTTP routes (where `/v1/ws` answers 401 or 426).
+    /// Decides whether a request becomes a WebSocket: only `/v1/ws` with a valid token and a valid
+    /// `last_event_id`. A user who holds the most live streams gets a WebSocket that closes at once
+    /// (1008, reason `too_many_streams`). Anything else goes on to the HTTP routes (where `/v1/ws`
+    /// answers 401, 400, 429 or 426 to a plain GET; the WebSocket library answers a refused upgrade
+    /// with a bare 400).
     func webSocketUpgrade(_ request: HTTPRequest) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         guard let path = request.path, let components = URLComponents(string: path), components.path == "/v1/ws" else {
             return .dontUpgrade
@@ -25,43 +29,61 @@ extension GatewayAPI {
         )
         guard let caller = try? await authenticate(authorization: request.headerFields[.authorization], bearerToken: query["access_token"])
         else { return .dontUpgrade }
-        let resumeAfter = query["last_event_id"].flatMap(Int.init)
+        let resumeAfter: Int?
+        do { resumeAfter = try LastEventID.parse(query["last_event_id"], field: "last_event_id") } catch { return .dontUpgrade }
+        guard let lease = liveStreams.acquire(user: caller.userID, limit: settings.maxStreamsPerUser) else {
+            // A refused upgrade is answered by the WebSocket library with a bare 400, which a browser
+            // does not even show: accept, and close at once with 1008 and the reason instead.
+            return .upgrade([:]) { _, outbound, _ in
+                try await outbound.close(.policyViolation, reason: "too_many_streams")
+            }
+        }
         return .upgrade([:]) { inbound, outbound, _ in
-            try await self.serveWebSocket(caller: caller, resumeAfter: resumeAfter, inbound: inbound, outbound: outbound)
+            try await self.serveWebSocket(caller: caller, resumeAfter: resumeAfter, lease: lease, inbound: inbound, outbound: outbound)
         }
     }
 
-    /// The HTTP answer for `/v1/ws` requests that were not upgraded.
+    /// The HTTP answer for `/v1/ws` requests that were not upgraded: 401 without a valid token, 400
+    /// for a bad `last_event_id`, 429 `too_many_streams` when the user holds the most live streams,
+    /// 426 otherwise (a plain GET).
     func webSocketRefused(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        _ = try await authenticate(
+        let caller = try await authenticate(
             authorization: request.headers[.authorization], bearerToken: request.uri.queryParameters["access_token"].map(String.init))
+        _ = try LastEventID.parse(request.uri.queryParameters["last_event_id"].map(String.init), field: "last_event_id")
+        if liveStreams.count(user: caller.userID) >= settings.maxStreamsPerUser {
+            throw Self.tooManyStreams(limit: settings.maxStreamsPerUser)
+        }
         throw APIError(.upgradeRequired, "websocket_required", "Connect with a WebSocket client.")
     }
 
     private func serveWebSocket(
-        caller: Caller, resumeAfter: Int?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+        caller: Caller, resumeAfter: Int?, lease: StreamLease, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
     ) async throws {
         let session = try await session(for: caller)
         let subscription = try await tinodeCall { try await session.subscribeLive() }
-        let room = await pool.roomTopic
-        var backlog: [ChatMessage] = []
-        if let resumeAfter { backlog = try await missedMessages(after: resumeAfter, session: session) }
-        let replay = backlog
+        let history = SessionRoomHistory(session: session)
+        let plan: ReplayPlan?
+        do {
+            plan = try await tinodeCall {
+                try await RoomStream.plan(resumeAfter: resumeAfter, history: history, maxReplay: settings.maxReplay)
+            }
+        } catch {
+            subscription.cancel()
+            throw error
+        }
+        let stream = RoomStream(
+            subscription: subscription, history: history, room: await pool.roomTopic, plan: plan, keepAlive: nil, lease: lease)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                var lastSent = resumeAfter
-                for message in replay {
-                    try await outbound.write(.text(Self.frame(["type": "message", "message": Self.messageJSON(message)])))
-                    lastSent = message.seq
+                let ending = await stream.run { item in try await outbound.write(.text(Self.frame(Self.webSocketJSON(item)))) }
+                switch ending {
+                case .feedEnded, .shutdown, .replayFailed:
+                    // Tell the client to reconnect.
+                    try await outbound.close(.goingAway, reason: "live feed ended; reconnect with last_event_id")
+                case .cutOff, .clientGone:
+                    // Nothing more can be written to a client that stopped reading: the connection ends.
+                    break
                 }
-                for await event in subscription.events {
-                    guard case .message(let message) = event, message.topic == room else { continue }
-                    if let lastSent, message.seq <= lastSent { continue }
-                    try await outbound.write(.text(Self.frame(["type": "message", "message": Self.messageJSON(message)])))
-                    lastSent = message.seq
-                }
-                // The feed ended (cut off or session closed): tell the client to reconnect.
-                try await outbound.close(.goingAway, reason: "live feed ended; reconnect with last_event_id")
             }
             group.addTask {
                 for try await frame in inbound.messages(maxSize: self.settings.maxBodyBytes) {
@@ -98,6 +120,16 @@ extension GatewayAPI {
             return Self.errorFrame(id: id, error)
         } catch {
             return Self.errorFrame(id: id, APIError(.internalServerError, "internal", "The message could not be sent."))
+        }
+    }
+
+    /// One item of the live stream as a frame's JSON. (A WebSocket's stream has no keep-alive
+    /// interval, so `keep_alive` frames do not occur.)
+    private static func webSocketJSON(_ item: RoomStream.Item) -> [String: Any] {
+        switch item {
+        case .message(let message): return ["type": "message", "message": messageJSON(message)]
+        case .reset(let reset): return resetJSON(reset).merging(["type": "reset"]) { $1 }
+        case .keepAlive: return ["type": "keep_alive"]
         }
     }
 

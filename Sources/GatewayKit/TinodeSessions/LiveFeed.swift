@@ -28,7 +28,7 @@ final class LiveFeed: Sendable {
             return value
         }
         let (events, continuation) = AsyncStream.makeStream(of: LiveEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
-        let subscription = LiveSubscription(events: events)
+        let subscription = LiveSubscription(events: events, bufferSize: bufferSize, finish: { continuation.finish() }, onCutOff: onCutOff)
         continuation.onTermination = { [weak self] _ in
             _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
         }
@@ -41,11 +41,7 @@ final class LiveFeed: Sendable {
         let current = subscribers.withLock { $0.isEmpty ? [] : Array($0.values) }
         if current.isEmpty { return }
         for subscriber in current {
-            if case .dropped = subscriber.continuation.yield(event) {
-                subscriber.subscription.end(.cutOff)
-                subscriber.continuation.finish()
-                onCutOff()
-            }
+            if case .dropped = subscriber.continuation.yield(event) { subscriber.subscription.cutOff() }
         }
     }
 
@@ -71,10 +67,20 @@ public final class LiveSubscription: Sendable {
 
     /// The events, in order. Ends when the subscriber stops iterating or for `endReason`.
     public let events: AsyncStream<LiveEvent>
+    /// How many unread events the feed keeps for this subscriber before it cuts it off; a stream
+    /// that buffers events further on (SSE, WebSocket) holds no more than this either.
+    let bufferSize: Int
     private let reason = Mutex<EndReason?>(nil)
+    private let finish: @Sendable () -> Void
+    private let onCutOff: @Sendable () -> Void
 
-    init(events: AsyncStream<LiveEvent>) {
+    init(
+        events: AsyncStream<LiveEvent>, bufferSize: Int, finish: @escaping @Sendable () -> Void, onCutOff: @escaping @Sendable () -> Void
+    ) {
         self.events = events
+        self.bufferSize = bufferSize
+        self.finish = finish
+        self.onCutOff = onCutOff
     }
 
     /// Why the feed ended; nil while it runs (or when the subscriber left on its own).
@@ -82,5 +88,25 @@ public final class LiveSubscription: Sendable {
 
     func end(_ why: EndReason) {
         reason.withLock { if $0 == nil { $0 = why } }
+    }
+
+    /// Ends the subscription because its reader fell `bufferSize` events behind: in the feed, or
+    /// in a buffer of the stream that reads it (a client whose socket stopped taking data). Counted
+    /// once, as a cut-off, whichever noticed first.
+    func cutOff() {
+        let first = reason.withLock { reason in
+            guard reason == nil else { return false }
+            reason = .cutOff
+            return true
+        }
+        guard first else { return }
+        finish()
+        onCutOff()
+    }
+
+    /// Leaves the feed (the stream ended, or never started): the feed forgets the subscriber at once
+    /// rather than buffering for it until the session closes.
+    func cancel() {
+        finish()
     }
 }

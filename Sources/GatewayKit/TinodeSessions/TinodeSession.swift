@@ -152,6 +152,19 @@ public actor TinodeSession {
         }
     }
 
+    /// The room's (or `topic`'s) messages with seq from `since` to below `before`, newest first, at
+    /// most `limit`: one window of a replay, which reads oldest first. Keep `limit` well below 128,
+    /// Tinode's send queue per session: a page arrives as that many `data` messages at once, beside
+    /// the live traffic, and a session whose queue overflows is dropped by Tinode.
+    public func history(since: Int, before: Int, limit: Int, topic: String? = nil) async throws -> HistoryPage {
+        let topic = try topic ?? requireRoom()
+        return try await retryingOnceIfTheStreamBroke {
+            let (stream, generation) = try await readyStream()
+            let messages = try await fetchData(topic: topic, since: since, before: before, limit: limit, on: stream, generation: generation)
+            return HistoryPage(messages: messages)
+        }
+    }
+
     /// Runs a read that changes nothing on Tinode once more on a new stream when the stream broke
     /// under it (a lost connection ends every stream it carried): the user gets the answer instead of
     /// a 503. Not for `pub`, which may have been stored before the break; a session that cannot

@@ -89,9 +89,25 @@ public enum Settings {
         "GATEWAY_MAX_SESSIONS", default: "10000", "Most Tinode sessions at once; beyond it the least recently used is closed.")
     public static let gatewayLiveBuffer = Setting(
         "GATEWAY_LIVE_BUFFER", default: "256", "Events a live client (SSE, WebSocket) may fall behind before it is cut off.")
+    public static let gatewayMaxReplay = Setting(
+        "GATEWAY_MAX_REPLAY", default: "1000",
+        "Most messages a resuming live client (Last-Event-ID, last_event_id) is sent from history; beyond it the stream starts with a reset event and the newest this many."
+    )
+    public static let gatewayMaxStreamsPerUser = Setting(
+        "GATEWAY_MAX_STREAMS_PER_USER", default: "8",
+        "Live streams (SSE and WebSocket together) one user may hold open on one Gateway instance; beyond it 429 too_many_streams.")
     public static let gatewayAuthAttempts = Setting(
         "GATEWAY_AUTH_ATTEMPTS_PER_MINUTE", default: "20",
-        "Register, login, verify and resend attempts per client address per minute, together (429 beyond).")
+        "Register, login, verify, resend and external-exchange attempts per client (an IPv4 address, an IPv6 /64; see TRUSTED_PROXIES) per minute, together (429 beyond)."
+    )
+    public static let gatewayLoginAttemptsPerAccount = Setting(
+        "GATEWAY_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_HOUR", default: "30",
+        "Password tries (login, verify, resend) per account per hour from all clients together (429 beyond), so that one address cannot be guessed from many clients."
+    )
+    public static let trustedProxies = Setting(
+        "TRUSTED_PROXIES",
+        "Comma-separated CIDR blocks of the reverse proxies in front of the Gateway: only from these are X-Forwarded-For and Forwarded read to find the client (the rate limits' key). Unset: the socket's peer is the client."
+    )
     public static let gatewayEmailVerification = Setting(
         "GATEWAY_EMAIL_VERIFICATION",
         "`required` or `off`; unset: `required` in production, `off` in development. `required`: register answers 202 and Tinode mails a code; the account gets tokens only after POST /v1/auth/verify (Tinode's acc_validation.email must be configured with required [\"auth\"])."
@@ -104,12 +120,26 @@ public enum Settings {
         "GATEWAY_VERIFY_RESENDS_PER_HOUR", default: "5",
         "New verification codes requested per address per hour, counted only for callers with the right password (each sends a mail; 429 beyond)."
     )
+    public static let gatewayMaxLogins = Setting(
+        "GATEWAY_MAX_LOGINS_PER_USER", default: "100",
+        "Logins (refresh families) a user keeps at once; a new one beyond it revokes the oldest.")
+    public static let gatewayRefreshGrace = Setting(
+        "GATEWAY_REFRESH_GRACE_SECONDS", default: "10",
+        "How long the access token a refresh replaces keeps working, for requests already under way.")
+    public static let gatewayRefreshes = Setting(
+        "GATEWAY_REFRESHES_PER_MINUTE", default: "10",
+        "Refreshes per login per minute (a user's logins together: five times as many); 429 beyond.")
+    public static let tinodeTokenLifetime = Setting(
+        "TINODE_TOKEN_LIFETIME_SECONDS", default: "1209600",
+        "Tinode's auth_config.token.expire_in: a Tinode token's issue time is its expiry minus this, so that AuthPlugin refuses tokens issued before a user's logout-all."
+    )
     public static let gatewaySendBurst = Setting(
         "GATEWAY_SEND_BURST", default: "30", "Messages a user may send at once before the per-second rate applies.")
     public static let gatewaySendsPerSecond = Setting(
         "GATEWAY_SENDS_PER_SECOND", default: "5", "Messages per user per second, sustained (429 beyond).")
     public static let gatewayMaxMessageBytes = Setting(
-        "GATEWAY_MAX_MESSAGE_BYTES", default: "16384", "Longest message text or Drafty content, in bytes (413 beyond).")
+        "GATEWAY_MAX_MESSAGE_BYTES", default: "16384",
+        "Longest message text or Drafty content, in bytes as sent to Tinode (JSON-encoded, escapes included; 413 beyond).")
     public static let mongoURL = Setting(
         "MONGO_URL", secret: true,
         "Tinode's MongoDB, read-only (`mongodb://reader:pw@host1,host2/?replicaSet=rs0`): history and `/v1/users` from the store. Unset: history through Tinode's protocol."
@@ -132,7 +162,21 @@ public enum Settings {
         "AUTHPLUGIN_GRPC_IDLE_TIMEOUT_SECONDS", default: "300",
         "The pbx.Plugin port closes a connection with no call in progress after this many seconds (HTTP/2 GOAWAY; Tinode dials again for its next call); also the longest a call without grpc-timeout may take."
     )
+    public static let authPluginGRPCMaxStreams = Setting(
+        "AUTHPLUGIN_GRPC_MAX_STREAMS", default: "100",
+        "Calls in progress on one pbx.Plugin connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; streams beyond it are refused).")
+    public static let authPluginGRPCMaxConnections = Setting(
+        "AUTHPLUGIN_GRPC_MAX_CONNECTIONS", default: "256",
+        "Open connections on the pbx.Plugin port; one more is closed at once. Peers outside AUTHPLUGIN_ALLOWED_NETWORKS get a sixteenth of them."
+    )
+    public static let authPluginGRPCMaxMessageBytes = Setting(
+        "AUTHPLUGIN_GRPC_MAX_MESSAGE_BYTES", default: "2097152",
+        "Largest pbx.Plugin request message (RESOURCE_EXHAUSTED beyond). Keep it above 8 x Tinode's max_message_size: a FireHose refused for size fails open."
+    )
     public static let gatewayHTTPAddress = Setting("GATEWAY_HTTP_ADDR", default: "127.0.0.1:8080", "Where the Gateway serves its HTTP API.")
+    public static let gatewayMetricsAddress = Setting(
+        "GATEWAY_METRICS_ADDR", default: "127.0.0.1:9464",
+        "Where the Gateway serves /metrics (Prometheus), apart from its API; keep it off public networks.")
     public static let httpRequestTimeout = Setting(
         "HTTP_REQUEST_TIMEOUT_SECONDS", default: "10",
         "Both HTTP servers: a client must send a whole request, headers and body, within this many seconds of its first byte, or the connection is closed."
@@ -221,10 +265,14 @@ public enum Settings {
         signingKeys, issuer, audience, accessTTL, refreshTTL, clockSkew, redisPassword, valkeyURL,
         valkeyPoolSize, valkeyCacheEntries, valkeyConnectTimeout, valkeyCommandTimeout, tinodeTopicID, tinodeGRPCAddress,
         tinodeRequestTimeout, tinodeHeartbeat, tinodeKeepalive, tinodeConnections, tinodeServiceLogin, tinodeServicePassword,
-        gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer, gatewayAuthAttempts, gatewayEmailVerification,
-        gatewayVerifyAttempts, gatewayVerifyResends, gatewaySendBurst, gatewaySendsPerSecond,
+        gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer, gatewayMaxReplay, gatewayMaxStreamsPerUser, gatewayAuthAttempts,
+        gatewayLoginAttemptsPerAccount, trustedProxies, gatewayEmailVerification,
+        gatewayVerifyAttempts, gatewayVerifyResends, gatewayMaxLogins, gatewayRefreshGrace, gatewayRefreshes, tinodeTokenLifetime,
+        gatewaySendBurst, gatewaySendsPerSecond,
         gatewayMaxMessageBytes, mongoURL, mongoDatabase, mongoTimeout, mongoPoolSize, mongoFallback,
-        authPluginHTTPAddress, authPluginGRPCAddress, authPluginGRPCIdleTimeout, gatewayHTTPAddress, httpRequestTimeout, httpIdleTimeout,
+        authPluginHTTPAddress, authPluginGRPCAddress, authPluginGRPCIdleTimeout, authPluginGRPCMaxStreams,
+        authPluginGRPCMaxConnections, authPluginGRPCMaxMessageBytes, gatewayHTTPAddress,
+        gatewayMetricsAddress, httpRequestTimeout, httpIdleTimeout,
         loginNameMaxLength,
         logLevel,
         restAuthPathPrefix, restAuthTimeout, restAuthMaxBody, restAuthAllowNewAccounts, restAuthNamespaces,

@@ -39,13 +39,21 @@ public struct SidecarConfiguration: Sendable {
     public var tinodeGRPCAddress: NetworkAddress
     public var tinodeClient: TinodeClientSettings
     public var gatewayLimits: GatewayLimits
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` and `Forwarded` name the Gateway's client.
+    public var trustedProxies: NetworkAllowList
     /// Tinode's MongoDB for the Gateway's reads; nil: history through Tinode's protocol.
     public var mongo: MongoSettings?
     public var authPluginHTTPAddress: NetworkAddress
     public var authPluginGRPCAddress: NetworkAddress
     /// The plugin port: how long a connection may stay open with no call in progress.
     public var authPluginGRPCIdleTimeout: Duration
+    /// The plugin port: calls in progress per connection, open connections, largest request message.
+    public var authPluginGRPCMaxStreams: Int
+    public var authPluginGRPCMaxConnections: Int
+    public var authPluginGRPCMaxMessageBytes: Int
     public var gatewayHTTPAddress: NetworkAddress
+    /// The Gateway's `/metrics` listener, apart from the public API.
+    public var gatewayMetricsAddress: NetworkAddress
     /// Both HTTP servers: how long a client may take to send one request (headers and body).
     public var httpRequestTimeout: Duration
     /// Both HTTP servers: how long a connection may stay open with no request in progress.
@@ -145,12 +153,20 @@ public struct SidecarConfiguration: Sendable {
         }
         gatewayLimits = GatewayLimits(
             authAttemptsPerMinute: try Self.int(reader, Settings.gatewayAuthAttempts, in: 1...1_000_000),
+            loginAttemptsPerAccountPerHour: try Self.int(reader, Settings.gatewayLoginAttemptsPerAccount, in: 1...1_000_000),
             emailVerification: verification,
             verifyAttemptsPerHour: try Self.int(reader, Settings.gatewayVerifyAttempts, in: 1...1_000_000),
             verifyResendsPerHour: try Self.int(reader, Settings.gatewayVerifyResends, in: 1...1_000_000),
+            maximumLoginsPerUser: try Self.int(reader, Settings.gatewayMaxLogins, in: 1...100_000),
+            refreshGrace: .seconds(try Self.int(reader, Settings.gatewayRefreshGrace, in: 0...3_600)),
+            refreshesPerMinute: try Self.int(reader, Settings.gatewayRefreshes, in: 1...100_000),
+            tinodeTokenLifetime: .seconds(try Self.int(reader, Settings.tinodeTokenLifetime, in: 60...31_536_000)),
             sendBurst: try Self.int(reader, Settings.gatewaySendBurst, in: 1...100_000),
             sendsPerSecond: sendsPerSecond,
-            maxMessageBytes: try Self.int(reader, Settings.gatewayMaxMessageBytes, in: 1...100_000))
+            maxMessageBytes: try Self.int(reader, Settings.gatewayMaxMessageBytes, in: 1...100_000),
+            maxReplay: try Self.int(reader, Settings.gatewayMaxReplay, in: 0...100_000),
+            maxStreamsPerUser: try Self.int(reader, Settings.gatewayMaxStreamsPerUser, in: 1...10_000))
+        trustedProxies = try Self.trustedProxies(reader, warnings: &warnings)
         if let url = reader.string(Settings.mongoURL) {
             guard url.hasPrefix("mongodb://") || url.hasPrefix("mongodb+srv://") else {
                 throw ConfigurationError(setting: Settings.mongoURL.name, reason: "must start with mongodb:// or mongodb+srv://")
@@ -188,7 +204,11 @@ public struct SidecarConfiguration: Sendable {
         authPluginHTTPAddress = try Self.address(reader, Settings.authPluginHTTPAddress)
         authPluginGRPCAddress = try Self.address(reader, Settings.authPluginGRPCAddress)
         authPluginGRPCIdleTimeout = .seconds(try Self.int(reader, Settings.authPluginGRPCIdleTimeout, in: 1...86_400))
+        authPluginGRPCMaxStreams = try Self.int(reader, Settings.authPluginGRPCMaxStreams, in: 1...10_000)
+        authPluginGRPCMaxConnections = try Self.int(reader, Settings.authPluginGRPCMaxConnections, in: 1...100_000)
+        authPluginGRPCMaxMessageBytes = try Self.int(reader, Settings.authPluginGRPCMaxMessageBytes, in: 65_536...67_108_864)
         gatewayHTTPAddress = try Self.address(reader, Settings.gatewayHTTPAddress)
+        gatewayMetricsAddress = try Self.address(reader, Settings.gatewayMetricsAddress)
         httpRequestTimeout = .seconds(try Self.int(reader, Settings.httpRequestTimeout, in: 1...3600))
         httpIdleTimeout = .seconds(try Self.int(reader, Settings.httpIdleTimeout, in: 1...86_400))
         loginNameMaxLength = try Self.int(
@@ -243,10 +263,21 @@ public struct SidecarConfiguration: Sendable {
             (Settings.gatewaySessionIdle.name, "\(tinodeClient.sessionIdleTimeout.components.seconds)"),
             (Settings.gatewayMaxSessions.name, String(tinodeClient.maximumSessions)),
             (Settings.gatewayLiveBuffer.name, String(tinodeClient.liveBufferSize)),
+            (Settings.gatewayMaxReplay.name, String(gatewayLimits.maxReplay)),
+            (Settings.gatewayMaxStreamsPerUser.name, String(gatewayLimits.maxStreamsPerUser)),
             (Settings.gatewayAuthAttempts.name, String(gatewayLimits.authAttemptsPerMinute)),
+            (Settings.gatewayLoginAttemptsPerAccount.name, String(gatewayLimits.loginAttemptsPerAccountPerHour)),
+            (
+                Settings.trustedProxies.name,
+                trustedProxies.blocks.isEmpty ? "<none: the socket's peer is the client>" : trustedProxies.description
+            ),
             (Settings.gatewayEmailVerification.name, gatewayLimits.emailVerification.rawValue),
             (Settings.gatewayVerifyAttempts.name, String(gatewayLimits.verifyAttemptsPerHour)),
             (Settings.gatewayVerifyResends.name, String(gatewayLimits.verifyResendsPerHour)),
+            (Settings.gatewayMaxLogins.name, String(gatewayLimits.maximumLoginsPerUser)),
+            (Settings.gatewayRefreshGrace.name, "\(gatewayLimits.refreshGrace.components.seconds)"),
+            (Settings.gatewayRefreshes.name, String(gatewayLimits.refreshesPerMinute)),
+            (Settings.tinodeTokenLifetime.name, "\(gatewayLimits.tinodeTokenLifetime.components.seconds)"),
             (Settings.gatewaySendBurst.name, String(gatewayLimits.sendBurst)),
             (Settings.gatewaySendsPerSecond.name, String(gatewayLimits.sendsPerSecond)),
             (Settings.gatewayMaxMessageBytes.name, String(gatewayLimits.maxMessageBytes)),
@@ -256,7 +287,11 @@ public struct SidecarConfiguration: Sendable {
             (Settings.authPluginHTTPAddress.name, authPluginHTTPAddress.description),
             (Settings.authPluginGRPCAddress.name, authPluginGRPCAddress.description),
             (Settings.authPluginGRPCIdleTimeout.name, "\(authPluginGRPCIdleTimeout.components.seconds)"),
+            (Settings.authPluginGRPCMaxStreams.name, String(authPluginGRPCMaxStreams)),
+            (Settings.authPluginGRPCMaxConnections.name, String(authPluginGRPCMaxConnections)),
+            (Settings.authPluginGRPCMaxMessageBytes.name, String(authPluginGRPCMaxMessageBytes)),
             (Settings.gatewayHTTPAddress.name, gatewayHTTPAddress.description),
+            (Settings.gatewayMetricsAddress.name, gatewayMetricsAddress.description),
             (Settings.httpRequestTimeout.name, "\(httpRequestTimeout.components.seconds)"),
             (Settings.httpIdleTimeout.name, "\(httpIdleTimeout.components.seconds)"),
             (Settings.loginNameMaxLength.name, String(loginNameMaxLength)),
@@ -272,6 +307,21 @@ public struct SidecarConfiguration: Sendable {
             (Settings.externalKeys.name, mask(restAuth.external?.keysJSON != nil)),
             (Settings.externalJWKSURL.name, restAuth.external?.jwksURL?.absoluteString ?? "<unset>"),
         ] + pluginSummary
+    }
+
+    /// `TRUSTED_PROXIES`, with a warning for a block that trusts every address: then any client can
+    /// name any address, and the per-client limits count nothing.
+    private static func trustedProxies(_ reader: ConfigReader, warnings: inout [String]) throws -> NetworkAllowList {
+        guard let proxies = NetworkAllowList(parsing: reader.string(Settings.trustedProxies) ?? "") else {
+            throw ConfigurationError(
+                setting: Settings.trustedProxies.name, reason: "must be comma-separated CIDR blocks such as 10.0.0.0/8 or 192.0.2.10/32")
+        }
+        if proxies.blocks.contains(where: { $0.prefixLength == 0 }) {
+            warnings.append(
+                "\(Settings.trustedProxies.name) trusts every address (a /0 block): any client can name its own address, so the per-client limits count nothing; list only your proxies"
+            )
+        }
+        return proxies
     }
 
     /// The plugin settings' lines of ``loggableSummary``.
@@ -437,16 +487,30 @@ public struct MongoSettings: Sendable {
 /// The Gateway API's rate and size limits.
 public struct GatewayLimits: Sendable {
     public var authAttemptsPerMinute: Int
+    /// Password tries per account per hour, from all clients together.
+    public var loginAttemptsPerAccountPerHour: Int
     /// Whether register proves the address through Tinode's e-mail validator.
     public var emailVerification: EmailVerificationMode
     /// Codes tried per address, and per client address, per hour.
     public var verifyAttemptsPerHour: Int
     /// New codes requested per address per hour.
     public var verifyResendsPerHour: Int
+    /// Logins a user keeps; the oldest is revoked beyond it.
+    public var maximumLoginsPerUser: Int
+    /// How long a refreshed-away access token keeps working.
+    public var refreshGrace: Duration
+    /// Refreshes per login per minute (five times as many per user).
+    public var refreshesPerMinute: Int
+    /// Tinode's `auth_config.token.expire_in` (issue time = expiry minus this).
+    public var tinodeTokenLifetime: Duration
     public var sendBurst: Int
     public var sendsPerSecond: Double
     /// Below Tinode's 128 KiB message limit, which ends the whole stream when exceeded.
     public var maxMessageBytes: Int
+    /// Most messages replayed to a resuming live client (more: a `reset`, then the newest this many).
+    public var maxReplay: Int
+    /// Live streams (SSE and WebSocket) one user may hold open on one instance.
+    public var maxStreamsPerUser: Int
 }
 
 /// `GATEWAY_EMAIL_VERIFICATION`.

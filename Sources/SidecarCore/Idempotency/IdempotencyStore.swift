@@ -2,55 +2,77 @@ import Foundation
 
 /// Remembers the answer to a request sent with an `Idempotency-Key`, so that a retry returns the
 /// first answer instead of doing the work again.
+///
+/// Every call names the request's fingerprint (``IdempotencyFingerprint``), kept with the key: a
+/// key sent again with another request is a client bug (or two clients sharing keys), and answering
+/// it with the first request's answer would tell the client a message was sent that never was.
 public protocol IdempotencyStore: Sendable {
-    /// Claims `key` for one attempt. `.claimed`: do the work, then `complete` (or `release` on
-    /// failure, so that a retry may try again). `.inProgress`: another attempt with the same key runs
-    /// now. `.completed`: the stored answer.
-    func claim(scope: String, key: String, claimTTL: Duration) async throws -> IdempotencyClaim
-    /// Stores the answer for `ttl` (the Gateway keeps them 24 hours).
-    func complete(scope: String, key: String, answer: Data, ttl: Duration) async throws
+    /// Claims `key` for one attempt of the request with `fingerprint`. `.claimed`: do the work, then
+    /// `complete` (or `release` on failure, so that a retry may try again). `.inProgress`: another
+    /// attempt of the same request runs now. `.completed`: the stored answer. `.reused`: the key
+    /// belongs to another request (in progress or done); nothing was claimed.
+    func claim(scope: String, key: String, fingerprint: String, claimTTL: Duration) async throws -> IdempotencyClaim
+    /// Stores the answer for `ttl` (the Gateway keeps them 24 hours), with the request's fingerprint.
+    func complete(scope: String, key: String, fingerprint: String, answer: Data, ttl: Duration) async throws
     /// Gives the key up after a failed attempt.
     func release(scope: String, key: String) async throws
     /// Records that an attempt failed without knowing whether its work was done (the request reached
     /// Tinode, no answer came back), so that the next attempt looks for that work first. The
-    /// earliest such time is kept, for `ttl`; `complete` forgets it.
-    func markUncertain(scope: String, key: String, since: Date, ttl: Duration) async throws
-    /// The time of the earliest uncertain attempt, nil when there was none.
-    func uncertainSince(scope: String, key: String) async throws -> Date?
+    /// earliest such attempt is kept, for `ttl`; `complete` forgets it.
+    func markUncertain(scope: String, key: String, fingerprint: String, since: Date, ttl: Duration) async throws
+    /// The earliest uncertain attempt, nil when there was none.
+    func uncertainAttempt(scope: String, key: String) async throws -> UncertainAttempt?
 }
 
 public enum IdempotencyClaim: Sendable, Equatable {
     case claimed
     case inProgress
     case completed(Data)
+    /// The key was used with a different request.
+    case reused
+}
+
+/// An attempt whose outcome is unknown: when it started, and which request it was.
+public struct UncertainAttempt: Sendable, Equatable {
+    public var since: Date
+    /// Nil for a record written before fingerprints were kept.
+    public var fingerprint: String?
+
+    public init(since: Date, fingerprint: String?) {
+        self.since = since
+        self.fingerprint = fingerprint
+    }
+
+    /// Whether this attempt may have been the request with `fingerprint` (always, without one).
+    public func matches(_ fingerprint: String) -> Bool { self.fingerprint.map { $0 == fingerprint } ?? true }
 }
 
 /// The embedded default (development only).
 public actor InMemoryIdempotencyStore: IdempotencyStore {
     private enum Entry {
-        case pending(until: ContinuousClock.Instant)
-        case done(Data, until: ContinuousClock.Instant)
+        case pending(fingerprint: String, until: ContinuousClock.Instant)
+        case done(Data, fingerprint: String, until: ContinuousClock.Instant)
     }
 
     private var entries: [String: Entry] = [:]
-    private var uncertain: [String: (since: Date, until: ContinuousClock.Instant)] = [:]
+    private var uncertain: [String: (attempt: UncertainAttempt, until: ContinuousClock.Instant)] = [:]
 
     public init() {}
 
-    public func claim(scope: String, key: String, claimTTL: Duration) -> IdempotencyClaim {
+    public func claim(scope: String, key: String, fingerprint: String, claimTTL: Duration) -> IdempotencyClaim {
         let id = scope + "\u{0}" + key
         let now = ContinuousClock.now
         switch entries[id] {
-        case .pending(let until) where until > now: return .inProgress
-        case .done(let answer, let until) where until > now: return .completed(answer)
+        case .pending(let owner, let until) where until > now: return owner == fingerprint ? .inProgress : .reused
+        case .done(let answer, let owner, let until) where until > now: return owner == fingerprint ? .completed(answer) : .reused
         default:
-            entries[id] = .pending(until: now + claimTTL)
+            entries[id] = .pending(fingerprint: fingerprint, until: now + claimTTL)
             return .claimed
         }
     }
 
-    public func complete(scope: String, key: String, answer: Data, ttl: Duration) {
-        entries[scope + "\u{0}" + key] = .done(answer, until: .now + ttl)
+    public func complete(scope: String, key: String, fingerprint: String, answer: Data, ttl: Duration) {
+        entries[scope + "\u{0}" + key] = .done(answer, fingerprint: fingerprint, until: .now + ttl)
         uncertain.removeValue(forKey: scope + "\u{0}" + key)
     }
 
@@ -58,14 +80,14 @@ public actor InMemoryIdempotencyStore: IdempotencyStore {
         entries.removeValue(forKey: scope + "\u{0}" + key)
     }
 
-    public func markUncertain(scope: String, key: String, since: Date, ttl: Duration) {
+    public func markUncertain(scope: String, key: String, fingerprint: String, since: Date, ttl: Duration) {
         let id = scope + "\u{0}" + key
-        if let earlier = uncertain[id], earlier.until > .now, earlier.since <= since { return }
-        uncertain[id] = (since, .now + ttl)
+        if let earlier = uncertain[id], earlier.until > .now { return }
+        uncertain[id] = (UncertainAttempt(since: since, fingerprint: fingerprint), .now + ttl)
     }
 
-    public func uncertainSince(scope: String, key: String) -> Date? {
+    public func uncertainAttempt(scope: String, key: String) -> UncertainAttempt? {
         guard let entry = uncertain[scope + "\u{0}" + key], entry.until > .now else { return nil }
-        return entry.since
+        return entry.attempt
     }
 }

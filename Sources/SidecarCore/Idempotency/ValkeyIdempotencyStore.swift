@@ -1,61 +1,86 @@
 import Foundation
 import Valkey
 
-/// Idempotency keys in Valkey: `<prefix>idem:<scope>:<key>` holds `pending` while an attempt runs
-/// (claimed with `SET NX`, expiring after the claim TTL in case the Gateway dies mid-request) and then
-/// the answer, for 24 hours. `<prefix>idem-uncertain:<scope>:<key>` holds the time (Unix milliseconds)
-/// of the earliest attempt whose outcome is unknown, until the key is completed.
+/// Idempotency keys in Valkey: `<prefix>idem:<scope>:<key>` holds `\0pending:<fingerprint>` while an
+/// attempt runs (claimed with `SET NX`, expiring after the claim TTL in case the Gateway dies
+/// mid-request) and then `\u{1}<fingerprint>\n<answer>`, for 24 hours.
+/// `<prefix>idem-uncertain:<scope>:<key>` holds `<Unix milliseconds>:<fingerprint>` of the earliest
+/// attempt whose outcome is unknown, until the key is completed.
+///
+/// Values written before fingerprints were kept (`\0pending`, a bare answer, bare milliseconds) are
+/// still read, as belonging to any request: they expire within a day of the upgrade.
 public struct ValkeyIdempotencyStore: IdempotencyStore {
     private let client: ValkeyClient
     private let keyPrefix: String
-    private static let pending = Array("\u{0}pending".utf8)
+    private static let pendingPrefix = Array("\u{0}pending".utf8)
+    private static let answerMarker: UInt8 = 0x01
 
     public init(client: ValkeyClient, keyPrefix: String = "sidecar:") {
         self.client = client
         self.keyPrefix = keyPrefix
     }
 
-    public func claim(scope: String, key: String, claimTTL: Duration) async throws -> IdempotencyClaim {
+    public func claim(scope: String, key: String, fingerprint: String, claimTTL: Duration) async throws -> IdempotencyClaim {
         let id = self.key(scope, key)
-        if try await storeOperation({ try await client.set(id, to: Self.pending, expiration: claimTTL, onlyIfNotExists: true) }) {
+        let pending = Self.pendingPrefix + Array(":\(fingerprint)".utf8)
+        if try await storeOperation({ try await client.set(id, to: pending, expiration: claimTTL, onlyIfNotExists: true) }) {
             return .claimed
         }
         guard let stored = try await storeOperation({ try await client.get(id) }) else {
             // Expired between the two commands: try once more.
             let claimed = try await storeOperation {
-                try await client.set(id, to: Self.pending, expiration: claimTTL, onlyIfNotExists: true)
+                try await client.set(id, to: pending, expiration: claimTTL, onlyIfNotExists: true)
             }
             return claimed ? .claimed : .inProgress
         }
-        return stored == Self.pending ? .inProgress : .completed(Data(stored))
+        let entry = Self.decode(stored)
+        if let owner = entry.fingerprint, owner != fingerprint { return .reused }
+        return entry.answer.map { .completed($0) } ?? .inProgress
     }
 
-    public func complete(scope: String, key: String, answer: Data, ttl: Duration) async throws {
-        _ = try await storeOperation { try await client.set(self.key(scope, key), to: Array(answer), expiration: ttl) }
+    public func complete(scope: String, key: String, fingerprint: String, answer: Data, ttl: Duration) async throws {
+        let value = [Self.answerMarker] + Array(fingerprint.utf8) + [UInt8(ascii: "\n")] + Array(answer)
+        _ = try await storeOperation { try await client.set(self.key(scope, key), to: value, expiration: ttl) }
         _ = try await storeOperation { try await client.del(uncertainKey(scope, key)) }
     }
 
-    public func markUncertain(scope: String, key: String, since: Date, ttl: Duration) async throws {
+    public func markUncertain(scope: String, key: String, fingerprint: String, since: Date, ttl: Duration) async throws {
         let milliseconds = String(Int64((since.timeIntervalSince1970 * 1000).rounded(.down)))
         // NX keeps the earliest attempt: the search for its message must reach back that far.
         _ = try await storeOperation {
-            try await client.set(uncertainKey(scope, key), to: Array(milliseconds.utf8), expiration: ttl, onlyIfNotExists: true)
+            try await client.set(
+                uncertainKey(scope, key), to: Array("\(milliseconds):\(fingerprint)".utf8), expiration: ttl, onlyIfNotExists: true)
         }
     }
 
-    public func uncertainSince(scope: String, key: String) async throws -> Date? {
-        guard let stored = try await storeOperation({ try await client.get(uncertainKey(scope, key)) }),
-            let milliseconds = Int64(String(decoding: stored, as: UTF8.self))
-        else { return nil }
-        return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    public func uncertainAttempt(scope: String, key: String) async throws -> UncertainAttempt? {
+        guard let stored = try await storeOperation({ try await client.get(uncertainKey(scope, key)) }) else { return nil }
+        let text = String(decoding: stored, as: UTF8.self)
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard let first = parts.first, let milliseconds = Int64(first) else { return nil }
+        return UncertainAttempt(
+            since: Date(timeIntervalSince1970: Double(milliseconds) / 1000), fingerprint: parts.count == 2 ? String(parts[1]) : nil)
     }
-
-    private func uncertainKey(_ scope: String, _ key: String) -> String { keyPrefix + "idem-uncertain:" + scope + ":" + key }
 
     public func release(scope: String, key: String) async throws {
         _ = try await storeOperation { try await client.del(self.key(scope, key)) }
     }
 
+    /// A stored value: the request's fingerprint (nil in values of earlier versions) and the answer
+    /// (nil while the attempt is pending).
+    static func decode(_ stored: [UInt8]) -> (fingerprint: String?, answer: Data?) {
+        if stored.starts(with: pendingPrefix) {
+            let rest = stored.dropFirst(pendingPrefix.count)
+            guard rest.first == UInt8(ascii: ":") else { return (nil, nil) }
+            return (String(decoding: rest.dropFirst(), as: UTF8.self), nil)
+        }
+        guard stored.first == answerMarker, let newline = stored.firstIndex(of: UInt8(ascii: "\n")) else {
+            return (nil, Data(stored))
+        }
+        return (String(decoding: stored[1..<newline], as: UTF8.self), Data(stored[(newline + 1)...]))
+    }
+
     private func key(_ scope: String, _ key: String) -> String { keyPrefix + "idem:" + scope + ":" + key }
 
+    private func uncertainKey(_ scope: String, _ key: String) -> String { keyPrefix + "idem-uncertain:" + scope + ":" + key }
 }

@@ -12,6 +12,9 @@ public struct StoreBackend: Sendable {
     /// Addresses proven to belong to an account (Tinode's validation through the Gateway, or a
     /// verified external token): shared by both programs, so that only proven addresses link logins.
     public let provenAddresses: any ProvenAddressStore
+    /// Per user, the time before which Tinode's own tokens no longer count (logout-all, deletion,
+    /// refresh-token reuse), read by AuthPlugin's FireHose at token logins.
+    public let tinodeRevocations: any TinodeTokenRevocations
     /// The Gateway's self-made service account (development without `TINODE_SERVICE_LOGIN`).
     public let serviceAccounts: any ServiceAccountStore
     /// Refresh-token families (rotation, reuse detection).
@@ -26,9 +29,10 @@ public struct StoreBackend: Sendable {
 
     public init(configuration: SidecarConfiguration, logger: Logger) throws {
         guard let settings = configuration.valkey else {
-            store = InMemoryTokenStore()
+            store = InMemoryTokenStore(maximumLogins: configuration.gatewayLimits.maximumLoginsPerUser)
             identityLinks = InMemoryIdentityLinkStore()
             provenAddresses = InMemoryProvenAddressStore()
+            tinodeRevocations = InMemoryTinodeTokenRevocations()
             serviceAccounts = InMemoryServiceAccountStore()
             refreshFamilies = InMemoryRefreshFamilyStore()
             idempotency = InMemoryIdempotencyStore()
@@ -49,9 +53,10 @@ public struct StoreBackend: Sendable {
             throw ConfigurationError(setting: Settings.valkeyURL.name, reason: "\(error)")
         }
         let client = ValkeyClient(configuration: valkeyConfiguration, logger: logger)
-        store = ValkeyTokenStore(client: client)
+        store = ValkeyTokenStore(client: client, maximumLogins: configuration.gatewayLimits.maximumLoginsPerUser)
         identityLinks = ValkeyIdentityLinkStore(client: client)
         provenAddresses = ValkeyProvenAddressStore(client: client)
+        tinodeRevocations = ValkeyTinodeTokenRevocations(client: client, tokenLifetime: configuration.gatewayLimits.tinodeTokenLifetime)
         serviceAccounts = ValkeyServiceAccountStore(client: client)
         refreshFamilies = ValkeyRefreshFamilyStore(client: client)
         idempotency = ValkeyIdempotencyStore(client: client)

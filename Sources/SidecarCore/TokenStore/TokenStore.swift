@@ -9,14 +9,28 @@ import Valkey
 ///
 /// Implementations throw ``TokenStoreError`` when the backing store cannot answer; callers map that to
 /// an internal error (HTTP 503), never to "token invalid", so an outage does not look like a logout.
+///
+/// Records are indexed by login: every record belongs to a refresh family (its `refreshFamilyID`, or
+/// a family of its own when it has none), and a user's families are indexed in the order they
+/// started. A user keeps at most `maximumLogins` families: the put that starts one more revokes the
+/// oldest (its records, and in Valkey its refresh family too). No operation scans more than one
+/// login's records, except ``deleteAll(userID:)``, which is bounded by that maximum.
 public protocol TokenStore: Sendable {
-    /// Stores `record` under its `accessID` for `ttl`, replacing any record with the same id.
+    /// Stores `record` under its `accessID` for `ttl`, replacing any record with the same id, and
+    /// indexes it under its family and user.
     func put(_ record: TokenRecord, ttl: Duration) async throws
     /// The live record for `accessID`, or `nil` when there is none or it has expired.
     func get(accessID: String) async throws -> TokenRecord?
     /// Removes the record for `accessID`; removing a missing record is not an error.
     func delete(accessID: String) async throws
-    /// Removes every live record of `userID` and returns how many there were.
+    /// Removes every record of one login (the family's access ids, and in Valkey its refresh family);
+    /// returns how many live records there were.
+    func revokeFamily(_ familyID: String, userID: String) async throws -> Int
+    /// Lets every record of `familyID` but `keep` live at most `grace` longer (a refresh retires the
+    /// access tokens it replaces, after a moment for requests already under way).
+    func retireFamily(_ familyID: String, except keep: String, within grace: Duration) async throws
+    /// Removes every live record of `userID`, every one of the user's logins (in Valkey, their refresh
+    /// families too), and returns how many records there were.
     func deleteAll(userID: String) async throws -> Int
 }
 

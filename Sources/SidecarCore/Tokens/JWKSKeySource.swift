@@ -8,6 +8,12 @@ import Foundation
 /// hold, because that is how issuers rotate keys. Such forced fetches happen at most once per
 /// ``minimumRefetchInterval``, so a stream of tokens with made-up `kid`s cannot turn into a stream of
 /// requests to the issuer. A failed fetch keeps the keys we have.
+///
+/// Failures back off: after `n` failed fetches in a row, the next waits `initialBackoff · 2^(n-1)`
+/// (at most `maximumBackoff`) after the last one; a forced fetch waits that long too once it is
+/// longer than ``minimumRefetchInterval``. Without it, keys that went stale while the issuer was down
+/// were fetched again on every verification: an outage of the issuer became a flood of requests to
+/// it, and of warnings in our log.
 public actor JWKSKeySource {
     /// Returns the body of the JWKS document; throws when it cannot (timeouts are the fetcher's job).
     public typealias Fetch = @Sendable () async throws -> [UInt8]
@@ -23,17 +29,41 @@ public actor JWKSKeySource {
     private var attempted = false
     private var lastForcedAttempt: ContinuousClock.Instant?
     private var inFlight: Task<Void, Never>?
+    private let initialBackoff: Duration
+    private let maximumBackoff: Duration
+    /// Failed fetches since the last success.
+    private var failures = 0
+    /// When the last failed fetch ended.
+    private var lastFailure: ContinuousClock.Instant?
 
     /// - Parameters:
     ///   - refreshInterval: Age after which keys are fetched again in the background.
+    ///   - initialBackoff: The wait after a first failed fetch; it doubles with each failure after.
+    ///   - maximumBackoff: The longest wait between failed fetches.
     ///   - onFetch: Told the number of usable keys after each fetch, or its error (for logs).
     public init(
-        refreshInterval: Duration, fetch: @escaping Fetch,
-        onFetch: @escaping @Sendable (Result<Int, any Error>) -> Void = { _ in }
+        refreshInterval: Duration, initialBackoff: Duration = .seconds(1), maximumBackoff: Duration = .seconds(300),
+        fetch: @escaping Fetch, onFetch: @escaping @Sendable (Result<Int, any Error>) -> Void = { _ in }
     ) {
         self.refreshInterval = refreshInterval
+        self.initialBackoff = initialBackoff
+        self.maximumBackoff = maximumBackoff
         self.fetch = fetch
         self.onFetch = onFetch
+    }
+
+    /// The wait after the last failed fetch before another may start; zero after a success.
+    var backoff: Duration {
+        guard failures > 0 else { return .zero }
+        // Doubling stops at the cap long before it could overflow.
+        var wait = initialBackoff
+        for _ in 1..<failures where wait < maximumBackoff { wait *= 2 }
+        return min(wait, maximumBackoff)
+    }
+
+    private func backedOff(at now: ContinuousClock.Instant) -> Bool {
+        guard let lastFailure else { return false }
+        return now - lastFailure < backoff
     }
 
     /// The keys to verify a token with `kid` (nil: the token names none).
@@ -42,14 +72,16 @@ public actor JWKSKeySource {
     /// answers at once from what we hold.
     public func keys(for kid: String?) async -> [SigningKey] {
         let now = ContinuousClock.now
-        if let fetchedAt, now - fetchedAt >= refreshInterval {
+        if let fetchedAt, now - fetchedAt >= refreshInterval, !backedOff(at: now) {
             startFetch()
         }
         let held = keys.contains { kid == nil ? $0.kid == nil || keys.count == 1 : $0.kid == kid }
         if !held {
             if !attempted {
                 startFetch()
-            } else if lastForcedAttempt.map({ now - $0 >= Self.minimumRefetchInterval }) ?? true {
+            } else if lastForcedAttempt.map({ now - $0 >= Self.minimumRefetchInterval }) ?? true,
+                backoff <= Self.minimumRefetchInterval || !backedOff(at: now)
+            {
                 lastForcedAttempt = now
                 startFetch()
             }
@@ -70,8 +102,13 @@ public actor JWKSKeySource {
             let parsed = try await Self.parse(fetch())
             keys = parsed
             fetchedAt = .now
+            failures = 0
+            lastFailure = nil
             onFetch(.success(parsed.count))
         } catch {
+            // Bounded: past the cap, more failures change nothing.
+            failures = min(failures + 1, 64)
+            lastFailure = .now
             onFetch(.failure(error))
         }
     }

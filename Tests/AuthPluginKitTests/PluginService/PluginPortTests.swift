@@ -62,7 +62,7 @@ struct PluginPortTests {
     /// way to start graceful shutdown, and the server's port. Returns once the group has stopped.
     static func withPort(
         idleTimeout: Duration = .seconds(60), drainLimit: Duration = .seconds(10), slowFor: Duration = .seconds(30),
-        calls: SlowCalls = SlowCalls(), compression: Bool = false,
+        calls: SlowCalls = SlowCalls(), compression: Bool = false, limits: PluginPortLimits = PluginPortLimits(),
         _ body: @escaping @Sendable (Client, ServiceGroup, Int) async throws -> Void
     ) async throws {
         var logger = Logger(label: "PluginPortTests")
@@ -70,7 +70,7 @@ struct PluginPortTests {
         let server = PluginGRPCServer(
             address: NetworkAddress(host: "127.0.0.1", port: 0), routes: routes(slowFor: slowFor, calls: calls),
             allowedNetworks: NetworkAllowList(parsing: "127.0.0.0/8")!, idleTimeout: idleTimeout, drainLimit: drainLimit,
-            metrics: PluginMetrics(), logger: logger)
+            limits: limits, metrics: PluginMetrics(), logger: logger)
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)
         try await whileRunning(group) {
             let port = try await server.listeningPort
@@ -155,17 +155,19 @@ struct PluginPortTests {
         }
     }
 
-    @Test("a request over 4 MiB is RESOURCE_EXHAUSTED; one just under passes the size check")
+    @Test("a request over the limit (2 MiB by default) is RESOURCE_EXHAUSTED; one just under passes the size check")
     func oversizedRequest() async throws {
+        let limit = PluginPortLimits().maximumMessageBytes
+        #expect(limit == 2 << 20)
         try await Self.withPort { (client: Client, _: ServiceGroup, _: Int) async throws in
             let error = await #expect(throws: RPCError.self) {
-                try await Self.rawCall(client, Self.echo, [UInt8](repeating: 0, count: GRPCWire.maximumMessageBytes + 1))
+                try await Self.rawCall(client, Self.echo, [UInt8](repeating: 0, count: limit + 1))
             }
             #expect(error?.code == .resourceExhausted)
-            // A valid ClientReq of almost 4 MiB: a `{pub}` with a large content.
+            // A valid ClientReq of almost the limit: a `{pub}` with a large content.
             let large = Pbx_ClientReq.with {
                 $0.msg.pub.id = "9"
-                $0.msg.pub.content = Data(count: GRPCWire.maximumMessageBytes - 64)
+                $0.msg.pub.content = Data(count: limit - 64)
             }
             let answer = try await Self.call(client, Self.echo, large, returning: Pbx_ServerResp.self)
             #expect(answer.srvmsg.ctrl.id == "")

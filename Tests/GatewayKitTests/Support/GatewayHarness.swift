@@ -39,8 +39,10 @@ struct GatewayHarness: Sendable {
     ) async throws -> some ApplicationProtocol {
         var environment = [
             "GATEWAY_HTTP_ADDR": "127.0.0.1:0", "TINODE_GRPC_ADDR": "127.0.0.1:\(double.port)", "TINODE_TOPIC_ID": room,
+            "GATEWAY_METRICS_ADDR": "127.0.0.1:0",
             "ACCESS_SECRET": "gateway-test-access-secret-0123456789ab", "REFRESH_SECRET": "gateway-test-refresh-secret-0123456789a",
-            "TINODE_REQUEST_TIMEOUT_MS": "10000", "GATEWAY_AUTH_ATTEMPTS_PER_MINUTE": "1000000", "GATEWAY_SEND_BURST": "10000",
+            "TINODE_REQUEST_TIMEOUT_MS": "10000", "GATEWAY_AUTH_ATTEMPTS_PER_MINUTE": "1000000",
+            "GATEWAY_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_HOUR": "1000000", "GATEWAY_SEND_BURST": "10000",
             "SIDECAR_SECRETS_DIR": "/nonexistent-sidecar-secrets", "LOG_LEVEL": "error",
         ]
         if valkey {

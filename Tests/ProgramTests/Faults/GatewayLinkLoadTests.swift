@@ -40,7 +40,7 @@ extension FaultTests {
             await readLoad.value
             let seconds = (ContinuousClock.now - started).seconds
             let pings = stack.double.wireCounters.pingsSent - pingsBefore
-            let metrics = await timedRequest(stack.http, .GET, stack.baseURL + "/metrics").body
+            let metrics = await timedRequest(stack.http, .GET, stack.metricsURL).body
             let connectionsLost = metricSum(metrics, "gateway_tinode_connection_closed_total") { !$0.contains("closed_locally") }
             let streamsLost = metricSum(metrics, "gateway_tinode_streams_lost_total")
             let opened = metricSum(metrics, "gateway_tinode_connections_opened_total")

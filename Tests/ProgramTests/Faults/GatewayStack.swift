@@ -12,6 +12,8 @@ final class GatewayStack: @unchecked Sendable {
     let double: TinodeDouble
     let room: String
     let port: Int
+    /// `GATEWAY_METRICS_ADDR`'s port: `/metrics` is served there, not on `port`.
+    let metricsPort: Int
     let gateway: ProgramProcess
     let http: HTTPClient
 
@@ -23,11 +25,15 @@ final class GatewayStack: @unchecked Sendable {
 
     static let accessSecret = "fault-test-access-secret-0123456789abcdef"
 
-    private init(redis: RedisServerProcess, double: TinodeDouble, room: String, port: Int, gateway: ProgramProcess, http: HTTPClient) {
+    private init(
+        redis: RedisServerProcess, double: TinodeDouble, room: String, port: Int, metricsPort: Int, gateway: ProgramProcess,
+        http: HTTPClient
+    ) {
         self.redis = redis
         self.double = double
         self.room = room
         self.port = port
+        self.metricsPort = metricsPort
         self.gateway = gateway
         self.http = http
     }
@@ -40,6 +46,7 @@ final class GatewayStack: @unchecked Sendable {
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
+    var metricsURL: String { "http://127.0.0.1:\(metricsPort)/metrics" }
 
     static func start(connections: Int = 120, environment extra: [String: String] = [:]) async throws -> GatewayStack {
         let redis = try RedisServerProcess(appendOnly: true)
@@ -48,8 +55,10 @@ final class GatewayStack: @unchecked Sendable {
         let owner = try double.createUser(login: "roomowner", password: "owner-password", name: "Owner")
         let room = double.createGroup(owner: owner, name: "general", tags: ["room:general"])
         let port = try freeLoopbackPort()
+        let metricsPort = try freeLoopbackPort()
         var environment = [
             "GATEWAY_HTTP_ADDR": "127.0.0.1:\(port)", "TINODE_GRPC_ADDR": "127.0.0.1:\(double.port)", "TINODE_TOPIC_ID": room,
+            "GATEWAY_METRICS_ADDR": "127.0.0.1:\(metricsPort)",
             "VALKEY_URL": redis.url, "ACCESS_SECRET": accessSecret, "REFRESH_SECRET": "fault-test-refresh-secret-0123456789abcde",
             "TINODE_REQUEST_TIMEOUT_MS": "3000", "VALKEY_COMMAND_TIMEOUT_MS": "1000", "VALKEY_CONNECT_TIMEOUT_MS": "1000",
             "GATEWAY_AUTH_ATTEMPTS_PER_MINUTE": "1000000", "GATEWAY_SEND_BURST": "10000", "GATEWAY_SENDS_PER_SECOND": "1000",
@@ -62,7 +71,8 @@ final class GatewayStack: @unchecked Sendable {
             throw CancellationError()
         }
         return GatewayStack(
-            redis: redis, double: double, room: room, port: port, gateway: gateway, http: makeLoadClient(connections: connections))
+            redis: redis, double: double, room: room, port: port, metricsPort: metricsPort, gateway: gateway,
+            http: makeLoadClient(connections: connections))
     }
 
     /// Registers `count` users, a few at a time.

@@ -8,12 +8,12 @@ import Valkey
 struct ValkeyTokenStoreTests {
     /// Runs `body` against a store with its own key prefix on the shared test server.
     private func withStore(
-        _ body: (ValkeyTokenStore, ValkeyClient, String) async throws -> Void
+        maximumLogins: Int = 100, _ body: (ValkeyTokenStore, ValkeyClient, String) async throws -> Void
     ) async throws {
         let client = ValkeyClient(configuration: try TokenStoreTestServer.configuration())
         let prefix = "token-store-tests:\(UUID().uuidString):"
         do {
-            try await body(ValkeyTokenStore(client: client, keyPrefix: prefix), client, prefix)
+            try await body(ValkeyTokenStore(client: client, keyPrefix: prefix, maximumLogins: maximumLogins), client, prefix)
             await client.shutdown()
         } catch {
             await client.shutdown()
@@ -60,22 +60,24 @@ struct ValkeyTokenStoreTests {
     @Test("a TTL of zero or less is refused")
     func badTTL() async throws { try await withBehaviour { try await $0.nonPositiveTTLIsRefused() } }
 
-    @Test("keys live under the prefix; the record expires with PX and the user index outlives it")
+    @Test("keys live under the prefix; the record expires with PX, its login's set and the user's logins outlive it")
     func keyLayout() async throws {
         try await withStore { store, client, prefix in
             let record = makeTokenRecord()
             try await store.put(record, ttl: .seconds(30))
             let recordTTL = try await client.pttl(prefix + "access:" + record.accessID)
             #expect((29_000...30_000).contains(recordTTL))
-            let indexKey = prefix + "user:" + record.userID + ":access"
-            #expect(try await client.smembers(indexKey) == [record.accessID])
+            // Without a refresh family the record is a login of its own.
+            let familyKey = prefix + "family:" + record.accessID + ":access"
+            #expect(try await client.smembers(familyKey) == [record.accessID])
+            let loginsKey = prefix + "user:" + record.userID + ":logins"
 
-            // A longer-lived record extends the index; a shorter one does not shorten it.
+            // A longer-lived record extends the indexes; a shorter one does not shorten them.
             let longer = makeTokenRecord(userID: record.userID)
             try await store.put(longer, ttl: .seconds(300))
-            #expect((299_000...300_000).contains(try await client.pttl(indexKey)))
+            #expect((299_000...300_000).contains(try await client.pttl(loginsKey)))
             try await store.put(makeTokenRecord(userID: record.userID), ttl: .seconds(5))
-            #expect((299_000...300_000).contains(try await client.pttl(indexKey)))
+            #expect((299_000...300_000).contains(try await client.pttl(loginsKey)))
 
             let json = try #require(try await client.getString(prefix + "access:" + record.accessID))
             #expect(json.contains("\"access_id\":\"\(record.accessID)\""))
@@ -83,18 +85,76 @@ struct ValkeyTokenStoreTests {
         }
     }
 
-    @Test("ids of deleted records are pruned from the user index on the next put")
-    func indexPruned() async throws {
+    @Test("revoking a login removes its access records and its refresh family, and nothing of the user's other logins")
+    func revokeFamily() async throws {
         try await withStore { store, client, prefix in
             let userID = "usr" + randomID()
-            let old = makeTokenRecord(userID: userID)
-            try await store.put(old, ttl: .seconds(30))
-            try await store.delete(accessID: old.accessID)
-            let fresh = makeTokenRecord(userID: userID)
-            try await store.put(fresh, ttl: .seconds(30))
-            #expect(try await client.smembers(prefix + "user:" + userID + ":access") == [fresh.accessID])
-            #expect(try await store.deleteAll(userID: userID) == 1)
-            #expect(try await client.ttl(prefix + "user:" + userID + ":access") == -2)
+            var first = makeTokenRecord(userID: userID)
+            first.refreshFamilyID = "fam-" + randomID()
+            var refreshed = makeTokenRecord(userID: userID)
+            refreshed.refreshFamilyID = first.refreshFamilyID
+            var other = makeTokenRecord(userID: userID)
+            other.refreshFamilyID = "fam-" + randomID()
+            for record in [first, refreshed, other] { try await store.put(record, ttl: .seconds(60)) }
+            try await client.set(prefix + "refresh:" + first.refreshFamilyID!, to: "x")
+            #expect(try await store.revokeFamily(first.refreshFamilyID!, userID: userID) == 2)
+            #expect(try await store.get(accessID: first.accessID) == nil)
+            #expect(try await store.get(accessID: refreshed.accessID) == nil)
+            #expect(try await client.getString(prefix + "refresh:" + first.refreshFamilyID!) == nil)
+            #expect(try await store.get(accessID: other.accessID) == other)
+        }
+    }
+
+    @Test("retiring a login's other records shortens them to the grace and keeps the new one")
+    func retire() async throws {
+        try await withStore { store, client, prefix in
+            var old = makeTokenRecord()
+            old.refreshFamilyID = "fam-" + randomID()
+            var new = makeTokenRecord(userID: old.userID)
+            new.refreshFamilyID = old.refreshFamilyID
+            try await store.put(old, ttl: .seconds(600))
+            try await store.put(new, ttl: .seconds(600))
+            try await store.retireFamily(old.refreshFamilyID!, except: new.accessID, within: .seconds(2))
+            #expect((1...2_000).contains(try await client.pttl(prefix + "access:" + old.accessID)))
+            #expect(try await client.pttl(prefix + "access:" + new.accessID) > 590_000)
+        }
+    }
+
+    @Test("a user keeps at most maximumLogins logins; the oldest goes first, with its refresh family")
+    func loginsCapped() async throws {
+        try await withStore(maximumLogins: 2) { store, client, prefix in
+            let userID = "usr" + randomID()
+            var records: [TokenRecord] = []
+            for _ in 0..<3 {
+                var record = makeTokenRecord(userID: userID)
+                record.refreshFamilyID = "fam-" + randomID()
+                try await client.set(prefix + "refresh:" + record.refreshFamilyID!, to: "x")
+                try await store.put(record, ttl: .seconds(60))
+                records.append(record)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(try await store.get(accessID: records[0].accessID) == nil)
+            #expect(try await client.getString(prefix + "refresh:" + records[0].refreshFamilyID!) == nil)
+            #expect(try await store.get(accessID: records[1].accessID) == records[1])
+            #expect(try await store.get(accessID: records[2].accessID) == records[2])
+        }
+    }
+
+    @Test("deleteAll also removes records indexed by the previous layout's user set, and every login's refresh family")
+    func deleteAllLegacy() async throws {
+        try await withStore { store, client, prefix in
+            let userID = "usr" + randomID()
+            var record = makeTokenRecord(userID: userID)
+            record.refreshFamilyID = "fam-" + randomID()
+            try await store.put(record, ttl: .seconds(60))
+            try await client.set(prefix + "refresh:" + record.refreshFamilyID!, to: "x")
+            let legacyID = randomID()
+            try await client.set(prefix + "access:" + legacyID, to: "{}", expiration: .seconds(60))
+            _ = try await client.sadd(prefix + "user:" + userID + ":access", legacyID)
+            #expect(try await store.deleteAll(userID: userID) == 2)
+            #expect(try await client.getString(prefix + "access:" + legacyID) == nil)
+            #expect(try await client.getString(prefix + "refresh:" + record.refreshFamilyID!) == nil)
+            #expect(try await client.ttl(prefix + "user:" + userID + ":logins") == -2)
         }
     }
 
