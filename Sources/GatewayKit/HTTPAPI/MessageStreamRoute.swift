@@ -13,23 +13,7 @@ extension GatewayAPI {
         let resumeAfter = try LastEventID.parse(
             request.headers[.lastEventID] ?? request.uri.queryParameters["last_event_id"].map(String.init), field: "Last-Event-ID")
         let lease = try streamLease(for: caller)
-        let session = try await session(for: caller)
-        // Subscribe before reading history, so that nothing published in between is missed; what
-        // both deliver is sent once.
-        let subscription = try await tinodeCall { try await session.subscribeLive() }
-        let history = SessionRoomHistory(session: session)
-        let plan: ReplayPlan?
-        do {
-            plan = try await tinodeCall {
-                try await RoomStream.plan(resumeAfter: resumeAfter, history: history, maxReplay: settings.maxReplay)
-            }
-        } catch {
-            subscription.cancel()
-            throw error
-        }
-        let stream = RoomStream(
-            subscription: subscription, history: history, room: await pool.roomTopic, plan: plan, keepAlive: settings.streamHeartbeat,
-            lease: lease)
+        let stream = try await openRoomStream(for: caller, resumeAfter: resumeAfter, keepAlive: settings.streamHeartbeat, lease: lease)
         let logger = self.logger
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(
@@ -108,5 +92,27 @@ private final class ResponseWriterHandle: @unchecked Sendable {
 
     func finish() async throws {
         try await writer.finish(nil)
+    }
+}
+
+extension GatewayAPI {
+    /// The caller's live stream for SSE and WebSocket alike: subscribed before history is read, so
+    /// that nothing published in between is missed (what both deliver is sent once), with the replay
+    /// planned from `resumeAfter`.
+    func openRoomStream(for caller: Caller, resumeAfter: Int?, keepAlive: Duration?, lease: StreamLease) async throws -> RoomStream {
+        let session = try await session(for: caller)
+        let subscription = try await tinodeCall { try await session.subscribeLive() }
+        let history = SessionRoomHistory(session: session)
+        let plan: ReplayPlan?
+        do {
+            plan = try await tinodeCall {
+                try await RoomStream.plan(resumeAfter: resumeAfter, history: history, maxReplay: settings.maxReplay)
+            }
+        } catch {
+            subscription.cancel()
+            throw error
+        }
+        return RoomStream(
+            subscription: subscription, history: history, room: await pool.roomTopic, plan: plan, keepAlive: keepAlive, lease: lease)
     }
 }

@@ -60,19 +60,7 @@ extension GatewayAPI {
         caller: Caller, resumeAfter: Int?, lease: StreamLease, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
     ) async throws {
         let session = try await session(for: caller)
-        let subscription = try await tinodeCall { try await session.subscribeLive() }
-        let history = SessionRoomHistory(session: session)
-        let plan: ReplayPlan?
-        do {
-            plan = try await tinodeCall {
-                try await RoomStream.plan(resumeAfter: resumeAfter, history: history, maxReplay: settings.maxReplay)
-            }
-        } catch {
-            subscription.cancel()
-            throw error
-        }
-        let stream = RoomStream(
-            subscription: subscription, history: history, room: await pool.roomTopic, plan: plan, keepAlive: nil, lease: lease)
+        let stream = try await openRoomStream(for: caller, resumeAfter: resumeAfter, keepAlive: nil, lease: lease)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 let ending = await stream.run { item in try await outbound.write(.text(Self.frame(Self.webSocketJSON(item)))) }
