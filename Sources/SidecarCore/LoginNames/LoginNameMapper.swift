@@ -117,14 +117,14 @@ public struct LoginNameMapper: Sendable {
     /// Trims white space, applies Unicode NFKC and lower-cases, then checks that the result can be
     /// an e-mail address. Applying it twice gives the same result as applying it once.
     public static func normalise(_ address: String) throws(LoginNameError) -> String {
-        let trimmed = address.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = Self.trimmingWhiteSpace(address)
         guard !trimmed.isEmpty else { throw .empty }
         // Checked before normalising too, so a huge input is refused without further work.
         guard trimmed.utf8.count <= maximumAddressBytes * 4 else { throw .tooLong }
         // Lower-casing can un-normalise a few characters, so NFKC runs again after it.
-        let normalised = trimmed.precomposedStringWithCompatibilityMapping.lowercased()
+        var normalised = trimmed.precomposedStringWithCompatibilityMapping.lowercased()
             .precomposedStringWithCompatibilityMapping
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        normalised = Self.trimmingWhiteSpace(normalised)
         guard normalised.utf8.count <= maximumAddressBytes else { throw .tooLong }
         if normalised.unicodeScalars.contains(where: isControl) { throw .controlCharacter }
         guard normalised.contains("@") else { throw .missingAtSign }
@@ -179,6 +179,16 @@ public struct LoginNameMapper: Sendable {
         default:
             return false
         }
+    }
+
+    /// `text` without Unicode `White_Space` scalars at either end: the set Foundation's
+    /// `.whitespacesAndNewlines` names, trimmed in Swift because swift-corelibs-foundation's
+    /// `trimmingCharacters` crashed once under a parallel test run (NSString bridging).
+    static func trimmingWhiteSpace(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        return String(scalars[first...last])
     }
 
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
