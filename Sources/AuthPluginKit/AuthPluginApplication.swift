@@ -48,7 +48,8 @@ extension RESTAuthService {
             loginNames: try LoginNameMapper(maximumLength: configuration.loginNameMaxLength),
             settings: configuration.restAuth,
             logger: logger,
-            tinodeRevocations: backend.tinodeRevocations)
+            tinodeRevocations: backend.tinodeRevocations,
+            revocationNotices: backend.revocationNotices)
     }
 }
 

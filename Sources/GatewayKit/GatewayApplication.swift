@@ -28,6 +28,8 @@ public func buildGatewayApplication(
     settings.emailVerification = limits.emailVerification
     settings.refreshes = .perMinute(limits.refreshesPerMinute)
     settings.refreshGrace = limits.refreshGrace
+    settings.refreshRetryWindow = limits.refreshRetryWindow
+    settings.streamRecheckInterval = limits.streamRecheckInterval
     settings.externalIssuer = configuration.restAuth.external?.issuer
     settings.verifyAttempts = RateLimit(capacity: limits.verifyAttemptsPerHour, perSecond: Double(limits.verifyAttemptsPerHour) / 3600)
     settings.verifyResends = RateLimit(capacity: limits.verifyResendsPerHour, perSecond: Double(limits.verifyResendsPerHour) / 3600)
@@ -53,7 +55,7 @@ public func buildGatewayApplication(
         server: server(tls: tls, api: api, deadlines: HTTPConnectionDeadlines(configuration)),
         configuration: .init(address: configuration.gatewayHTTPAddress.bindAddress, serverName: "Gateway"),
         services: backend.services + tinode.services + (storeReads.map { [$0.service] } ?? [])
-            + [metricsListener(configuration: configuration, logger: logger)],
+            + [metricsListener(configuration: configuration, logger: logger), RevocationListener(api: api)],
         logger: logger
     )
 }

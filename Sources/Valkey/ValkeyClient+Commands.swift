@@ -17,6 +17,14 @@ extension ValkeyClient {
         }
     }
 
+    /// Publishes `message` on a pub/sub channel; returns how many subscribers (of this server) got it.
+    @discardableResult
+    public func publish(_ message: [UInt8], to channel: String) async throws -> Int {
+        let reply = try await command(bytes: [Array("PUBLISH".utf8), Array(channel.utf8), message])
+        guard let receivers = reply.integer else { throw Self.unexpected(reply, to: "PUBLISH") }
+        return Int(receivers)
+    }
+
     /// The value at `key` decoded as UTF-8, or `nil` when the key does not exist.
     public func getString(_ key: String) async throws -> String? {
         try await get(key).map { String(decoding: $0, as: UTF8.self) }

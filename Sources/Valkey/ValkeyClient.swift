@@ -19,9 +19,11 @@ import ServiceLifecycle
 /// command timeout, is closed, and the next command opens a new one.
 public final class ValkeyClient: Service, Sendable {
     public let configuration: ValkeyConfiguration
-    private let logger: Logger
+    let logger: Logger
     private let pool: ConnectionPool
     private let cache: TrackedCache
+    /// Runs the connections of ``subscribe(to:received:subscribed:)``.
+    let eventLoopGroup: any EventLoopGroup
     /// Opens the invalidation subscription; made once, not on every cached read.
     private let openListener: @Sendable () async throws -> (Int64, ValkeyConnection)
 
@@ -49,6 +51,7 @@ public final class ValkeyClient: Service, Sendable {
             maximumEntries: configuration.cachedEntries, maximumAge: configuration.cachedEntryMaximumAge,
             heartbeatTimeout: configuration.commandTimeout, logger: logger)
         self.cache = cache
+        self.eventLoopGroup = eventLoopGroup
         self.openListener = {
             try await Self.openInvalidationListener(configuration: configuration, on: eventLoopGroup.next(), cache: cache)
         }

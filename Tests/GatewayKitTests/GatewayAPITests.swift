@@ -158,7 +158,7 @@ struct GatewayAPITests {
 
     @Test("refresh rotates; a used refresh token revokes the whole family")
     func refreshRotation() async throws {
-        try await GatewayHarness.run { gateway in
+        try await GatewayHarness.run(extraEnvironment: ["GATEWAY_REFRESH_RETRY_SECONDS": "0"]) { gateway in
             let (_, tokens) = try await gateway.register("erin")
             let firstRefresh = try #require(tokens["refresh_token"] as? String)
             let rotated = try await gateway.request(.post, "/v1/auth/refresh", json: ["refresh_token": firstRefresh])

@@ -79,7 +79,7 @@ struct RevocationTests {
 
     @Test("refresh-token reuse ends every login of the user, not only the stolen family")
     func reuseEndsEveryLogin() async throws {
-        try await GatewayHarness.run { gateway in
+        try await GatewayHarness.run(extraEnvironment: ["GATEWAY_REFRESH_RETRY_SECONDS": "0"]) { gateway in
             let (email, first) = try await gateway.register("ruth")
             let other = try await Self.login(gateway, email)
             #expect(try await Self.refresh(gateway, first).status == 200)
@@ -115,6 +115,51 @@ struct RevocationTests {
                 if reply.status == 200 { current = try #require(reply.json) }
             }
             #expect(statuses == [200, 200, 429], "\(statuses)")
+        }
+    }
+
+    /// The claims of a JWT, read without checking it (the Gateway checks; the test compares ids).
+    static func claims(_ token: Any?) throws -> [String: Any] {
+        let text = try #require(token as? String)
+        let parts = text.split(separator: ".")
+        try #require(parts.count == 3)
+        var payload = String(parts[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        payload += String(repeating: "=", count: (4 - payload.count % 4) % 4)
+        let data = try #require(Data(base64Encoded: payload))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test("a refresh retried within GATEWAY_REFRESH_RETRY_SECONDS gets the same pair; presented after the next rotation it is a reuse")
+    func refreshRetryGetsTheSamePair() async throws {
+        try await GatewayHarness.run(extraEnvironment: ["GATEWAY_REFRESH_RETRY_SECONDS": "5"]) { gateway in
+            let (_, first) = try await gateway.register("retry")
+            // The first answer is "lost": the client sends the same refresh token again.
+            let lost = try #require(try await Self.refresh(gateway, first).json)
+            let retried = try await Self.refresh(gateway, first)
+            #expect(retried.status == 200, "a retry, not a reuse: \(retried.text)")
+            let again = try #require(retried.json)
+            #expect(try Self.claims(again["refresh_token"])["jti"] as? String == (try Self.claims(lost["refresh_token"])["jti"] as? String))
+            #expect(
+                try Self.claims(again["access_token"])["access_id"] as? String
+                    == (try Self.claims(lost["access_token"])["access_id"] as? String))
+            #expect(try await Self.status(gateway, token: again["access_token"]) == 200)
+            // The pair is the family's live one: it rotates.
+            let next = try #require(try await Self.refresh(gateway, again).json)
+            #expect(try await Self.status(gateway, token: next["access_token"]) == 200)
+            // The first token was replaced two rotations ago: presenting it now is a reuse.
+            #expect(try await Self.refresh(gateway, first).status == 401)
+            #expect(try await Self.status(gateway, token: next["access_token"]) == 401, "the reuse ended every login")
+        }
+    }
+
+    @Test("after the retry window a refresh token presented again is a reuse")
+    func refreshRetryWindowCloses() async throws {
+        try await GatewayHarness.run(extraEnvironment: ["GATEWAY_REFRESH_RETRY_SECONDS": "1"]) { gateway in
+            let (_, first) = try await gateway.register("late-retry")
+            let rotated = try #require(try await Self.refresh(gateway, first).json)
+            try await Task.sleep(for: .milliseconds(1_300))
+            #expect(try await Self.refresh(gateway, first).status == 401)
+            #expect(try await Self.status(gateway, token: rotated["access_token"]) == 401)
         }
     }
 }

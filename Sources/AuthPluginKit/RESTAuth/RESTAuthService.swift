@@ -31,13 +31,17 @@ public struct RESTAuthService: Sendable {
     let logger: Logger
     /// Marks of revoked Tinode tokens; `del` sets one, so the deleted user's tokens stop at FireHose.
     let tinodeRevocations: (any TinodeTokenRevocations)?
+    /// Tells every Gateway instance that a deleted user's logins ended (their streams end at once).
+    let revocationNotices: (any RevocationNotices)?
 
     public init(
         tokens: TokenService, external: ExternalTokenVerifier?, tokenStore: any TokenStore, links: any IdentityLinkStore,
         proofs: any ProvenAddressStore, loginNames: LoginNameMapper, settings: RESTAuthSettings,
-        logger: Logger = Logger(label: "AuthPlugin.RESTAuth"), tinodeRevocations: (any TinodeTokenRevocations)? = nil
+        logger: Logger = Logger(label: "AuthPlugin.RESTAuth"), tinodeRevocations: (any TinodeTokenRevocations)? = nil,
+        revocationNotices: (any RevocationNotices)? = nil
     ) {
         self.tinodeRevocations = tinodeRevocations
+        self.revocationNotices = revocationNotices
         self.tokens = tokens
         self.external = external
         self.tokenStore = tokenStore
@@ -176,6 +180,12 @@ public struct RESTAuthService: Sendable {
             logger.error(
                 "REST-auth del: could not remove the user's links, proofs or tokens", metadata: ["uid": "\(uid)", "error": "\(error)"])
             throw .internal
+        }
+        do {
+            try await revocationNotices?.publish(RevocationNotice(userID: "usr" + uid))
+        } catch {
+            // The logins are gone from the store; Gateway instances find that out at their next check.
+            logger.warning("REST-auth del: could not tell the Gateways", metadata: ["uid": "\(uid)", "error": "\(error)"])
         }
         // `{}` lets the deletion proceed; `unsupported` would block it (405).
         return .empty

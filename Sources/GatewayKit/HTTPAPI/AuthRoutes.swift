@@ -75,8 +75,10 @@ extension GatewayAPI {
         return try await issueTokens(for: identity, login: login, email: address, status: .ok)
     }
     /// `POST /v1/auth/refresh {"refresh_token"}` -> 200 with a new pair. Each refresh token works
-    /// once; presenting a used one ends every login of the user (a copied token was used). The access
-    /// token the refresh replaces keeps working for `GATEWAY_REFRESH_GRACE_SECONDS`, then stops.
+    /// once; presenting a used one ends every login of the user (a copied token was used), except
+    /// within `GATEWAY_REFRESH_RETRY_SECONDS` of its rotation, when it answers the same new pair
+    /// again (a retry after a lost answer). The access token the refresh replaces keeps working for
+    /// `GATEWAY_REFRESH_GRACE_SECONDS`, then stops.
     func refresh(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
         let presented = try body.string("refresh_token")
@@ -87,14 +89,17 @@ extension GatewayAPI {
         try await limit(
             "refresh:user:" + claims.userID,
             RateLimit(capacity: settings.refreshes.capacity * 5, perSecond: settings.refreshes.perSecond * 5))
-        let nextRefreshID = Self.randomID()
+        let proposed = RefreshSuccessor(refreshID: Self.randomID(), accessID: Self.randomID())
         let rotation: RefreshRotation
         do {
             rotation = try await refreshFamilies.rotate(
-                familyID: claims.familyID, presented: claims.refreshID, next: nextRefreshID, payload: nil, ttl: tokens.refreshTTL)
+                familyID: claims.familyID, presented: claims.refreshID, next: proposed, payload: nil, ttl: tokens.refreshTTL,
+                retryWindow: settings.refreshRetryWindow)
         } catch {
             throw storeFailure(error)
         }
+        let payloadData: Data
+        let successor: RefreshSuccessor
         switch rotation {
         case .reused:
             logger.warning("refresh token reused: every login of the user ended", metadata: ["user": "\(claims.userID)"])
@@ -102,38 +107,44 @@ extension GatewayAPI {
             throw invalid
         case .unknownFamily:
             throw invalid
-        case .rotated(let payloadData):
-            guard let payload = try? JSONDecoder().decode(FamilyPayload.self, from: payloadData), payload.userID == claims.userID
-            else { throw invalid }
-            if let started = payload.startedAt, let mark = try await revocationMark(of: payload.userID), started < mark {
-                // Ended by a logout-all after this login began (the store may keep the family when it
-                // is not Valkey's, whose logout-all deletes it).
-                try? await refreshFamilies.revoke(familyID: claims.familyID)
-                throw invalid
-            }
-            var tinodeToken = payload.tinodeToken
-            var expires = payload.tinodeTokenExpires
-            // A live session logged in again by token since and holds a fresher one (Tinode's tokens slide).
-            if let session = await pool.existingSession(userID: payload.userID), let identity = await session.identity {
-                tinodeToken = identity.token.base64EncodedString()
-                expires = identity.tokenExpires ?? expires
-            }
-            let accessID = Self.randomID()
-            let response = try await issueAccessAndRespond(
-                userID: payload.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: payload.login, email: payload.email,
-                familyID: claims.familyID, refreshID: nextRefreshID, accessID: accessID, status: .ok)
-            do {
-                try await tokenStore.retireFamily(claims.familyID, except: accessID, within: settings.refreshGrace)
-            } catch {
-                // The new pair is issued; the old access token then lives out its own (short) life.
-                logger.warning("could not retire the replaced access token", metadata: ["error": "\(error)"])
-            }
-            return response
+        case .rotated(let stored):
+            (payloadData, successor) = (stored, proposed)
+        case .retried(let stored, let chosen):
+            // The client did not get the answer to its first try (or lost it): the same pair again,
+            // its access record written again in case the first try failed before writing it.
+            logger.debug("refresh retried: the same pair again", metadata: ["user": "\(claims.userID)"])
+            (payloadData, successor) = (stored, chosen)
         }
+        guard let payload = try? JSONDecoder().decode(FamilyPayload.self, from: payloadData), payload.userID == claims.userID
+        else { throw invalid }
+        if let started = payload.startedAt, let mark = try await revocationMark(of: payload.userID), started < mark {
+            // Ended by a logout-all after this login began (the store may keep the family when it
+            // is not Valkey's, whose logout-all deletes it).
+            try? await refreshFamilies.revoke(familyID: claims.familyID)
+            throw invalid
+        }
+        var tinodeToken = payload.tinodeToken
+        var expires = payload.tinodeTokenExpires
+        // A live session logged in again by token since and holds a fresher one (Tinode's tokens slide).
+        if let session = await pool.existingSession(userID: payload.userID), let identity = await session.identity {
+            tinodeToken = identity.token.base64EncodedString()
+            expires = identity.tokenExpires ?? expires
+        }
+        let response = try await issueAccessAndRespond(
+            userID: payload.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: payload.login, email: payload.email,
+            familyID: claims.familyID, refreshID: successor.refreshID, accessID: successor.accessID, status: .ok)
+        do {
+            try await tokenStore.retireFamily(claims.familyID, except: successor.accessID, within: settings.refreshGrace)
+        } catch {
+            // The new pair is issued; the old access token then lives out its own (short) life.
+            logger.warning("could not retire the replaced access token", metadata: ["error": "\(error)"])
+        }
+        return response
     }
 
     /// `POST /v1/auth/logout` (Bearer) -> 204: this login ends (its refresh family and every access
-    /// token it produced), and the user's Tinode session on this instance is closed.
+    /// token it produced); on every instance, its live streams end with `revoked` and the user's
+    /// Tinode session is closed.
     func logOut(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
         let family = caller.record.refreshFamilyID ?? caller.record.accessID
@@ -144,7 +155,7 @@ extension GatewayAPI {
         } catch {
             throw storeFailure(error)
         }
-        await pool.close(userID: caller.userID)
+        await announce(RevocationNotice(userID: caller.userID, familyID: family))
         return Response(status: .noContent)
     }
 
@@ -157,8 +168,8 @@ extension GatewayAPI {
         return Response(status: .noContent)
     }
 
-    /// Every access token and login of the user, the user's Tinode tokens issued until now, and the
-    /// user's Tinode session on this instance.
+    /// Every access token and login of the user, the user's Tinode tokens issued until now, and, on
+    /// every instance, the user's live streams and Tinode session.
     func endEveryLogin(of userID: String) async throws {
         do {
             // The mark first: should the second step fail, refreshes of the remaining logins are refused.
@@ -167,7 +178,7 @@ extension GatewayAPI {
         } catch {
             throw storeFailure(error)
         }
-        await pool.close(userID: userID)
+        await announce(RevocationNotice(userID: userID))
     }
 
     private func revocationMark(of userID: String) async throws -> Date? {

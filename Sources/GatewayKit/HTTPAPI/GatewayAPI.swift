@@ -30,6 +30,10 @@ public struct GatewayAPISettings: Sendable {
     public var refreshes = RateLimit.perMinute(10)
     /// How long the access token a refresh replaces keeps working.
     public var refreshGrace: Duration = .seconds(10)
+    /// How long a refresh token just rotated answers the same new pair again (a retry).
+    public var refreshRetryWindow: Duration = .seconds(5)
+    /// How often a live stream checks that its access token still works.
+    public var streamRecheckInterval: Duration = .seconds(30)
     /// New codes requested per address (each one sends a mail).
     public var verifyResends = RateLimit(capacity: 5, perSecond: 5.0 / 3600)
     /// Messages per user.
@@ -65,6 +69,10 @@ public struct GatewayAPI: Sendable {
     let logger: Logger
     /// Each user's open live streams on this instance (`maxStreamsPerUser`).
     let liveStreams = StreamQuota()
+    /// The tokens of this instance's open live streams, which revocations end.
+    let streamTokens = StreamAuthorizations()
+    /// Revocations told to, and heard from, every instance.
+    let revocationNotices: any RevocationNotices
 
     public init(
         tokens: TokenService, backend: StoreBackend, pool: TinodeSessionPool, loginNames: LoginNameMapper,
@@ -76,6 +84,7 @@ public struct GatewayAPI: Sendable {
         self.idempotency = backend.idempotency
         self.provenAddresses = backend.provenAddresses
         self.tinodeRevocations = backend.tinodeRevocations
+        self.revocationNotices = backend.revocationNotices
         self.rateLimiter = backend.rateLimiter
         self.pool = pool
         self.storeReads = storeReads

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import SidecarCore
 
 extension GatewayAPI {
     /// `GET /v1/messages/stream`: Server-Sent Events, one `message` event per room message with
@@ -30,6 +31,10 @@ extension GatewayAPI {
                     throw StreamCutOff()
                 case .clientGone:
                     return
+                case .tokenEnded(let reason):
+                    // The client must get a new token (refresh, or log in) before it reconnects.
+                    try await response.write(Self.revokedEvent(reason))
+                    try await response.finish()
                 case .feedEnded, .shutdown, .replayFailed:
                     try await response.finish()
                 }
@@ -61,6 +66,12 @@ extension GatewayAPI {
         case .keepAlive:
             return ByteBuffer(string: ": keep-alive\n\n")
         }
+    }
+
+    /// The last event of a stream whose token stopped working: `event: revoked`,
+    /// `data: {"reason":"token_revoked" | "token_expired"}`.
+    static func revokedEvent(_ reason: TokenEnd) -> ByteBuffer {
+        ByteBuffer(string: "event: revoked\ndata: \(Self.jsonText(["reason": reason.rawValue]))\n\n")
     }
 
     /// The fields of a `reset`, for SSE and WebSocket alike.
@@ -112,7 +123,25 @@ extension GatewayAPI {
             subscription.cancel()
             throw error
         }
+        let tokenStore = self.tokenStore
+        let accessID = caller.record.accessID
+        let userID = caller.userID
+        let watch = RoomStream.TokenWatch(
+            authorization: streamTokens.authorize(caller), recheckEvery: settings.streamRecheckInterval,
+            isLive: { await Self.isLive(accessID: accessID, userID: userID, in: tokenStore) })
         return RoomStream(
-            subscription: subscription, history: history, room: await pool.roomTopic, plan: plan, keepAlive: keepAlive, lease: lease)
+            subscription: subscription, history: history, room: await pool.roomTopic, plan: plan, keepAlive: keepAlive, lease: lease,
+            tokenWatch: watch)
+    }
+
+    /// Whether the store still has the access token; true when it cannot answer (an outage must
+    /// not end every stream: revocation notices still arrive, and expiry is checked apart).
+    static func isLive(accessID: String, userID: String, in store: any TokenStore) async -> Bool {
+        do {
+            guard let record = try await store.get(accessID: accessID) else { return false }
+            return record.userID == userID
+        } catch {
+            return true
+        }
     }
 }

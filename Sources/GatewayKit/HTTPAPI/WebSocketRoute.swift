@@ -10,6 +10,8 @@ import NIOCore
 /// Authenticate with `Authorization: Bearer` or, for browsers (which cannot set headers on a
 /// WebSocket), `?access_token=`. `?last_event_id=<seq>` replays what came after that seq first (at
 /// most `maxReplay` messages, after a `reset` frame when more were missed), as SSE does.
+/// The socket closes with code 4001 (reason `token_revoked` or `token_expired`) when the token
+/// it was opened with stops working: get a new one before reconnecting.
 /// Frames are JSON text:
 /// * server to client: `{"type":"message","message":{seq, from, text | content, ts}}`;
 /// * client to server: `{"type":"send","text":"..." | "content":{...},"id":"<your ref>"}`, answered
@@ -65,6 +67,9 @@ extension GatewayAPI {
             group.addTask {
                 let ending = await stream.run { item in try await outbound.write(.text(Self.frame(Self.webSocketJSON(item)))) }
                 switch ending {
+                case .tokenEnded(let reason):
+                    // 4001: get a new token (refresh, or log in) before reconnecting.
+                    try await outbound.close(.unknown(4001), reason: reason.rawValue)
                 case .feedEnded, .shutdown, .replayFailed:
                     // Tell the client to reconnect.
                     try await outbound.close(.goingAway, reason: "live feed ended; reconnect with last_event_id")

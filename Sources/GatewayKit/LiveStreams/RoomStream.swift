@@ -11,6 +11,9 @@ import ServiceLifecycle
 /// (`GATEWAY_LIVE_BUFFER`). A client whose buffer overflows is cut off: its write is cancelled, the
 /// stream ends, the cut-off is counted with the feed's, and the client resumes with its last seq.
 ///
+/// The stream lives as long as its access token works (`TokenWatch`): revoked, refreshed away or
+/// expired, the token ends the stream at once.
+///
 /// The stream owns its subscription and its `StreamLease`: both are given back when it ends, or
 /// when it is dropped without having run (a response that was never written).
 final class RoomStream: Sendable {
@@ -35,6 +38,17 @@ final class RoomStream: Sendable {
         case clientGone
         /// Reading the replay from Tinode failed.
         case replayFailed
+        /// The access token the stream was opened with no longer works.
+        case tokenEnded(TokenEnd)
+    }
+
+    /// The token a stream was opened with, and how often to ask the store whether it still works.
+    struct TokenWatch: Sendable {
+        let authorization: StreamAuthorization
+        let recheckEvery: Duration
+        /// False once the store no longer has the token (a store that cannot answer counts as true:
+        /// an outage must not end every stream).
+        let isLive: @Sendable () async -> Bool
     }
 
     /// What waits for the writer: live events, keep-alives, the feed's end.
@@ -55,13 +69,14 @@ final class RoomStream: Sendable {
     private let pageSize: Int
     private let keepAlive: Duration?
     private let lease: StreamLease?
+    private let tokenWatch: TokenWatch?
 
     /// `room`: the topic whose messages the stream carries (nil: every message of the feed).
     /// `plan`: what to replay first (nil: live only). `keepAlive`: how long a quiet stream waits
     /// before a `.keepAlive` (nil: never).
     init(
         subscription: LiveSubscription, history: any RoomHistory, room: String?, plan: ReplayPlan?,
-        pageSize: Int = RoomStream.defaultPageSize, keepAlive: Duration?, lease: StreamLease?
+        pageSize: Int = RoomStream.defaultPageSize, keepAlive: Duration?, lease: StreamLease?, tokenWatch: TokenWatch? = nil
     ) {
         precondition(pageSize > 0, "a replay page holds at least one message")
         self.subscription = subscription
@@ -71,6 +86,7 @@ final class RoomStream: Sendable {
         self.pageSize = pageSize
         self.keepAlive = keepAlive
         self.lease = lease
+        self.tokenWatch = tokenWatch
     }
 
     /// Reads the replay's end from `history` (after `subscription` was made, so that what comes
@@ -99,6 +115,12 @@ final class RoomStream: Sendable {
                 // Outside a service group this waits until cancelled.
                 (try? await gracefulShutdown()) == nil ? nil : .shutdown
             }
+            if let tokenWatch {
+                group.addTask {
+                    await tokenWatch.authorization.watch(recheckEvery: tokenWatch.recheckEvery, isLive: tokenWatch.isLive)
+                        .map { .tokenEnded($0) }
+                }
+            }
             group.addTask { await self.write(queue, send: send) }
             // The first child with an answer decides; the others are cancelled. The live feed ending
             // (nil) leaves the writer to send what is buffered first.
@@ -110,6 +132,11 @@ final class RoomStream: Sendable {
                 }
             }
             group.cancelAll()
+            // A revocation also closes the user's Tinode session, which ends the feed: whichever of
+            // the two came first, the client is told that its token ended, not merely to reconnect.
+            if case .feedEnded = ending, let reason = tokenWatch?.authorization.endReason {
+                ending = .tokenEnded(reason)
+            }
             return ending
         }
         sink.finish()

@@ -126,6 +126,14 @@ public enum Settings {
     public static let gatewayRefreshGrace = Setting(
         "GATEWAY_REFRESH_GRACE_SECONDS", default: "10",
         "How long the access token a refresh replaces keeps working, for requests already under way.")
+    public static let gatewayRefreshRetry = Setting(
+        "GATEWAY_REFRESH_RETRY_SECONDS", default: "5",
+        "For this long after a refresh, presenting the same refresh token again answers the same new pair (a retry after a lost answer) instead of counting as reuse; 0 turns it off."
+    )
+    public static let gatewayStreamRecheck = Setting(
+        "GATEWAY_STREAM_RECHECK_SECONDS", default: "30",
+        "How often a live stream checks that its access token still works, beside the revocation notices every instance receives; a stream whose token was refreshed away, revoked or expired ends."
+    )
     public static let gatewayRefreshes = Setting(
         "GATEWAY_REFRESHES_PER_MINUTE", default: "10",
         "Refreshes per login per minute (a user's logins together: five times as many); 429 beyond.")
@@ -267,7 +275,8 @@ public enum Settings {
         tinodeRequestTimeout, tinodeHeartbeat, tinodeKeepalive, tinodeConnections, tinodeServiceLogin, tinodeServicePassword,
         gatewaySessionIdle, gatewayMaxSessions, gatewayLiveBuffer, gatewayMaxReplay, gatewayMaxStreamsPerUser, gatewayAuthAttempts,
         gatewayLoginAttemptsPerAccount, trustedProxies, gatewayEmailVerification,
-        gatewayVerifyAttempts, gatewayVerifyResends, gatewayMaxLogins, gatewayRefreshGrace, gatewayRefreshes, tinodeTokenLifetime,
+        gatewayVerifyAttempts, gatewayVerifyResends, gatewayMaxLogins, gatewayRefreshGrace, gatewayRefreshRetry, gatewayStreamRecheck,
+        gatewayRefreshes, tinodeTokenLifetime,
         gatewaySendBurst, gatewaySendsPerSecond,
         gatewayMaxMessageBytes, mongoURL, mongoDatabase, mongoTimeout, mongoPoolSize, mongoFallback,
         authPluginHTTPAddress, authPluginGRPCAddress, authPluginGRPCIdleTimeout, authPluginGRPCMaxStreams,

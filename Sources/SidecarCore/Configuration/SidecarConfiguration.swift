@@ -159,6 +159,8 @@ public struct SidecarConfiguration: Sendable {
             verifyResendsPerHour: try Self.int(reader, Settings.gatewayVerifyResends, in: 1...1_000_000),
             maximumLoginsPerUser: try Self.int(reader, Settings.gatewayMaxLogins, in: 1...100_000),
             refreshGrace: .seconds(try Self.int(reader, Settings.gatewayRefreshGrace, in: 0...3_600)),
+            refreshRetryWindow: .seconds(try Self.int(reader, Settings.gatewayRefreshRetry, in: 0...60)),
+            streamRecheckInterval: .seconds(try Self.int(reader, Settings.gatewayStreamRecheck, in: 1...3_600)),
             refreshesPerMinute: try Self.int(reader, Settings.gatewayRefreshes, in: 1...100_000),
             tinodeTokenLifetime: .seconds(try Self.int(reader, Settings.tinodeTokenLifetime, in: 60...31_536_000)),
             sendBurst: try Self.int(reader, Settings.gatewaySendBurst, in: 1...100_000),
@@ -276,6 +278,8 @@ public struct SidecarConfiguration: Sendable {
             (Settings.gatewayVerifyResends.name, String(gatewayLimits.verifyResendsPerHour)),
             (Settings.gatewayMaxLogins.name, String(gatewayLimits.maximumLoginsPerUser)),
             (Settings.gatewayRefreshGrace.name, "\(gatewayLimits.refreshGrace.components.seconds)"),
+            (Settings.gatewayRefreshRetry.name, "\(gatewayLimits.refreshRetryWindow.components.seconds)"),
+            (Settings.gatewayStreamRecheck.name, "\(gatewayLimits.streamRecheckInterval.components.seconds)"),
             (Settings.gatewayRefreshes.name, String(gatewayLimits.refreshesPerMinute)),
             (Settings.tinodeTokenLifetime.name, "\(gatewayLimits.tinodeTokenLifetime.components.seconds)"),
             (Settings.gatewaySendBurst.name, String(gatewayLimits.sendBurst)),
@@ -499,6 +503,10 @@ public struct GatewayLimits: Sendable {
     public var maximumLoginsPerUser: Int
     /// How long a refreshed-away access token keeps working.
     public var refreshGrace: Duration
+    /// How long a refresh token just replaced still answers the same new pair (a client's retry).
+    public var refreshRetryWindow: Duration
+    /// How often a live stream checks its access token again.
+    public var streamRecheckInterval: Duration
     /// Refreshes per login per minute (five times as many per user).
     public var refreshesPerMinute: Int
     /// Tinode's `auth_config.token.expire_in` (issue time = expiry minus this).

@@ -1,8 +1,9 @@
 import Foundation
 import Valkey
 
-/// Refresh families in Valkey: `<prefix>refresh:<familyID>` is a hash of the live refresh id and the
-/// payload, expiring with the refresh token. Rotation is one Lua script, so two refreshes racing with the same token
+/// Refresh families in Valkey: `<prefix>refresh:<familyID>` is a hash of the live refresh id, the
+/// access id issued with it, the payload, and the id the last rotation replaced with its time (for
+/// retries), expiring with the refresh token. Rotation is one Lua script, so two refreshes racing with the same token
 /// cannot both win: the second one is a reuse.
 public struct ValkeyRefreshFamilyStore: RefreshFamilyStore {
     private let client: ValkeyClient
@@ -21,16 +22,25 @@ public struct ValkeyRefreshFamilyStore: RefreshFamilyStore {
         }
     }
 
-    public func rotate(familyID: String, presented: String, next: String, payload: Data?, ttl: Duration) async throws
-        -> RefreshRotation
-    {
+    public func rotate(
+        familyID: String, presented: String, next: RefreshSuccessor, payload: Data?, ttl: Duration, retryWindow: Duration
+    ) async throws -> RefreshRotation {
+        let window = retryWindow > .zero ? milliseconds(retryWindow) : 0
         let reply = try await storeOperation {
             try await client.evaluate(
                 Self.rotateScript, keys: [key(familyID)],
-                arguments: [presented, next, String(milliseconds(ttl)), payload.map { String(decoding: $0, as: UTF8.self) } ?? ""])
+                arguments: [
+                    presented, next.refreshID, String(milliseconds(ttl)), payload.map { String(decoding: $0, as: UTF8.self) } ?? "",
+                    next.accessID, String(window),
+                ])
         }
         if let values = reply.array, values.count == 2, values[0].integer == 1, let stored = values[1].bytes {
             return .rotated(payload: Data(stored))
+        }
+        if let values = reply.array, values.count == 4, values[0].integer == 3, let stored = values[1].bytes,
+            let refreshID = values[2].string, let accessID = values[3].string, !accessID.isEmpty
+        {
+            return .retried(payload: Data(stored), successor: RefreshSuccessor(refreshID: refreshID, accessID: accessID))
         }
         switch reply.integer {
         case 2: return .reused
@@ -59,17 +69,27 @@ public struct ValkeyRefreshFamilyStore: RefreshFamilyStore {
         """
     )
 
-    /// KEYS: family. ARGV: presented id, next id, TTL in ms, new payload ("" keeps it).
-    /// Returns {1, payload} rotated, 2 reused (family deleted), 0 unknown.
+    /// KEYS: family. ARGV: presented id, next id, TTL in ms, new payload ("" keeps it), next access
+    /// id, retry window in ms (0: none). Returns {1, payload} rotated, {3, payload, live id, live
+    /// access id} a retry of the last rotation, 2 reused (family deleted), 0 unknown. The server's
+    /// clock times the window, so that instances with different clocks agree.
     private static let rotateScript = ValkeyScript(
         """
         local live = redis.call('HGET', KEYS[1], 'live')
         if not live then return 0 end
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         if live ~= ARGV[1] then
+          local previous = redis.call('HGET', KEYS[1], 'previous')
+          local at = tonumber(redis.call('HGET', KEYS[1], 'rotated_at') or '0')
+          local access = redis.call('HGET', KEYS[1], 'live_access')
+          if previous == ARGV[1] and access and now - at < tonumber(ARGV[6]) then
+            return {3, redis.call('HGET', KEYS[1], 'payload'), live, access}
+          end
           redis.call('DEL', KEYS[1])
           return 2
         end
-        redis.call('HSET', KEYS[1], 'live', ARGV[2])
+        redis.call('HSET', KEYS[1], 'live', ARGV[2], 'live_access', ARGV[5], 'previous', ARGV[1], 'rotated_at', now)
         if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'payload', ARGV[4]) end
         redis.call('PEXPIRE', KEYS[1], ARGV[3])
         return {1, redis.call('HGET', KEYS[1], 'payload')}

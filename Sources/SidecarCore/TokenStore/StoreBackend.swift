@@ -15,6 +15,8 @@ public struct StoreBackend: Sendable {
     /// Per user, the time before which Tinode's own tokens no longer count (logout-all, deletion,
     /// refresh-token reuse), read by AuthPlugin's FireHose at token logins.
     public let tinodeRevocations: any TinodeTokenRevocations
+    /// "These tokens no longer work", to every Gateway instance (Valkey pub/sub).
+    public let revocationNotices: any RevocationNotices
     /// The Gateway's self-made service account (development without `TINODE_SERVICE_LOGIN`).
     public let serviceAccounts: any ServiceAccountStore
     /// Refresh-token families (rotation, reuse detection).
@@ -33,6 +35,7 @@ public struct StoreBackend: Sendable {
             identityLinks = InMemoryIdentityLinkStore()
             provenAddresses = InMemoryProvenAddressStore()
             tinodeRevocations = InMemoryTinodeTokenRevocations()
+            revocationNotices = LocalRevocationNotices()
             serviceAccounts = InMemoryServiceAccountStore()
             refreshFamilies = InMemoryRefreshFamilyStore()
             idempotency = InMemoryIdempotencyStore()
@@ -57,6 +60,7 @@ public struct StoreBackend: Sendable {
         identityLinks = ValkeyIdentityLinkStore(client: client)
         provenAddresses = ValkeyProvenAddressStore(client: client)
         tinodeRevocations = ValkeyTinodeTokenRevocations(client: client, tokenLifetime: configuration.gatewayLimits.tinodeTokenLifetime)
+        revocationNotices = ValkeyRevocationNotices(client: client)
         serviceAccounts = ValkeyServiceAccountStore(client: client)
         refreshFamilies = ValkeyRefreshFamilyStore(client: client)
         idempotency = ValkeyIdempotencyStore(client: client)

@@ -24,6 +24,8 @@ final class SSEConnection: @unchecked Sendable {
     private(set) var status = 0
     private(set) var events: [Event] = []
     private(set) var closedByServer = false
+    /// The response's last chunk arrived (the stream ended; the connection may stay open).
+    private(set) var responseEnded = false
 
     init(port: Int, path: String, token: String, lastEventID: String? = nil, receiveBuffer: Int32? = nil) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -98,6 +100,16 @@ final class SSEConnection: @unchecked Sendable {
         return closedByServer
     }
 
+    /// Reads until the response ends (its last chunk, or the connection closes) or `timeout` passes;
+    /// true when it ended.
+    func readUntilEnded(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, !closedByServer, !responseEnded {
+            receive(until: deadline)
+        }
+        return closedByServer || responseEnded
+    }
+
     private func receive(until deadline: ContinuousClock.Instant) {
         let left = deadline - ContinuousClock.now
         guard left > .zero else { return }
@@ -126,6 +138,7 @@ final class SSEConnection: @unchecked Sendable {
         while let lineEnd = Self.find([13, 10], in: raw) {
             guard let size = Int(String(decoding: raw[..<lineEnd], as: UTF8.self), radix: 16) else { return }
             guard raw.count >= lineEnd + 2 + size + 2 else { return }
+            if size == 0 { responseEnded = true }
             text += String(decoding: raw[(lineEnd + 2)..<(lineEnd + 2 + size)], as: UTF8.self)
             raw.removeFirst(lineEnd + 2 + size + 2)
         }
