@@ -119,6 +119,30 @@ struct SessionRecoveryTests {
         }
     }
 
+    @Test("catching up after a restart reads pages that Tinode's send queue takes: 120 missed messages, a queue of 80")
+    func catchUpPagesFitTheSendQueue() async throws {
+        var options = TinodeDouble.Options()
+        // A page lands in the session's send queue at once: a page of 100 overflows this queue and
+        // ends the session (as Tinode does); pages of 50 fit.
+        options.sendQueueLimit = 80
+        try await SessionHarness.run(options: options) { harness in
+            let (session, _) = try await harness.register("paula")
+            let feed = try await session.subscribeLive()
+            _ = try await session.publish(content: jsonText("before"))
+            #expect(await collectMessages(feed, count: 1).map(\.seq) == [1])
+            await harness.double.stop()
+            for index in 1...120 {
+                try harness.double.publish(asUser: harness.roomOwner, topic: harness.room, content: jsonText("missed \(index)"))
+            }
+            let queriesBefore = harness.double.dataQueryLimits.count
+            try await harness.double.restart()
+            let messages = await collectMessages(feed, count: 120, timeout: .seconds(30))
+            #expect(messages.map(\.seq) == Array(2...121))
+            let limits = harness.double.dataQueryLimits.dropFirst(queriesBefore)
+            #expect(!limits.isEmpty && limits.allSatisfy { $0 <= 50 }, "\(Array(limits))")
+        }
+    }
+
     @Test("a session whose token Tinode refuses closes for good and says so")
     func refusedToken() async throws {
         try await SessionHarness.run { harness in

@@ -23,8 +23,10 @@ public struct TinodeSessionSettings: Sendable {
     /// How long the `pub` receipt waits for Tinode's echo of the message (which carries its time)
     /// after the ack arrived.
     public var echoWait: Duration = .milliseconds(250)
-    /// The page size used to catch up after a reconnect (Tinode's maximum is 100).
-    public var catchUpPageSize = 100
+    /// The page size used to catch up after a reconnect: well below Tinode's send queue of 128
+    /// messages per session (a session beyond it is dropped), which also carries live traffic, as
+    /// for live streams' replay pages (`RoomStream.defaultPageSize`).
+    public var catchUpPageSize = RoomStream.defaultPageSize
 
     public init() {}
 }

@@ -34,9 +34,10 @@ struct SessionHarness: Sendable {
 
     static func run<Result: Sendable>(
         settings: TinodeSessionSettings = testSettings(), poolSettings: TinodeSessionPoolSettings = .init(), createRoom: Bool = true,
-        connections: Int = 2, _ body: @Sendable (SessionHarness) async throws -> Result
+        connections: Int = 2, options doubleOptions: TinodeDouble.Options = .init(),
+        _ body: @Sendable (SessionHarness) async throws -> Result
     ) async throws -> Result {
-        let double = try await TinodeDouble.start()
+        let double = try await TinodeDouble.start(options: doubleOptions)
         let owner = try double.createUser(login: "roomowner", password: "owner-password", name: "Owner")
         let room = createRoom ? double.createGroup(owner: owner, name: "general", tags: ["room:general"]) : ""
         var settings = settings
