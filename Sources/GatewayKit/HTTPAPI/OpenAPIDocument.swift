@@ -105,14 +105,18 @@ enum OpenAPIDocument {
                         ],
                         "responses": [
                             "200": ["description": "New pair", "content": jsonContent(ref("TokenPair"))],
-                            "401": error("Invalid, expired or reused refresh token (reuse ends every login of the user)."),
+                            "401": error(
+                                "Invalid, expired or reused refresh token (reuse ends every login of the user; the same token again within GATEWAY_REFRESH_RETRY_SECONDS is a retry and gets the same pair)."
+                            ),
                             "429": error("Too many refreshes."), "503": unavailable,
                         ],
                     ]
                 ],
                 "/v1/auth/logout": [
                     "post": [
-                        "summary": "End this login: its refresh family and every access token it produced", "security": bearer,
+                        "summary":
+                            "End this login: its refresh family and every access token it produced; its live streams end on every instance",
+                        "security": bearer,
                         "responses": ["204": ["description": "Logged out"], "401": error("Invalid token."), "503": unavailable],
                     ]
                 ],
@@ -146,7 +150,9 @@ enum OpenAPIDocument {
                             "201": ["description": "Stored", "content": jsonContent(ref("SendReceipt"))],
                             "400": error("Neither text nor content."), "401": error("Invalid token."),
                             "409": error("The same Idempotency-Key is in progress."), "413": error("Message too large."),
-                            "415": error("Not JSON."), "429": error("Too many messages."), "503": unavailable,
+                            "415": error("Not JSON."),
+                            "422": error("The Idempotency-Key was used with another message (idempotency_key_reused)."),
+                            "429": error("Too many messages."), "503": unavailable,
                         ],
                     ],
                     "get": [
@@ -173,13 +179,21 @@ enum OpenAPIDocument {
                         "summary": "Live messages as Server-Sent Events (id = seq)", "security": bearer,
                         "parameters": [
                             [
-                                "name": "Last-Event-ID", "in": "header", "required": false, "schema": ["type": "integer"],
-                                "description": "Replay the messages after this seq first.",
+                                "name": "Last-Event-ID", "in": "header", "required": false,
+                                "schema": ["type": "integer", "minimum": 0, "maximum": 2_147_483_647],
+                                "description":
+                                    "Replay the messages after this seq first (at most GATEWAY_MAX_REPLAY, after a `reset` event when more were missed).",
                             ]
                         ],
                         "responses": [
-                            "200": ["description": "An event stream", "content": ["text/event-stream": ["schema": ["type": "string"]]]],
-                            "401": error("Invalid token."), "503": unavailable,
+                            "200": [
+                                "description":
+                                    "An event stream: `message` events (id = seq, data = Message); a first `reset` event (data = ReplayReset) when more than GATEWAY_MAX_REPLAY were missed; a last `revoked` event (data = StreamRevoked) when the token stops working (revoked, refreshed away, expired)",
+                                "content": ["text/event-stream": ["schema": ["type": "string"]]],
+                            ],
+                            "400": error("Last-Event-ID is not a seq."), "401": error("Invalid token."),
+                            "429": error("The user holds GATEWAY_MAX_STREAMS_PER_USER live streams already (too_many_streams)."),
+                            "503": unavailable,
                         ],
                     ]
                 ],
@@ -189,8 +203,13 @@ enum OpenAPIDocument {
                             "The live feed and sending over a WebSocket (token as Bearer or ?access_token=; ?last_event_id= resumes)",
                         "security": bearer,
                         "responses": [
-                            "101": ["description": "Switching to WebSocket; frames are JSON: message, send, sent, error"],
-                            "401": error("Invalid token."), "426": error("Not a WebSocket request."),
+                            "101": [
+                                "description":
+                                    "Switching to WebSocket; frames are JSON: message, reset (as ReplayReset, with type), send, sent, error. Close 4001 (reason token_revoked or token_expired) when the token stops working; 1008 too_many_streams beyond GATEWAY_MAX_STREAMS_PER_USER."
+                            ],
+                            "400": error("last_event_id is not a seq."), "401": error("Invalid token."),
+                            "426": error("Not a WebSocket request."),
+                            "429": error("The user holds GATEWAY_MAX_STREAMS_PER_USER live streams already (too_many_streams)."),
                         ],
                     ]
                 ],
@@ -286,6 +305,17 @@ enum OpenAPIDocument {
                             "content": ["type": "object", "description": "Drafty (sent with head mime text/x-drafty)"],
                         ],
                         "oneOf": [["required": ["text"]], ["required": ["content"]]],
+                    ],
+                    "ReplayReset": [
+                        "type": "object", "required": ["from_seq", "last_event_id", "latest_seq", "reason"],
+                        "properties": [
+                            "from_seq": ["type": "integer"], "last_event_id": ["type": "integer"], "latest_seq": ["type": "integer"],
+                            "reason": ["type": "string", "enum": ["replay_limit"]],
+                        ],
+                    ],
+                    "StreamRevoked": [
+                        "type": "object", "required": ["reason"],
+                        "properties": ["reason": ["type": "string", "enum": ["token_revoked", "token_expired"]]],
                     ],
                     "SendReceipt": [
                         "type": "object", "required": ["seq", "topic", "ts"],
