@@ -29,6 +29,7 @@ public func buildGatewayApplication(
     settings.refreshes = .perMinute(limits.refreshesPerMinute)
     settings.refreshGrace = limits.refreshGrace
     settings.refreshRetryWindow = limits.refreshRetryWindow
+    settings.tinodeTokenLifetime = limits.tinodeTokenLifetime
     settings.streamRecheckInterval = limits.streamRecheckInterval
     settings.externalIssuer = configuration.restAuth.external?.issuer
     settings.verifyAttempts = RateLimit(capacity: limits.verifyAttemptsPerHour, perSecond: Double(limits.verifyAttemptsPerHour) / 3600)

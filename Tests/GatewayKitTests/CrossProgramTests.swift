@@ -193,4 +193,39 @@ struct CrossProgramTests {
             }
         }
     }
+
+    @Test("a refresh renews a Tinode token near its end through REST-auth: a user away longer than Tinode's expire_in stays logged in")
+    func refreshRenewsTheTinodeToken() async throws {
+        guard var settings = Self.sharedSettings() else { return }
+        settings["GATEWAY_EMAIL_VERIFICATION"] = "off"
+        // Tinode's tokens live 3 s here; the Gateway renews once less than half of 60 s is left,
+        // that is at every refresh.
+        settings["TINODE_TOKEN_LIFETIME_SECONDS"] = "60"
+        let shared = settings
+        let authPlugin = try await Self.authPlugin(shared)
+        try await authPlugin.test(.live) { authPluginClient in
+            var options = TinodeDouble.Options()
+            options.tokenLifetime = .seconds(3)
+            options.restAuth = .init(serverURL: "http://127.0.0.1:\(try #require(authPluginClient.port))/")
+            try await GatewayHarness.run(extraEnvironment: shared, options: options) { gateway in
+                let (_, tokens) = try await gateway.register("renewed")
+                // Away for longer than the Tinode token lives.
+                try await Task.sleep(for: .milliseconds(3_500))
+                let refreshed = try await RevocationTests.refresh(gateway, tokens)
+                #expect(refreshed.status == 200, "\(refreshed.text)")
+                let access = try #require(refreshed.json?["access_token"] as? String)
+                // Another instance has no session of the user: it logs in to Tinode with the
+                // record's Tinode token, which works only if the refresh renewed it.
+                let second = try await GatewayHarness.makeApplication(double: gateway.double, room: gateway.room, extraEnvironment: shared)
+                try await second.test(.live) { client in
+                    let other = GatewayHarness(client: client, double: gateway.double, room: gateway.room, port: client.port ?? 0)
+                    let me = try await other.request(.get, "/v1/me", token: access)
+                    #expect(me.status == 200, "\(me.text)")
+                }
+                // The family keeps the renewed token: the next refresh starts from it.
+                let again = try await RevocationTests.refresh(gateway, try #require(refreshed.json))
+                #expect(again.status == 200, "\(again.text)")
+            }
+        }
+    }
 }

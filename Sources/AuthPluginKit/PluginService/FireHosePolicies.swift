@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SidecarCore
+import Synchronization
 import TinodeProto
 
 /// The FireHose policies, by metric label.
@@ -125,6 +126,7 @@ struct FireHosePolicies: Sendable {
         let mark = await withDeadline(settings.throttleTimeout) { () -> Result<Date?, any Error> in
             do { return .success(try await revocations.revokedBefore(userID: token.userID)) } catch { return .failure(error) }
         }
+        warnIfLifetimeTooShort(token)
         switch mark {
         case .success(let mark?):
             guard token.issued(lifetime: tokenLifetime) < mark else { return false }
@@ -142,6 +144,22 @@ struct FireHosePolicies: Sendable {
             return false
         }
     }
+
+    /// A token that expires later than now plus `TINODE_TOKEN_LIFETIME_SECONDS` shows that Tinode's
+    /// `expire_in` is longer than the setting: every such token then looks issued later than it
+    /// was, and a logout-all would miss it. Said once per process, loudly.
+    private func warnIfLifetimeTooShort(_ token: TinodeTokenLayout) {
+        let slack: TimeInterval = 120
+        guard token.expires.timeIntervalSinceNow > TimeInterval(tokenLifetime.components.seconds) + slack,
+            !lifetimeWarned.flag.exchange(true, ordering: .relaxed)
+        else { return }
+        logger.error(
+            "FireHose: a Tinode token expires later than TINODE_TOKEN_LIFETIME_SECONDS allows; set it to tinode.conf's auth_config.token.expire_in, or logout-all misses older tokens",
+            metadata: ["lifetime_seconds": "\(tokenLifetime.components.seconds)"])
+    }
+
+    /// Whether the lifetime error was logged (once per plugin service).
+    private let lifetimeWarned = OnceFlag()
 
     /// Whether `{login}` and `{acc}` from this session must take a token: throttling is on and the
     /// client's address is not exempt.
@@ -206,4 +224,9 @@ struct FireHosePolicies: Sendable {
         }
         return true
     }
+}
+
+/// A flag that is set once, shared by the copies of a value type.
+final class OnceFlag: Sendable {
+    let flag = Atomic(false)
 }

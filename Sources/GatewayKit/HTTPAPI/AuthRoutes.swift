@@ -130,9 +130,13 @@ extension GatewayAPI {
             tinodeToken = identity.token.base64EncodedString()
             expires = identity.tokenExpires ?? expires
         }
+        // Less than half of the Tinode token's life left: get a new one with the new access token
+        // (the family keeps it, so a user away for longer than Tinode's expire_in is not logged out).
+        let renewal: FamilyPayload? =
+            expires.timeIntervalSinceNow < TimeInterval(settings.tinodeTokenLifetime.components.seconds) / 2 ? payload : nil
         let response = try await issueAccessAndRespond(
             userID: payload.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: payload.login, email: payload.email,
-            familyID: claims.familyID, refreshID: successor.refreshID, accessID: successor.accessID, status: .ok)
+            familyID: claims.familyID, refreshID: successor.refreshID, accessID: successor.accessID, status: .ok, renewing: renewal)
         do {
             try await tokenStore.retireFamily(claims.familyID, except: successor.accessID, within: settings.refreshGrace)
         } catch {
@@ -256,11 +260,13 @@ extension GatewayAPI {
             refreshID: refreshID, accessID: Self.randomID(), status: status)
     }
 
+    /// Stores the access record and answers the token pair. With `renewing` (the family's payload),
+    /// the user's Tinode token is renewed first (`renewTinodeToken`).
     private func issueAccessAndRespond(
         userID: String, tinodeToken: String, tinodeExpires: Date, login: String?, email: String?, familyID: String, refreshID: String,
-        accessID: String, status: HTTPResponse.Status
+        accessID: String, status: HTTPResponse.Status, renewing renewal: FamilyPayload? = nil
     ) async throws -> Response {
-        let record = TokenRecord(
+        var record = TokenRecord(
             accessID: accessID, userID: userID, tinodeToken: tinodeToken, tinodeTokenExpires: tinodeExpires, createdAt: Date(),
             login: login, email: email, refreshFamilyID: familyID)
         do {
@@ -269,12 +275,52 @@ extension GatewayAPI {
             throw storeFailure(error)
         }
         let access = try await tokens.issueAccessToken(userID: userID, accessID: accessID)
+        if let renewal { await renewTinodeToken(of: &record, family: familyID, payload: renewal, accessToken: access.token) }
         let refresh = try await tokens.issueRefreshToken(userID: userID, refreshID: refreshID, familyID: familyID)
         return try jsonResponse(
             [
                 "user_id": userID, "login": orNull(login), "access_token": access.token, "refresh_token": refresh.token,
                 "token_type": "Bearer", "expires_in": Int(tokens.accessTTL.components.seconds),
             ], status: status)
+    }
+
+    /// Logs in to Tinode with scheme `rest` and the new access token (AuthPlugin vouches for it,
+    /// as for Tinode's own clients): Tinode answers with a token of a full `expire_in`, which
+    /// replaces the old one in the access record and the family. Tinode's tokens are kept short
+    /// (tinode.conf) because Tinode cannot revoke one; this is how a long login lives with them.
+    /// Best effort: when Tinode or REST-auth does not answer, the old token stays (and works until
+    /// it expires; the next refresh tries again).
+    private func renewTinodeToken(of record: inout TokenRecord, family familyID: String, payload: FamilyPayload, accessToken: String) async
+    {
+        let identity: TinodeSession.Identity
+        do {
+            (_, identity) = try await pool.logIn(.rest(token: accessToken))
+        } catch {
+            logger.info(
+                "could not renew the user's Tinode token; the old one stays", metadata: ["user": "\(record.userID)", "error": "\(error)"])
+            return
+        }
+        guard identity.userID == record.userID else {
+            logger.error(
+                "Tinode's rest login answered for another user; token not renewed",
+                metadata: ["user": "\(record.userID)", "answered": "\(identity.userID)"])
+            return
+        }
+        let renewed = identity.token.base64EncodedString()
+        let expires = identity.tokenExpires ?? Date().addingTimeInterval(TimeInterval(settings.tinodeTokenLifetime.components.seconds))
+        var updated = record
+        updated.tinodeToken = renewed
+        updated.tinodeTokenExpires = expires
+        var nextPayload = payload
+        nextPayload.tinodeToken = renewed
+        nextPayload.tinodeTokenExpires = expires
+        do {
+            try await tokenStore.put(updated, ttl: tokens.accessTTL)
+            record = updated
+            try await refreshFamilies.replacePayload(familyID: familyID, payload: try JSONEncoder().encode(nextPayload))
+        } catch {
+            logger.warning("could not store the renewed Tinode token", metadata: ["user": "\(record.userID)", "error": "\(error)"])
+        }
     }
 
     /// 128 random bits, base64url without padding.

@@ -30,6 +30,9 @@ public struct GatewayAPISettings: Sendable {
     public var refreshes = RateLimit.perMinute(10)
     /// How long the access token a refresh replaces keeps working.
     public var refreshGrace: Duration = .seconds(10)
+    /// Tinode's token lifetime (`TINODE_TOKEN_LIFETIME_SECONDS`): a refresh renews the user's
+    /// Tinode token once less than half of it is left.
+    public var tinodeTokenLifetime: Duration = .seconds(1_209_600)
     /// How long a refresh token just rotated answers the same new pair again (a retry).
     public var refreshRetryWindow: Duration = .seconds(5)
     /// How often a live stream checks that its access token still works.

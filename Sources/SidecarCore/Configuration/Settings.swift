@@ -138,8 +138,8 @@ public enum Settings {
         "GATEWAY_REFRESHES_PER_MINUTE", default: "10",
         "Refreshes per login per minute (a user's logins together: five times as many); 429 beyond.")
     public static let tinodeTokenLifetime = Setting(
-        "TINODE_TOKEN_LIFETIME_SECONDS", default: "1209600",
-        "Tinode's auth_config.token.expire_in: a Tinode token's issue time is its expiry minus this, so that AuthPlugin refuses tokens issued before a user's logout-all."
+        "TINODE_TOKEN_LIFETIME_SECONDS", default: "86400",
+        "Tinode's auth_config.token.expire_in (the shipped tinode.conf's one day): a Tinode token's issue time is its expiry minus this, so that AuthPlugin refuses tokens issued before a user's logout-all; the Gateway renews a user's Tinode token at refresh once less than half of it is left."
     )
     public static let gatewaySendBurst = Setting(
         "GATEWAY_SEND_BURST", default: "30", "Messages a user may send at once before the per-second rate applies.")

@@ -21,6 +21,8 @@ public protocol RefreshFamilyStore: Sendable {
     func rotate(
         familyID: String, presented: String, next: RefreshSuccessor, payload: Data?, ttl: Duration, retryWindow: Duration
     ) async throws -> RefreshRotation
+    /// Replaces the family's payload, if the family still exists (a renewed Tinode token).
+    func replacePayload(familyID: String, payload: Data) async throws
     /// Ends the family (logout): its refresh tokens no longer work.
     func revoke(familyID: String) async throws
 }
@@ -89,6 +91,10 @@ public actor InMemoryRefreshFamilyStore: RefreshFamilyStore {
         families[familyID] = Family(
             liveID: next.refreshID, liveAccessID: next.accessID, payload: kept, expires: now + ttl, previousID: presented, rotatedAt: now)
         return .rotated(payload: kept)
+    }
+
+    public func replacePayload(familyID: String, payload: Data) {
+        families[familyID]?.payload = payload
     }
 
     public func revoke(familyID: String) {

@@ -53,11 +53,27 @@ public struct ValkeyRefreshFamilyStore: RefreshFamilyStore {
         max(1, ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)
     }
 
+    public func replacePayload(familyID: String, payload: Data) async throws {
+        _ = try await storeOperation {
+            try await client.evaluate(
+                Self.replacePayloadScript, keys: [key(familyID)], arguments: [String(decoding: payload, as: UTF8.self)])
+        }
+    }
+
     public func revoke(familyID: String) async throws {
         _ = try await storeOperation { try await client.del(key(familyID)) }
     }
 
     private func key(_ familyID: String) -> String { keyPrefix + "refresh:" + familyID }
+
+    /// KEYS: family. ARGV: payload. Only a family that still exists (not one revoked meanwhile).
+    private static let replacePayloadScript = ValkeyScript(
+        """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+        return 1
+        """
+    )
 
     /// KEYS: family. ARGV: live id, payload, TTL in ms.
     private static let startScript = ValkeyScript(

@@ -75,4 +75,32 @@ struct PluginRevokedTokenTests {
             #expect(basic.status == .continue)
         }
     }
+
+    @Test("a token that expires later than TINODE_TOKEN_LIFETIME_SECONDS allows is logged as a misconfiguration, once")
+    func lifetimeMismatchLogged() async throws {
+        var env = pluginEnvironment(valkeyURL: try testValkeyURL())
+        env["TINODE_TOKEN_LIFETIME_SECONDS"] = "3600"
+        let logs = CapturedLogs()
+        let uid = (0..<8).map { _ in UInt8.random(in: 0...255) }
+        try await withPluginServer(env, logger: logs.logger(label: "PluginTest", level: .error)) { (harness: PluginHarness) async throws in
+            func login(expiresIn seconds: TimeInterval) async throws {
+                _ = try await harness.plugin.fireHose(
+                    .with {
+                        $0.msg = .with {
+                            $0.login = .with {
+                                $0.id = "1"; $0.scheme = "token";
+                                $0.secret = Self.token(uid: uid, expires: Date().addingTimeInterval(seconds))
+                            }
+                        }
+                        $0.sess = .with { $0.remoteAddr = "127.0.0.1:5555" }
+                    })
+            }
+            try await login(expiresIn: 3_500)
+            #expect(!logs.all.contains { $0.contains("TINODE_TOKEN_LIFETIME_SECONDS") }, "within the lifetime: nothing to say")
+            // Tinode's two weeks against a setting of one hour.
+            try await login(expiresIn: 1_209_000)
+            try await login(expiresIn: 1_209_000)
+            #expect(logs.all.filter { $0.contains("TINODE_TOKEN_LIFETIME_SECONDS") }.count == 1, "\(logs.all)")
+        }
+    }
 }

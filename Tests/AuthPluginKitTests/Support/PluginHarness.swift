@@ -35,12 +35,13 @@ struct PluginHarness: Sendable {
 /// group, as the program does, hands `body` a client, then shuts the group down gracefully and
 /// checks that it stopped without an error.
 func withPluginServer(
-    _ environment: [String: String], _ body: @escaping @Sendable (PluginHarness) async throws -> Void
+    _ environment: [String: String], logger given: Logger? = nil, _ body: @escaping @Sendable (PluginHarness) async throws -> Void
 ) async throws {
     let configuration = try await configuration(environment)
     Observability.bootstrap(logLevel: .error)
     var logger = Logger(label: "PluginTest")
     logger.logLevel = .error
+    if let given { logger = given }
     let backend = try StoreBackend(configuration: configuration, logger: logger)
     let components = try PluginComponents(configuration: configuration, backend: backend, logger: logger)
     let group = ServiceGroup(services: backend.services + components.services, gracefulShutdownSignals: [], logger: logger)
