@@ -8,7 +8,12 @@
 # them: one connection for the whole soak, 8 calls in flight, each waiting 0 to 80 ms before the
 # next (about 200 calls/s), and a PING after (nearly) every answer, as grpc-go's flow control sends
 # them (`PluginBench pinging`). Every 30 s the script samples each program's resident memory and
-# open file descriptors.
+# open file descriptors. STREAMS (default 10) of the users also hold an SSE stream open for the
+# whole soak: each must still be open at the end (no token watch, periodic token check or revocation
+# listener may end a stream whose token works) and must have received messages.
+#
+# Every limit is at its default except GATEWAY_AUTH_ATTEMPTS_PER_MINUTE: the script registers all
+# users from one address, which the per-client limit (20 a minute) exists to stop.
 #
 # Pass: resident memory at the end within 10% of its value after the warm-up (WARMUP_MINUTES, default
 # 2), no file-descriptor growth (at most 5 more than after warm-up: sockets come and go), and no
@@ -25,6 +30,7 @@ ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 MINUTES="${1:-20}"
 USERS="${2:-50}"
+STREAMS="${STREAMS:-10}"
 WARMUP_MINUTES="${WARMUP_MINUTES:-2}"
 SAMPLE_SECONDS=30
 
@@ -46,9 +52,9 @@ VALKEY_URL="redis://:$PASSWORD@127.0.0.1:$REDIS_PORT/0"
 
 "$BIN/GatewayBench" serve-double --port "$DOUBLE_PORT" --solo 1 >"$DIR/double.out" 2>&1 &
 DOUBLE_PID=$!
-GATEWAY_PID=""; AUTH_PID=""; WRK_PIDS=()
+GATEWAY_PID=""; AUTH_PID=""; WRK_PIDS=(); SSE_PIDS=()
 cleanup() {
-  for pid in "${WRK_PIDS[@]}" "$GATEWAY_PID" "$AUTH_PID" "$DOUBLE_PID"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done
+  for pid in "${WRK_PIDS[@]}" "${SSE_PIDS[@]}" "$GATEWAY_PID" "$AUTH_PID" "$DOUBLE_PID"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done
   kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
   rm -rf "$DIR"
 }
@@ -121,6 +127,14 @@ $COUNTING
 LUA
 
 DURATION=$((MINUTES * 60 + 20))  # the last sample falls inside the run
+# Live streams for the whole soak, one per user for the first STREAMS users.
+
+for i in $(seq 1 "$STREAMS"); do
+  token="$(sed -n "${i}p" "$DIR/tokens")"
+  curl -sN --max-time $((DURATION + 60)) -H "Authorization: Bearer $token" \
+    "http://127.0.0.1:$HTTP_PORT/v1/messages/stream" >"$DIR/sse-$i.txt" 2>&1 &
+  SSE_PIDS+=($!)
+done
 wrk -t1 -c"$USERS" -d"${DURATION}s" --timeout 10s -s "$DIR/gateway.lua" "http://127.0.0.1:$HTTP_PORT/" >"$DIR/wrk-gateway.txt" 2>&1 &
 WRK_PIDS+=($!)
 wrk -t1 -c20 -d"${DURATION}s" --timeout 10s -s "$DIR/auth.lua" "http://127.0.0.1:$AUTH_PORT/" >"$DIR/wrk-auth.txt" 2>&1 &
@@ -162,6 +176,15 @@ while true; do
   end_g=$g; end_gf=$gf; end_a=$a; end_af=$af
 done
 wait "${WRK_PIDS[@]}" 2>/dev/null || true
+# Streams still open, and what they carried: every stream must be open and have seen messages.
+s_open=0; s_quiet=0; s_messages=0
+for i in "${!SSE_PIDS[@]}"; do
+  kill -0 "${SSE_PIDS[$i]}" 2>/dev/null && s_open=$((s_open + 1))
+  n=$(grep -c '^event: message' "$DIR/sse-$((i + 1)).txt" || true)
+  s_messages=$((s_messages + n)); (( n > 0 )) || s_quiet=$((s_quiet + 1))
+  kill "${SSE_PIDS[$i]}" 2>/dev/null || true
+done
+grep -h '^event: revoked' -A1 "$DIR"/sse-*.txt >&2 || true
 # The Gateway's link to the double (which pings after every client message, like Tinode's grpc-go):
 # connections lost for any reason but our own close, and user streams that ended under a session.
 GW_METRICS="$(curl -fs "http://127.0.0.1:$METRICS_PORT/metrics" || true)"
@@ -185,11 +208,12 @@ read -r a_requests a_socket a_bad < <(parse "$DIR/wrk-auth.txt" | awk '{print $1
 grep -h "Socket errors" "$DIR"/wrk-*.txt >&2 || true
 awk -v m="$MINUTES" -v wg="$warm_g" -v eg="$end_g" -v wa="$warm_a" -v ea="$end_a" -v wgf="$warm_gf" -v egf="$end_gf" \
   -v waf="$warm_af" -v eaf="$end_af" -v gr="$g_requests" -v gb="$g_bad" -v gs="$g_socket" -v ar="$a_requests" -v ab="$a_bad" \
-  -v as="$a_socket" -v pc="$p_calls" -v pb="$p_bad" -v gc="$pg_calls" -v gf="$pg_failed" -v gp="$pg_pings" -v gx="$pg_closed" -v tl="$t_lost" -v ts="$t_streams" 'BEGIN {
+  -v as="$a_socket" -v pc="$p_calls" -v pb="$p_bad" -v gc="$pg_calls" -v gf="$pg_failed" -v gp="$pg_pings" -v gx="$pg_closed" -v tl="$t_lost" -v ts="$t_streams" \
+  -v so="$s_open" -v sn="$STREAMS" -v sq="$s_quiet" -v sm="$s_messages" 'BEGIN {
   growth_g = (eg - wg) * 100 / wg; growth_a = (ea - wa) * 100 / wa
   ok = (growth_g <= 10 && growth_a <= 10 && egf - wgf <= 5 && eaf - waf <= 5 && gb == 0 && ab == 0 && gs == 0 && as == 0 && pb == 0 \
-    && gc > 0 && gf == 0 && gx == 0 && tl == 0 && ts == 0)
-  printf "soak minutes=%d gateway: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d tinode_connections_lost=%d tinode_streams_lost=%d (expected 0); ", m, wg, eg, growth_g, wgf, egf, gr, gb, gs, tl, ts
+    && gc > 0 && gf == 0 && gx == 0 && tl == 0 && ts == 0 && so == sn && sq == 0)
+  printf "soak minutes=%d gateway: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d tinode_connections_lost=%d tinode_streams_lost=%d (expected 0) sse_open=%d/%d sse_messages=%d; ", m, wg, eg, growth_g, wgf, egf, gr, gb, gs, tl, ts, so, sn, sm
   printf "authplugin: rss_kib %d -> %d (%+.1f%%) fds %d -> %d requests=%d errors=%d socket_errors=%d firehose_calls=%d firehose_errors=%d ", wa, ea, growth_a, waf, eaf, ar, ab, as, pc, pb
   printf "pinging_firehose_calls=%d pinging_firehose_errors=%d pings=%d connections_closed=%d (expected 0); %s\n", gc, gf, gp, gx, (ok ? "PASS" : "FAIL")
   exit (ok ? 0 : 1) }'
