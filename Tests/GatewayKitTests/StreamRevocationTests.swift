@@ -29,7 +29,7 @@ struct StreamRevocationTests {
         }
     }
 
-    @Test("logout ends the SSE stream of that login with `revoked`; the user's other login's stream is not told it was revoked")
+    @Test("logout ends the SSE stream of that login with `revoked`; the stream of the user's other login goes on")
     func logoutEndsItsStream() async throws {
         try await GatewayHarness.run(extraEnvironment: ["GATEWAY_STREAM_RECHECK_SECONDS": "3600"]) { gateway in
             let (email, first) = try await gateway.register("sse-logout")
@@ -42,11 +42,27 @@ struct StreamRevocationTests {
             let (closed, events) = try await Self.finalEvents(stream, timeout: .seconds(10))
             #expect(closed, "the stream ended")
             #expect(Self.reason(events.last) == "token_revoked", "\(events)")
-            // The other login still works; its stream may end (the shared Tinode session closed),
-            // but never as revoked.
-            let (_, otherEvents) = try await Self.finalEvents(otherStream, timeout: .seconds(2))
-            #expect(!otherEvents.contains { $0.name == "revoked" }, "\(otherEvents)")
+            // The other login still works, and its stream is not interrupted: it still carries messages.
+            let (otherEnded, _) = try await Self.finalEvents(otherStream, timeout: .seconds(1))
+            #expect(!otherEnded)
             #expect(try await RevocationTests.status(gateway, token: other["access_token"]) == 200)
+            let sent = try await gateway.request(.post, "/v1/messages", json: ["text": "still here"], token: try Self.accessToken(other))
+            #expect(sent.status == 201)
+            let carried = try await RawConnection.run { otherStream.readEvents(count: 1, timeout: .seconds(5)) }
+            #expect(carried.last?.name == "message", "\(carried)")
+        }
+    }
+
+    @Test("logout of a user's only login closes the user's Tinode session at once (offline in Tinode), on every instance")
+    func logoutClosesTheSession() async throws {
+        try await GatewayHarness.run { gateway in
+            let (_, tokens) = try await gateway.register("offline")
+            let userID = try #require(tokens["user_id"] as? String)
+            let token = try Self.accessToken(tokens)
+            #expect(try await gateway.request(.post, "/v1/messages", json: ["text": "hi"], token: token).status == 201)
+            #expect(gateway.double.openStreamCount(user: userID) == 1)
+            #expect(try await gateway.request(.post, "/v1/auth/logout", token: token).status == 204)
+            #expect(await eventually { gateway.double.openStreamCount(user: userID) == 0 })
         }
     }
 

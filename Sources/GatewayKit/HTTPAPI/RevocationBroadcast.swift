@@ -17,12 +17,19 @@ extension GatewayAPI {
         }
     }
 
-    /// What a revocation means on this instance. The streams are told first, so that they end as
-    /// revoked rather than as "the feed ended" when the session closes under them.
+    /// What a revocation means on this instance: the streams of the revoked tokens end, told first
+    /// so that they end as revoked rather than as "the feed ended" when the session closes under
+    /// them. The user's Tinode session closes when every login ended (its Tinode tokens are revoked
+    /// too), or when one login ended and none of the user's other streams is open here: the user
+    /// then goes offline in Tinode at once, and another login's next request opens a new session.
+    /// With other logins' streams open, the session stays, so that logging out on one device does
+    /// not interrupt another.
     func applyRevocation(_ notice: RevocationNotice) async {
         let ended = streamTokens.end(notice)
         if ended > 0 { logger.debug("live streams ended by a revocation", metadata: ["user": "\(notice.userID)", "streams": "\(ended)"]) }
-        await pool.close(userID: notice.userID)
+        if notice.familyID == nil || streamTokens.liveCount(user: notice.userID) == 0 {
+            await pool.close(userID: notice.userID)
+        }
     }
 
     /// Asks the store about every open stream's token: after a (re)subscription, when notices may

@@ -148,6 +148,11 @@ final class StreamAuthorizations: Sendable {
         open.withLock { $0[user]?.count ?? 0 }
     }
 
+    /// Open streams of `user` whose token still works.
+    func liveCount(user: String) -> Int {
+        open.withLock { open in (open[user] ?? [:]).values.compactMap(\.authorization) }.filter { $0.endReason == nil }.count
+    }
+
     fileprivate func remove(_ authorization: StreamAuthorization) {
         let id = ObjectIdentifier(authorization)
         open.withLock { open in
