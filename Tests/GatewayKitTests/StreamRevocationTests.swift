@@ -68,32 +68,21 @@ struct StreamRevocationTests {
 
     @Test("logout-all on one instance ends the user's streams on another at once (Valkey pub/sub, not the periodic check)")
     func logoutAllReachesEveryInstance() async throws {
-        let double = try await TinodeDouble.start()
-        let owner = try double.createUser(login: "roomowner", password: "owner-password", name: "Owner")
-        let room = double.createGroup(owner: owner, name: "general", tags: ["room:general"])
         // The periodic check is an hour away: only the notice can end the stream in time.
-        let environment = ["GATEWAY_STREAM_RECHECK_SECONDS": "3600"]
-        let first = try await GatewayHarness.makeApplication(double: double, room: room, extraEnvironment: environment)
-        let second = try await GatewayHarness.makeApplication(double: double, room: room, extraEnvironment: environment)
-        try await first.test(.live) { firstClient in
-            try await second.test(.live) { secondClient in
-                let a = GatewayHarness(client: firstClient, double: double, room: room, port: firstClient.port ?? 0)
-                let b = GatewayHarness(client: secondClient, double: double, room: room, port: secondClient.port ?? 0)
-                let (_, tokens) = try await a.register("everywhere")
-                let token = try Self.accessToken(tokens)
-                // Give b's subscription a moment to be up (it starts with the application).
-                try await Task.sleep(for: .milliseconds(500))
-                let stream = try await LiveStreamBoundsTests.openStream(b, token: token)
-                #expect(stream.status == 200)
-                let started = ContinuousClock.now
-                #expect(try await a.request(.post, "/v1/auth/logout-all", token: token).status == 204)
-                let (closed, events) = try await Self.finalEvents(stream, timeout: .seconds(10))
-                #expect(closed)
-                #expect(Self.reason(events.last) == "token_revoked", "\(events)")
-                #expect(ContinuousClock.now - started < .seconds(5), "ended by the notice, not by a check an hour away")
-            }
+        try await GatewayHarness.runTwo(extraEnvironment: ["GATEWAY_STREAM_RECHECK_SECONDS": "3600"]) { a, b in
+            let (_, tokens) = try await a.register("everywhere")
+            let token = try Self.accessToken(tokens)
+            // Give b's subscription a moment to be up (it starts with the application).
+            try await Task.sleep(for: .milliseconds(500))
+            let stream = try await LiveStreamBoundsTests.openStream(b, token: token)
+            #expect(stream.status == 200)
+            let started = ContinuousClock.now
+            #expect(try await a.request(.post, "/v1/auth/logout-all", token: token).status == 204)
+            let (closed, events) = try await Self.finalEvents(stream, timeout: .seconds(10))
+            #expect(closed)
+            #expect(Self.reason(events.last) == "token_revoked", "\(events)")
+            #expect(ContinuousClock.now - started < .seconds(5), "ended by the notice, not by a check an hour away")
         }
-        await double.stop()
     }
 
     @Test("a stream whose token a refresh retired ends at the next check after the grace; the new token's stream lives on")

@@ -202,8 +202,12 @@ public struct LoginNameMapper: Sendable {
 }
 
 extension String {
+    /// Drops leading and trailing `.` and `_`, in Swift (no NSString bridging, as in
+    /// `trimmingWhiteSpace`).
     fileprivate func trimmingSeparators() -> String {
-        trimmingCharacters(in: CharacterSet(charactersIn: "._"))
+        let isSeparator: (Character) -> Bool = { $0 == "." || $0 == "_" }
+        guard let first = firstIndex(where: { !isSeparator($0) }), let last = lastIndex(where: { !isSeparator($0) }) else { return "" }
+        return String(self[first...last])
     }
 }
 

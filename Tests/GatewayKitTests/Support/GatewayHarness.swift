@@ -32,6 +32,25 @@ struct GatewayHarness: Sendable {
         await double.stop()
     }
 
+    /// Two Gateway instances on one Tinode double and one Valkey, as behind a load balancer.
+    static func runTwo(
+        extraEnvironment: [String: String] = [:], _ body: @escaping @Sendable (GatewayHarness, GatewayHarness) async throws -> Void
+    ) async throws {
+        let double = try await TinodeDouble.start()
+        let owner = try double.createUser(login: "roomowner", password: "owner-password", name: "Owner")
+        let room = double.createGroup(owner: owner, name: "general", tags: ["room:general"])
+        let first = try await makeApplication(double: double, room: room, extraEnvironment: extraEnvironment)
+        let second = try await makeApplication(double: double, room: room, extraEnvironment: extraEnvironment)
+        try await first.test(.live) { firstClient in
+            try await second.test(.live) { secondClient in
+                try await body(
+                    GatewayHarness(client: firstClient, double: double, room: room, port: firstClient.port ?? 0),
+                    GatewayHarness(client: secondClient, double: double, room: room, port: secondClient.port ?? 0))
+            }
+        }
+        await double.stop()
+    }
+
     /// A Gateway application for `double` and `room`. Records an issue and throws when the test
     /// redis-server is needed and missing.
     static func makeApplication(
