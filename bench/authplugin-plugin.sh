@@ -29,6 +29,7 @@
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+source bench/require-rates.sh
 ROUNDS="${1:-3}"
 SECONDS_PER_RUN="${2:-5}"
 CONCURRENCY="${3:-32}"
@@ -102,6 +103,7 @@ base=$(tr ' ' '\n' <<<"${rate[empty_rpc]}" | grep . | median)
 echo "h2load empty_rpc_per_s=$base empty_rpc_p99_ms=$(tr ' ' '\n' <<<"${p99[empty_rpc]}" | grep . | median)"
 for name in firehose_pub firehose_hi; do
   r=$(tr ' ' '\n' <<<"${rate[$name]}" | grep . | median); p=$(tr ' ' '\n' <<<"${p99[$name]}" | grep . | median)
+  require_rates "h2load $name against empty_rpc" "$r" "$base"
   awk -v n="$name" -v r="$r" -v p="$p" -v b="$base" 'BEGIN {printf "h2load %s_per_s=%s %s_p99_ms=%s ratio=%.2f (target >= 0.70, p99 < 2 ms)\n", n, r, n, p, r/b}'
 done
 # The cost of one call without queueing: one call in flight at a time.

@@ -15,6 +15,7 @@
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+source bench/require-rates.sh
 ROUNDS="${1:-3}"
 SECONDS_PER_RUN="${2:-10}"
 CONNECTIONS="${3:-64}"
@@ -103,6 +104,7 @@ F=$(printf '%s\n' "${fixed[@]}" | median); FP=$(printf '%s\n' "${fixed_p99[@]}" 
 PB=$(printf '%s\n' "${paced_bare_p99[@]}" | median); PA=$(printf '%s\n' "${paced_auth_p99[@]}" | median)
 PR=$(printf '%s\n' "${paced_auth[@]}" | median)
 echo "# $(nproc) cores; wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s on the same machine; medians of $ROUNDS rounds"
+require_rates "REST-auth (/auth, /healthz, /rtagns)" "$A" "$B" "$F"
 awk -v a="$A" -v b="$B" -v ap="$AP" -v bp="$BP" -v f="$F" -v fp="$FP" -v pb="$PB" -v pa="$PA" -v pr="$PR" -v pace="$PACE_MS" 'BEGIN {
   printf "bare_healthz_rps=%.0f bare_p99_ms=%.2f\n", b, bp
   printf "rest_rtagns_rps=%.0f rest_rtagns_p99_ms=%.2f\n", f, fp

@@ -10,6 +10,7 @@
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+source bench/require-rates.sh
 ROUNDS="${1:-5}"
 CONCURRENCY=50
 REQUESTS=100000
@@ -39,6 +40,7 @@ for op in set get; do
   done | median)
   for pool in 8 "$CONCURRENCY"; do
     ours=$("$BENCH" valkey "redis://:$PASSWORD@127.0.0.1:$PORT/0" "$op" "$CONCURRENCY" "$REQUESTS" "$pool" "$ROUNDS" | sed 's/.*ours=//')
+    require_rates "valkey_${op}_per_s pool=$pool (ours, redis-benchmark)" "$ours" "$baseline"
     awk -v op="$op" -v pool="$pool" -v o="$ours" -v b="$baseline" \
       'BEGIN {printf "valkey_%s_per_s pool=%s ours=%.0f baseline=%.0f ratio=%.2f\n", op, pool, o, b, o/b}'
   done

@@ -26,6 +26,7 @@
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+source bench/require-rates.sh
 ROUNDS="${1:-3}"
 SECONDS_PER_RUN="${2:-10}"
 USERS="${3:-100}"
@@ -145,6 +146,7 @@ LOST_CONNECTIONS=$(awk '/^gateway_tinode_connection_closed_total/ && !/closed_lo
 LOST_STREAMS=$(awk '/^gateway_tinode_streams_lost_total/ {s += $NF} END {print s + 0}' <<<"$METRICS")
 echo "# $(nproc) cores; $USERS users; wrk -t2 -c$USERS -d${SECONDS_PER_RUN}s; medians of $ROUNDS rounds"
 echo "tinode_connections_lost=$LOST_CONNECTIONS tinode_streams_lost=$LOST_STREAMS (whole run; target 0)"
+require_rates "gateway sends (gateway, direct gRPC, paced)" "$G" "$D" "$PR"
 awk -v g="$G" -v d="$D" -v gp="$GP" -v pr="$PR" -v pp="$PP" -v pace="$PACE_MS" -v gc="$GC" -v dc="$DC" -v dp="$DP" -v rc="$RC" 'BEGIN {
   printf "gateway_send_rps=%.0f gateway_p99_ms=%.2f direct_pub_per_s=%.0f (saturated, closed loop)\n", g, gp, d
   printf "paced_send_rps=%.0f paced_p99_ms=%.2f (one send per user every %d ms on average)\n", pr, pp, pace

@@ -11,6 +11,7 @@
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+source bench/require-rates.sh
 ROUNDS="${1:-3}"
 SECONDS_PER_RUN="${2:-10}"
 USERS="${3:-100}"
@@ -58,5 +59,7 @@ for topics in ${TOPICS:-own}; do
   done
   o=$(printf '%s\n' "${session_rates[@]}" | median)
   b=$(printf '%s\n' "${raw_rates[@]}" | median)
+  require_rates "pub_round_trips_per_s topics=$topics (raw ${raw_rates[*]}; session ${session_rates[*]})" \
+    "${raw_rates[@]}" "${session_rates[@]}"
   awk -v t="$topics" -v o="$o" -v b="$b" 'BEGIN {printf "pub_round_trips_per_s topics=%s session=%.0f raw=%.0f ratio=%.2f\n", t, o, b, o/b}'
 done
