@@ -7,12 +7,7 @@ import TestSupport
 
 /// One of the built programs, started as a real process with its own environment.
 final class ProgramProcess: @unchecked Sendable {
-    let process = Process()
-    private let stdoutPipe = Pipe()
-    private let stderrPipe = Pipe()
-    private let lock = NSLock()
-    private var stderrData = Data()
-    private var stdoutData = Data()
+    let process: ChildProcess
 
     /// The folder that holds the test bundle also holds the built executables.
     static var productsDirectory: URL {
@@ -26,37 +21,23 @@ final class ProgramProcess: @unchecked Sendable {
     }
 
     init(_ program: String, arguments: [String] = [], environment: [String: String]) throws {
-        process.executableURL = Self.productsDirectory.appendingPathComponent(program)
-        process.arguments = arguments
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         env["SIDECAR_SECRETS_DIR"] = "/nonexistent-sidecar-secrets"
         env.merge(environment) { $1 }
-        process.environment = env
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self else { return }
-            lock.withLock { stderrData.append(data) }
-        }
-        stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self else { return }
-            lock.withLock { stdoutData.append(data) }
-        }
-        try process.run()
+        process = try ChildProcess(
+            executable: Self.productsDirectory.appendingPathComponent(program).path, arguments: arguments, environment: env,
+            output: .capture)
     }
 
-    var standardError: String { lock.withLock { String(decoding: stderrData, as: UTF8.self) } }
-    var standardOutput: String { lock.withLock { String(decoding: stdoutData, as: UTF8.self) } }
+    var standardError: String { String(decoding: process.standardError, as: UTF8.self) }
+    var standardOutput: String { String(decoding: process.standardOutput, as: UTF8.self) }
 
     /// Waits for the process to end; kills it and returns nil after `timeout`.
     func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline {
-                process.terminate()
-                kill(process.processIdentifier, SIGKILL)
+                process.signal(SIGKILL)
                 return nil
             }
             try? await Task.sleep(for: .milliseconds(20))
@@ -66,13 +47,7 @@ final class ProgramProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
-
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
-        stdoutPipe.fileHandleForReading.readabilityHandler = nil
-    }
+    func signal(_ signal: Int32) { process.signal(signal) }
 }
 
 /// GETs `url` and returns the status and body, or nil while nothing answers.

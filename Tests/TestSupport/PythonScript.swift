@@ -29,56 +29,29 @@ public enum PythonScript {
 
     /// Runs `PBX_PYTHON script ARGS...`; a run past `timeout` is terminated and says so.
     public static func run(_ script: URL, arguments: [String], timeout: Duration) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [interpreter, script.path] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
         environment["PYTHONIOENCODING"] = "utf-8"
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
         // Both pipes are drained on threads of their own (not the concurrency pool's few threads, which
         // a server under test needs), so a chatty child never blocks on a full pipe.
-        let stdoutData = PipeDrain(out.fileHandleForReading)
-        let stderrData = PipeDrain(err.fileHandleForReading)
+        let process = try ChildProcess(
+            executable: "/usr/bin/env", arguments: [interpreter, script.path] + arguments, environment: environment, output: .capture)
         let deadline = ContinuousClock.now + timeout
         var timedOut = false
         while process.isRunning {
             if ContinuousClock.now >= deadline {
                 timedOut = true
-                process.terminate()
+                process.signal(SIGTERM)
                 break
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         process.waitUntilExit()
+        process.waitForOutput()
         return Result(
             command: ([interpreter, script.path] + arguments).joined(separator: " "), status: process.terminationStatus,
             timedOut: timedOut, timeout: timeout,
-            stdout: String(decoding: stdoutData.wait(), as: UTF8.self), stderr: String(decoding: stderrData.wait(), as: UTF8.self))
-    }
-}
-
-/// Reads a file handle to its end on a dedicated thread.
-private final class PipeDrain: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    /// The bytes read; call after the process exited (its end of the pipe is then closed).
-    func wait() -> Data {
-        done.wait()
-        return data
+            stdout: String(decoding: process.standardOutput, as: UTF8.self),
+            stderr: String(decoding: process.standardError, as: UTF8.self))
     }
 }

@@ -17,7 +17,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     public let port: Int
     public let password: String
     private let dataDirectory: URL?
-    private var process: Process?
+    private var process: ChildProcess?
 
     public init(password: String = "child-\(UUID().uuidString.prefix(8))", appendOnly: Bool = false) throws {
         self.port = try freeLoopbackPort()
@@ -38,17 +38,16 @@ public final class RedisServerProcess: @unchecked Sendable {
     public func start() async throws {
         precondition(process == nil, "server already running")
         let binary = ProcessInfo.processInfo.environment["REDIS_SERVER_BIN"] ?? "redis-server"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let persistence =
             dataDirectory.map { ["--appendonly", "yes", "--appendfsync", "always", "--dir", $0.path] }
             ?? ["--appendonly", "no", "--dir", NSTemporaryDirectory()]
-        process.arguments =
-            [binary, "--port", String(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "", "--daemonize", "no"]
-            + persistence
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            executable: "/usr/bin/env",
+            arguments: [
+                binary, "--port", String(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "", "--daemonize", "no",
+            ]
+                + persistence,
+            environment: ProcessInfo.processInfo.environment, output: .discard)
         self.process = process
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
@@ -67,9 +66,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     public func stop() {
         guard let process else { return }
         self.process = nil
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-        }
+        process.signal(SIGKILL)
         process.waitUntilExit()
     }
 
