@@ -20,7 +20,7 @@ struct Serve: AsyncParsableCommand {
         commandName: "serve", abstract: "Run the server (configuration from the environment; see the README).")
 
     func run() async throws {
-        try await ProgramRunner.run(program: "AuthPlugin") { configuration, logger in
+        try await ProgramRunner.run(program: "AuthPlugin", reads: .authPlugin) { configuration, logger in
             try await buildAuthPluginApplication(configuration: configuration, logger: logger)
         }
     }

@@ -18,7 +18,7 @@ struct Serve: AsyncParsableCommand {
         commandName: "serve", abstract: "Run the server (configuration from the environment; see the README).")
 
     func run() async throws {
-        try await ProgramRunner.run(program: "Gateway") { configuration, logger in
+        try await ProgramRunner.run(program: "Gateway", reads: .gateway) { configuration, logger in
             try await buildGatewayApplication(configuration: configuration, logger: logger)
         }
     }

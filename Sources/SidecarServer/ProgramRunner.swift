@@ -10,7 +10,7 @@ import SidecarCore
 /// clear line on standard error with exit status 78 (EX_CONFIG) instead of a stack trace.
 public enum ProgramRunner {
     public static func run<App: ApplicationProtocol>(
-        program: String,
+        program: String, reads programs: Programs,
         build: (SidecarConfiguration, Logger) async throws -> App
     ) async throws {
         // Swift Concurrency's tasks run on NIO's event loops instead of a separate thread pool:
@@ -23,7 +23,7 @@ public enum ProgramRunner {
         }
         let configuration: SidecarConfiguration
         do {
-            configuration = try await ProgramConfiguration.load()
+            configuration = try await ProgramConfiguration.load(program: programs)
         } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data("\(program): \(error)\n".utf8))
             exit(78)

@@ -11,24 +11,25 @@ struct ConfigurationReferenceTests {
         return (try? String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)) ?? ""
     }()
 
-    /// The README table rows, `name -> default column`.
-    static let rows: [String: String] = {
-        var rows: [String: String] = [:]
+    /// The configuration table's rows, `name -> (default column, read-by column)`.
+    static let rows: [String: (defaultValue: String, readBy: String)] = {
+        var rows: [String: (defaultValue: String, readBy: String)] = [:]
         for line in readme.split(separator: "\n") where line.hasPrefix("| `") {
             let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard cells.count >= 4 else { continue }
-            rows[cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = cells[2]
+            guard cells.count >= 6 else { continue }
+            rows[cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = (cells[2], cells[3])
         }
         return rows
     }()
 
-    @Test("Every setting is documented with its default", arguments: Settings.all)
+    @Test("Every setting is documented with its default and the programs that read it", arguments: Settings.all)
     func documented(setting: Setting) {
         let row = Self.rows[setting.name]
         #expect(row != nil, "README lacks a row for \(setting.name)")
         if !setting.defaultValue.isEmpty {
-            #expect(row == "`\(setting.defaultValue)`", "README default of \(setting.name)")
+            #expect(row?.defaultValue == "`\(setting.defaultValue)`", "README default of \(setting.name)")
         }
+        #expect(row?.readBy == setting.readBy.readmeName, "README's read-by of \(setting.name)")
     }
 
     @Test("The README documents no setting the code does not read")

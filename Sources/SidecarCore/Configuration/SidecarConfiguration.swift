@@ -65,9 +65,15 @@ public struct SidecarConfiguration: Sendable {
     /// Things an operator should know, logged as warnings at start-up (never containing secrets).
     public var warnings: [String]
 
-    /// Reads and checks every setting.
+    /// Every setting `program` reads (each with its value, for the start-up log).
+    public var loggableSummary: [(name: String, value: String)]
+
+    /// Reads and checks the settings that `program` reads (`Setting.readBy`); the others keep their
+    /// defaults, so that one program never refuses to start over the other's settings.
     /// - Throws: `ConfigurationError` naming the first setting that cannot be used.
-    public init(reader: ConfigReader) throws {
+    public init(reader configReader: ConfigReader, program: Programs = .both) throws {
+        let reader = SettingsReader(configReader, program: program)
+        loggableSummary = reader.report()
         var warnings: [String] = []
         let environmentText = reader.string(Settings.environment) ?? Settings.environment.defaultValue
         guard let environment = DeploymentEnvironment(rawValue: environmentText.lowercased()) else {
@@ -86,8 +92,9 @@ public struct SidecarConfiguration: Sendable {
         let accessSecret = try Self.secret(
             reader, Settings.accessSecret, environment: environment,
             required: signingKeysJSON == nil, warnings: &warnings)
+        // Only the Gateway issues and checks refresh tokens.
         let refreshSecret = try Self.secret(
-            reader, Settings.refreshSecret, environment: environment, required: true, warnings: &warnings)
+            reader, Settings.refreshSecret, environment: environment, required: program.contains(.gateway), warnings: &warnings)
         let previousAccessSecret = try reader.string(Settings.previousAccessSecret).map { text in
             let secret = SecretBytes(text)
             guard secret.bytes.count >= Self.minimumSecretBytes else {
@@ -146,7 +153,7 @@ public struct SidecarConfiguration: Sendable {
             }
             verification = mode
         }
-        if verification == .off {
+        if verification == .off, reader.reads(Settings.gatewayEmailVerification) {
             warnings.append(
                 "GATEWAY_EMAIL_VERIFICATION is off: the Gateway registers any e-mail address without proof; such addresses never link to other logins (set it to required, with Tinode's acc_validation.email, in production)"
             )
@@ -236,86 +243,9 @@ public struct SidecarConfiguration: Sendable {
         self.warnings = warnings
     }
 
-    /// The configuration as `name -> value` lines for the start-up log, secrets masked.
-    public var loggableSummary: [(name: String, value: String)] {
-        func mask(_ isSet: Bool) -> String { isSet ? "<set, redacted>" : "<unset>" }
-        return [
-            (Settings.environment.name, environment.rawValue),
-            (Settings.ssl.name, String(ssl)),
-            (Settings.accessSecret.name, mask(jwt.accessSecret != nil)),
-            (Settings.refreshSecret.name, mask(true)),
-            (Settings.signingKeys.name, mask(jwt.signingKeysJSON != nil)),
-            (Settings.issuer.name, jwt.issuer),
-            (Settings.audience.name, jwt.audience),
-            (Settings.accessTTL.name, "\(jwt.accessTTL.components.seconds)"),
-            (Settings.refreshTTL.name, "\(jwt.refreshTTL.components.seconds)"),
-            (Settings.valkeyURL.name, valkey.map { ValkeySettings.maskedURL($0.url) } ?? "<unset: embedded store>"),
-            (Settings.redisPassword.name, mask(valkey?.password != nil)),
-            (Settings.tinodeTopicID.name, tinodeTopicID ?? "<unset: find or create room:general>"),
-            (Settings.tinodeGRPCAddress.name, tinodeGRPCAddress.description),
-            (
-                Settings.tinodeRequestTimeout.name,
-                "\(tinodeClient.requestTimeout.components.seconds * 1000 + tinodeClient.requestTimeout.components.attoseconds / 1_000_000_000_000_000)"
-            ),
-            (Settings.tinodeHeartbeat.name, "\(tinodeClient.heartbeatInterval.components.seconds)"),
-            (Settings.tinodeKeepalive.name, tinodeClient.keepalive.map { "\($0.components.seconds)" } ?? "0 (off)"),
-            (Settings.tinodeConnections.name, String(tinodeClient.connections)),
-            (Settings.tinodeServiceLogin.name, tinodeClient.serviceLogin ?? "<unset>"),
-            (Settings.tinodeServicePassword.name, mask(tinodeClient.servicePassword != nil)),
-            (Settings.gatewaySessionIdle.name, "\(tinodeClient.sessionIdleTimeout.components.seconds)"),
-            (Settings.gatewayMaxSessions.name, String(tinodeClient.maximumSessions)),
-            (Settings.gatewayLiveBuffer.name, String(tinodeClient.liveBufferSize)),
-            (Settings.gatewayMaxReplay.name, String(gatewayLimits.maxReplay)),
-            (Settings.gatewayMaxStreamsPerUser.name, String(gatewayLimits.maxStreamsPerUser)),
-            (Settings.gatewayAuthAttempts.name, String(gatewayLimits.authAttemptsPerMinute)),
-            (Settings.gatewayLoginAttemptsPerAccount.name, String(gatewayLimits.loginAttemptsPerAccountPerHour)),
-            (
-                Settings.trustedProxies.name,
-                trustedProxies.blocks.isEmpty ? "<none: the socket's peer is the client>" : trustedProxies.description
-            ),
-            (Settings.gatewayEmailVerification.name, gatewayLimits.emailVerification.rawValue),
-            (Settings.gatewayVerifyAttempts.name, String(gatewayLimits.verifyAttemptsPerHour)),
-            (Settings.gatewayVerifyResends.name, String(gatewayLimits.verifyResendsPerHour)),
-            (Settings.gatewayMaxLogins.name, String(gatewayLimits.maximumLoginsPerUser)),
-            (Settings.gatewayRefreshGrace.name, "\(gatewayLimits.refreshGrace.components.seconds)"),
-            (Settings.gatewayRefreshRetry.name, "\(gatewayLimits.refreshRetryWindow.components.seconds)"),
-            (Settings.gatewayStreamRecheck.name, "\(gatewayLimits.streamRecheckInterval.components.seconds)"),
-            (Settings.gatewayRefreshes.name, String(gatewayLimits.refreshesPerMinute)),
-            (Settings.tinodeTokenLifetime.name, "\(gatewayLimits.tinodeTokenLifetime.components.seconds)"),
-            (Settings.gatewaySendBurst.name, String(gatewayLimits.sendBurst)),
-            (Settings.gatewaySendsPerSecond.name, String(gatewayLimits.sendsPerSecond)),
-            (Settings.gatewayMaxMessageBytes.name, String(gatewayLimits.maxMessageBytes)),
-            (Settings.mongoURL.name, mongo.map { ValkeySettings.maskedURL($0.url) } ?? "<unset: history through Tinode>"),
-            (Settings.mongoDatabase.name, mongo?.database ?? "<unused>"),
-            (Settings.mongoFallback.name, mongo.map { String($0.fallbackToTinode) } ?? "<unused>"),
-            (Settings.authPluginHTTPAddress.name, authPluginHTTPAddress.description),
-            (Settings.authPluginGRPCAddress.name, authPluginGRPCAddress.description),
-            (Settings.authPluginGRPCIdleTimeout.name, "\(authPluginGRPCIdleTimeout.components.seconds)"),
-            (Settings.authPluginGRPCMaxStreams.name, String(authPluginGRPCMaxStreams)),
-            (Settings.authPluginGRPCMaxConnections.name, String(authPluginGRPCMaxConnections)),
-            (Settings.authPluginGRPCMaxMessageBytes.name, String(authPluginGRPCMaxMessageBytes)),
-            (Settings.gatewayHTTPAddress.name, gatewayHTTPAddress.description),
-            (Settings.gatewayMetricsAddress.name, gatewayMetricsAddress.description),
-            (Settings.httpRequestTimeout.name, "\(httpRequestTimeout.components.seconds)"),
-            (Settings.httpIdleTimeout.name, "\(httpIdleTimeout.components.seconds)"),
-            (Settings.loginNameMaxLength.name, String(loginNameMaxLength)),
-            (Settings.logLevel.name, logLevel.rawValue),
-            (Settings.restAuthPathPrefix.name, restAuth.pathPrefix.isEmpty ? "<none>" : restAuth.pathPrefix),
-            (Settings.restAuthAllowNewAccounts.name, String(restAuth.allowNewAccounts)),
-            (Settings.restAuthNamespaces.name, restAuth.restrictedNamespaces.joined(separator: ",")),
-            (Settings.authPluginAllowedNetworks.name, restAuth.allowedNetworks.description),
-            (Settings.externalIssuer.name, restAuth.external?.issuer ?? "<unset>"),
-            (Settings.externalAudience.name, restAuth.external?.audience ?? "<unset>"),
-            (Settings.externalEmailVerifiedClaim.name, restAuth.external?.emailVerifiedClaim ?? "<unused>"),
-            (Settings.externalMaxLifetime.name, restAuth.external.map { "\($0.maxLifetime.components.seconds)" } ?? "<unused>"),
-            (Settings.externalKeys.name, mask(restAuth.external?.keysJSON != nil)),
-            (Settings.externalJWKSURL.name, restAuth.external?.jwksURL?.absoluteString ?? "<unset>"),
-        ] + pluginSummary
-    }
-
     /// `TRUSTED_PROXIES`, with a warning for a block that trusts every address: then any client can
     /// name any address, and the per-client limits count nothing.
-    private static func trustedProxies(_ reader: ConfigReader, warnings: inout [String]) throws -> NetworkAllowList {
+    private static func trustedProxies(_ reader: SettingsReader, warnings: inout [String]) throws -> NetworkAllowList {
         guard let proxies = NetworkAllowList(parsing: reader.string(Settings.trustedProxies) ?? "") else {
             throw ConfigurationError(
                 setting: Settings.trustedProxies.name, reason: "must be comma-separated CIDR blocks such as 10.0.0.0/8 or 192.0.2.10/32")
@@ -328,24 +258,8 @@ public struct SidecarConfiguration: Sendable {
         return proxies
     }
 
-    /// The plugin settings' lines of ``loggableSummary``.
-    private var pluginSummary: [(name: String, value: String)] {
-        let exempt: String = plugin.throttleExempt.description.isEmpty ? "<none>" : plugin.throttleExempt.description
-        let urls: String = plugin.webhooks.map { Self.maskedURLs($0.urls) } ?? "<unset: no webhooks>"
-        let secret: String = plugin.webhooks == nil ? "<unset>" : "<set, redacted>"
-        return [
-            (Settings.pluginLoginAttempts.name, plugin.loginAttemptsPerMinute.map { String($0) } ?? "0 (off)"),
-            (Settings.pluginThrottleExempt.name, exempt),
-            (Settings.pluginMaxPubBytes.name, plugin.maxPubBytes.map { String($0) } ?? "0 (off)"),
-            (Settings.pluginCanonicalLogins.name, String(plugin.canonicalLogins)),
-            (Settings.pluginFindEmails.name, String(plugin.findEmails)),
-            (Settings.pluginWebhookURLs.name, urls),
-            (Settings.pluginWebhookSecret.name, secret),
-        ]
-    }
-
     private static func pluginSettings(
-        _ reader: ConfigReader, environment: DeploymentEnvironment, warnings: inout [String]
+        _ reader: SettingsReader, environment: DeploymentEnvironment, warnings: inout [String]
     ) throws -> PluginSettings {
         let attempts = try int(reader, Settings.pluginLoginAttempts, in: 0...1_000_000)
         let maxPub = try int(reader, Settings.pluginMaxPubBytes, in: 0...100_000_000)
@@ -391,19 +305,8 @@ public struct SidecarConfiguration: Sendable {
             webhooks: webhooks)
     }
 
-    /// Webhook URLs for the log: scheme, host, port and path only (a query may hold a token).
-    private static func maskedURLs(_ urls: [URL]) -> String {
-        urls.map { url in
-            var components = URLComponents(url: url, resolvingAgainstBaseURL: false) ?? URLComponents()
-            components.user = nil
-            components.password = nil
-            if components.query != nil { components.query = "***" }
-            return components.string ?? "<url>"
-        }.joined(separator: ",")
-    }
-
     private static func secret(
-        _ reader: ConfigReader, _ setting: Setting, environment: DeploymentEnvironment, required: Bool,
+        _ reader: SettingsReader, _ setting: Setting, environment: DeploymentEnvironment, required: Bool,
         warnings: inout [String]
     ) throws -> SecretBytes? {
         if let text = reader.string(setting) {
@@ -427,7 +330,7 @@ public struct SidecarConfiguration: Sendable {
         return SecretBytes.random()
     }
 
-    private static func bool(_ reader: ConfigReader, _ setting: Setting) throws -> Bool {
+    private static func bool(_ reader: SettingsReader, _ setting: Setting) throws -> Bool {
         let text = (reader.string(setting) ?? setting.defaultValue).lowercased()
         switch text {
         case "true", "1", "yes", "on": return true
@@ -436,7 +339,7 @@ public struct SidecarConfiguration: Sendable {
         }
     }
 
-    private static func int(_ reader: ConfigReader, _ setting: Setting, in range: ClosedRange<Int>) throws -> Int {
+    private static func int(_ reader: SettingsReader, _ setting: Setting, in range: ClosedRange<Int>) throws -> Int {
         let text = reader.string(setting) ?? setting.defaultValue
         guard let value = Int(text), range.contains(value) else {
             throw ConfigurationError(
@@ -445,7 +348,7 @@ public struct SidecarConfiguration: Sendable {
         return value
     }
 
-    private static func address(_ reader: ConfigReader, _ setting: Setting) throws -> NetworkAddress {
+    private static func address(_ reader: SettingsReader, _ setting: Setting) throws -> NetworkAddress {
         let text = reader.string(setting) ?? setting.defaultValue
         guard let address = NetworkAddress(parsing: text) else {
             throw ConfigurationError(setting: setting.name, reason: "must be host:port (IPv6 in brackets), not `\(text)`")
@@ -602,7 +505,7 @@ public struct RESTAuthSettings: Sendable {
         return url
     }
 
-    init(reader: ConfigReader, timeout: Duration, maxBodyBytes: Int, allowNewAccounts: Bool) throws {
+    init(reader: SettingsReader, timeout: Duration, maxBodyBytes: Int, allowNewAccounts: Bool) throws {
         var prefix = reader.string(Settings.restAuthPathPrefix) ?? ""
         while prefix.hasSuffix("/") { prefix.removeLast() }
         if !prefix.isEmpty, !prefix.hasPrefix("/") { prefix = "/" + prefix }
