@@ -79,3 +79,51 @@ public struct WebhookSettings: Sendable {
         return urls
     }
 }
+
+extension PluginSettings {
+    /// `PLUGIN_*`: the FireHose policies, Find, and webhooks.
+    init(reader: SettingsReader, environment: DeploymentEnvironment, warnings: inout [String]) throws {
+        let attempts = try reader.int(Settings.pluginLoginAttempts, in: 0...1_000_000)
+        let maxPub = try reader.int(Settings.pluginMaxPubBytes, in: 0...100_000_000)
+        let exemptText = reader.string(Settings.pluginThrottleExempt) ?? Settings.pluginThrottleExempt.defaultValue
+        guard let exempt = NetworkAllowList(parsing: exemptText) else {
+            throw ConfigurationError(
+                setting: Settings.pluginThrottleExempt.name, reason: "must be comma-separated CIDR blocks such as 172.16.0.0/12")
+        }
+        var webhooks: WebhookSettings?
+        if let urlText = reader.string(Settings.pluginWebhookURLs) {
+            guard let urls = WebhookSettings.parseURLs(urlText), !urls.isEmpty else {
+                throw ConfigurationError(setting: Settings.pluginWebhookURLs.name, reason: "must be comma-separated http(s) URLs")
+            }
+            guard let secretText = reader.string(Settings.pluginWebhookSecret) else {
+                throw ConfigurationError(setting: Settings.pluginWebhookSecret.name, reason: "is required when PLUGIN_WEBHOOK_URLS is set")
+            }
+            let secret = SecretBytes(secretText)
+            if secret.bytes.count < SecretBytes.minimumCount {
+                if environment == .production {
+                    throw ConfigurationError(
+                        setting: Settings.pluginWebhookSecret.name,
+                        reason: "is \(secret.bytes.count) bytes; production needs at least \(SecretBytes.minimumCount)")
+                }
+                warnings.append(
+                    "\(Settings.pluginWebhookSecret.name) is shorter than \(SecretBytes.minimumCount) bytes; production would refuse it")
+            }
+            webhooks = WebhookSettings(
+                urls: urls, secret: secret,
+                queueSize: try reader.int(Settings.pluginWebhookQueueSize, in: 1...10_000_000),
+                timeout: .milliseconds(try reader.int(Settings.pluginWebhookTimeout, in: 10...120_000)),
+                maxAttempts: try reader.int(Settings.pluginWebhookAttempts, in: 1...100),
+                initialBackoff: .milliseconds(try reader.int(Settings.pluginWebhookBackoff, in: 1...600_000)),
+                maximumBackoff: .seconds(30),
+                concurrency: try reader.int(Settings.pluginWebhookConcurrency, in: 1...256))
+        }
+        self.init(
+            loginAttemptsPerMinute: attempts == 0 ? nil : attempts,
+            throttleExempt: exempt,
+            throttleTimeout: .milliseconds(try reader.int(Settings.pluginThrottleTimeout, in: 1...60_000)),
+            maxPubBytes: maxPub == 0 ? nil : maxPub,
+            canonicalLogins: try reader.bool(Settings.pluginCanonicalLogins),
+            findEmails: try reader.bool(Settings.pluginFindEmails),
+            webhooks: webhooks)
+    }
+}

@@ -1,4 +1,5 @@
 import Configuration
+import Foundation
 
 /// The settings one program reads. A setting that the program does not read (`Setting.readBy`) is
 /// unset for it: its default applies and no value of it, however bad, can stop the program.
@@ -17,6 +18,62 @@ public struct SettingsReader: Sendable {
     /// The trimmed value of `setting`, or nil when unset, empty, or not read by this program.
     public func string(_ setting: Setting) -> String? {
         reads(setting) ? reader.string(setting) : nil
+    }
+
+    /// A secret of at least `SecretBytes.minimumCount` bytes. Shorter or missing: refused in
+    /// production; in development a short one is used with a warning, and a missing `required` one
+    /// is generated for this process (with a warning).
+    func secret(_ setting: Setting, environment: DeploymentEnvironment, required: Bool, warnings: inout [String]) throws
+        -> SecretBytes?
+    {
+        if let text = string(setting) {
+            let secret = SecretBytes(text)
+            if secret.bytes.count >= SecretBytes.minimumCount { return secret }
+            if environment == .production {
+                throw ConfigurationError(
+                    setting: setting.name, reason: "is \(secret.bytes.count) bytes; production needs at least \(SecretBytes.minimumCount)")
+            }
+            warnings.append("\(setting.name) is shorter than \(SecretBytes.minimumCount) bytes; production would refuse it")
+            return secret
+        }
+        guard required else { return nil }
+        if environment == .production {
+            throw ConfigurationError(
+                setting: setting.name, reason: "is required in production (at least \(SecretBytes.minimumCount) random bytes)")
+        }
+        warnings.append(
+            "\(setting.name) is unset: generated a random one for this process; tokens will not survive a restart or verify in another process"
+        )
+        return SecretBytes.random()
+    }
+
+    /// `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; the default when unset.
+    func bool(_ setting: Setting) throws -> Bool {
+        let text = (string(setting) ?? setting.defaultValue).lowercased()
+        switch text {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ConfigurationError(setting: setting.name, reason: "must be true or false, not `\(text)`")
+        }
+    }
+
+    /// A whole number within `range`; the default when unset.
+    func int(_ setting: Setting, in range: ClosedRange<Int>) throws -> Int {
+        let text = string(setting) ?? setting.defaultValue
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(
+                setting: setting.name, reason: "must be a whole number in \(range.lowerBound)...\(range.upperBound), not `\(text)`")
+        }
+        return value
+    }
+
+    /// `host:port` (IPv6 in brackets); the default when unset.
+    func address(_ setting: Setting) throws -> NetworkAddress {
+        let text = string(setting) ?? setting.defaultValue
+        guard let address = NetworkAddress(parsing: text) else {
+            throw ConfigurationError(setting: setting.name, reason: "must be host:port (IPv6 in brackets), not `\(text)`")
+        }
+        return address
     }
 
     /// `name -> value` of every setting this program reads, in the registry's order, for the
