@@ -1,14 +1,18 @@
 import Foundation
+import GatewayContract
 import Hummingbird
 import NIOCore
 import SidecarCore
 
 extension GatewayAPI {
-    /// `GET /openapi.json`: the OpenAPI 3.1 document of the API.
+    /// `openapi/openapi.yaml`, as JSON (generated into `GatewayAPIDocument`).
+    static let openAPIDocument = Data(GatewayAPIDocument.json.utf8)
+
+    /// `GET /openapi.json`: the API's contract, `openapi/openapi.yaml`.
     public func registerOpenAPI(on router: Router<GatewayRequestContext>) {
         router.get("openapi.json") { _, _ -> Response in
             Response(
-                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: Self.openAPIDocument)))
         }
     }
 
