@@ -15,11 +15,11 @@ struct IdempotencyStoreTests {
     /// The behaviour both stores share.
     static func checkFingerprints(_ store: any IdempotencyStore) async throws {
         let key = UUID().uuidString
-        #expect(try await store.claim(scope: "usrA", key: key, fingerprint: first, claimTTL: .seconds(60)) == .claimed)
+        #expect(try await store.claim(scope: "usrA", key: key, fingerprint: first, claimTTL: .seconds(60)) == .claimed(uncertain: nil))
         #expect(try await store.claim(scope: "usrA", key: key, fingerprint: first, claimTTL: .seconds(60)) == .inProgress)
         #expect(try await store.claim(scope: "usrA", key: key, fingerprint: other, claimTTL: .seconds(60)) == .reused)
         // Another user's key of the same name is theirs.
-        #expect(try await store.claim(scope: "usrB", key: key, fingerprint: other, claimTTL: .seconds(60)) == .claimed)
+        #expect(try await store.claim(scope: "usrB", key: key, fingerprint: other, claimTTL: .seconds(60)) == .claimed(uncertain: nil))
 
         let answer = Data(#"{"seq":7,"topic":"grpX","ts":"2026-01-01T00:00:00.000Z"}"#.utf8)
         try await store.complete(scope: "usrA", key: key, fingerprint: first, answer: answer, ttl: .seconds(60))
@@ -36,6 +36,19 @@ struct IdempotencyStoreTests {
         #expect(abs(attempt.since.timeIntervalSince(since)) < 0.002)
         #expect(attempt.matches(first))
         #expect(!attempt.matches(other))
+        // The next claim of the key carries that attempt (read in the same round trip), and a
+        // completion forgets it.
+        guard
+            case .claimed(let carried?) = try await store.claim(
+                scope: "usrA", key: uncertainKey, fingerprint: first, claimTTL: .seconds(60))
+        else {
+            Issue.record("a claim after an uncertain attempt must carry it")
+            return
+        }
+        #expect(carried == attempt)
+        try await store.complete(scope: "usrA", key: uncertainKey, fingerprint: first, answer: answer, ttl: .seconds(60))
+        #expect(try await store.uncertainAttempt(scope: "usrA", key: uncertainKey) == nil)
+        #expect(try await store.claim(scope: "usrA", key: uncertainKey, fingerprint: first, claimTTL: .seconds(60)) == .completed(answer))
     }
 
     @Test("in memory: the same request is answered, another one with the key is refused")

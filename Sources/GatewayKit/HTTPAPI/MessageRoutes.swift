@@ -14,6 +14,7 @@ extension GatewayAPI {
         // The message as Tinode would get it, before the marker below is added to its head.
         let fingerprint = IdempotencyFingerprint.of(scope: caller.userID, parts: [content, head["mime"] ?? Data()])
         let key = request.headers[.idempotencyKey]?.trimmingCharacters(in: .whitespaces)
+        var uncertain: UncertainAttempt?
         if let key {
             guard !key.isEmpty, key.utf8.count <= 200 else { throw APIError.badRequest("Idempotency-Key must be 1 to 200 characters.") }
             let claim: IdempotencyClaim
@@ -30,7 +31,8 @@ extension GatewayAPI {
                 throw APIError(.conflict, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress.")
             case .reused:
                 throw Self.idempotencyKeyReused
-            case .claimed:
+            case .claimed(let earlier):
+                uncertain = earlier
                 head[SendMarker.headKey] = SendMarker.headValue(scope: caller.userID, key: key)
             }
         }
@@ -40,7 +42,9 @@ extension GatewayAPI {
         do {
             try await limit("send:" + caller.userID, settings.sends)
             let session = try await session(for: caller)
-            if let key, let earlier = try await earlierSend(key: key, fingerprint: fingerprint, by: caller.userID, on: session) {
+            if let key, let uncertain,
+                let earlier = try await earlierSend(key: key, fingerprint: fingerprint, attempt: uncertain, by: caller.userID, on: session)
+            {
                 receipt = earlier
             } else {
                 publishing = true
@@ -90,20 +94,13 @@ extension GatewayAPI {
         try? await idempotency.release(scope: caller.userID, key: key)
     }
 
-    /// The receipt of an earlier uncertain attempt with `key` that did reach Tinode, found by its
-    /// marker in the room's history (newest first, back to a little before that attempt); nil when
-    /// there was no uncertain attempt or its message is not there. An uncertain attempt of another
+    /// The receipt of the earlier uncertain `attempt` with `key` (read with the claim), if it did
+    /// reach Tinode: found by its marker in the room's history (newest first, back to a little
+    /// before that attempt); nil when its message is not there. An uncertain attempt of another
     /// message with the same key is refused (422), as a completed one is.
-    private func earlierSend(key: String, fingerprint: String, by userID: String, on session: TinodeSession) async throws
-        -> PublishReceipt?
-    {
-        let attempt: UncertainAttempt?
-        do {
-            attempt = try await idempotency.uncertainAttempt(scope: userID, key: key)
-        } catch {
-            throw storeFailure(error)
-        }
-        guard let attempt else { return nil }
+    private func earlierSend(
+        key: String, fingerprint: String, attempt: UncertainAttempt, by userID: String, on session: TinodeSession
+    ) async throws -> PublishReceipt? {
         guard attempt.matches(fingerprint) else { throw Self.idempotencyKeyReused }
         let since = attempt.since
         let marker = SendMarker.headValue(scope: userID, key: key)

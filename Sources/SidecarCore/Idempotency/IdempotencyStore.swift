@@ -8,9 +8,11 @@ import Foundation
 /// it with the first request's answer would tell the client a message was sent that never was.
 public protocol IdempotencyStore: Sendable {
     /// Claims `key` for one attempt of the request with `fingerprint`. `.claimed`: do the work, then
-    /// `complete` (or `release` on failure, so that a retry may try again). `.inProgress`: another
-    /// attempt of the same request runs now. `.completed`: the stored answer. `.reused`: the key
-    /// belongs to another request (in progress or done); nothing was claimed.
+    /// `complete` (or `release` on failure, so that a retry may try again); it carries the earliest
+    /// uncertain attempt of the key, read with the claim (the claim keeps anyone else from adding
+    /// one meanwhile). `.inProgress`: another attempt of the same request runs now. `.completed`:
+    /// the stored answer. `.reused`: the key belongs to another request (in progress or done);
+    /// nothing was claimed.
     func claim(scope: String, key: String, fingerprint: String, claimTTL: Duration) async throws -> IdempotencyClaim
     /// Stores the answer for `ttl` (the Gateway keeps them 24 hours), with the request's fingerprint.
     func complete(scope: String, key: String, fingerprint: String, answer: Data, ttl: Duration) async throws
@@ -25,7 +27,7 @@ public protocol IdempotencyStore: Sendable {
 }
 
 public enum IdempotencyClaim: Sendable, Equatable {
-    case claimed
+    case claimed(uncertain: UncertainAttempt?)
     case inProgress
     case completed(Data)
     /// The key was used with a different request.
@@ -67,7 +69,7 @@ public actor InMemoryIdempotencyStore: IdempotencyStore {
         case .done(let answer, let owner, let until) where until > now: return owner == fingerprint ? .completed(answer) : .reused
         default:
             entries[id] = .pending(fingerprint: fingerprint, until: now + claimTTL)
-            return .claimed
+            return .claimed(uncertain: uncertainAttempt(scope: scope, key: key))
         }
     }
 

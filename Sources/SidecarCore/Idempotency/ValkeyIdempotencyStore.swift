@@ -20,28 +20,35 @@ public struct ValkeyIdempotencyStore: IdempotencyStore {
         self.keyPrefix = keyPrefix
     }
 
+    /// One round trip: the claim, or what holds the key, and the key's uncertain attempt.
     public func claim(scope: String, key: String, fingerprint: String, claimTTL: Duration) async throws -> IdempotencyClaim {
-        let id = self.key(scope, key)
-        let pending = Self.pendingPrefix + Array(":\(fingerprint)".utf8)
-        if try await storeOperation({ try await client.set(id, to: pending, expiration: claimTTL, onlyIfNotExists: true) }) {
-            return .claimed
+        let pending = "\u{0}pending:" + fingerprint
+        let reply = try await storeOperation {
+            try await client.evaluate(
+                Self.claimScript, keys: [self.key(scope, key), uncertainKey(scope, key)],
+                arguments: [
+                    pending, String(max(1, claimTTL.components.seconds * 1000 + claimTTL.components.attoseconds / 1_000_000_000_000_000)),
+                ])
         }
-        guard let stored = try await storeOperation({ try await client.get(id) }) else {
-            // Expired between the two commands: try once more.
-            let claimed = try await storeOperation {
-                try await client.set(id, to: pending, expiration: claimTTL, onlyIfNotExists: true)
-            }
-            return claimed ? .claimed : .inProgress
+        guard let parts = reply.array, parts.count == 2, let claimed = parts[0].integer else {
+            throw TokenStoreError.backend(.protocol(reason: "unexpected reply to the claim script"))
         }
+        if claimed == 1 {
+            return .claimed(uncertain: parts[1].bytes.flatMap(Self.decodeUncertain))
+        }
+        guard let stored = parts[1].bytes else { throw TokenStoreError.backend(.protocol(reason: "claim script: no value")) }
         let entry = Self.decode(stored)
         if let owner = entry.fingerprint, owner != fingerprint { return .reused }
         return entry.answer.map { .completed($0) } ?? .inProgress
     }
 
+    /// One round trip: the answer, and the uncertain attempt forgotten, in one transaction.
     public func complete(scope: String, key: String, fingerprint: String, answer: Data, ttl: Duration) async throws {
-        let value = [Self.answerMarker] + Array(fingerprint.utf8) + [UInt8(ascii: "\n")] + Array(answer)
-        _ = try await storeOperation { try await client.set(self.key(scope, key), to: value, expiration: ttl) }
-        _ = try await storeOperation { try await client.del(uncertainKey(scope, key)) }
+        let value = "\u{1}" + fingerprint + "\n" + String(decoding: answer, as: UTF8.self)
+        let milliseconds = String(max(1, ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000))
+        _ = try await storeOperation {
+            try await client.transaction([["SET", self.key(scope, key), value, "PX", milliseconds], ["DEL", uncertainKey(scope, key)]])
+        }
     }
 
     public func markUncertain(scope: String, key: String, fingerprint: String, since: Date, ttl: Duration) async throws {
@@ -55,6 +62,11 @@ public struct ValkeyIdempotencyStore: IdempotencyStore {
 
     public func uncertainAttempt(scope: String, key: String) async throws -> UncertainAttempt? {
         guard let stored = try await storeOperation({ try await client.get(uncertainKey(scope, key)) }) else { return nil }
+        return Self.decodeUncertain(stored)
+    }
+
+    /// `<Unix milliseconds>:<fingerprint>` (or bare milliseconds, from before fingerprints).
+    static func decodeUncertain(_ stored: [UInt8]) -> UncertainAttempt? {
         let text = String(decoding: stored, as: UTF8.self)
         let parts = text.split(separator: ":", maxSplits: 1)
         guard let first = parts.first, let milliseconds = Int64(first) else { return nil }
@@ -79,6 +91,17 @@ public struct ValkeyIdempotencyStore: IdempotencyStore {
         }
         return (String(decoding: stored[1..<newline], as: UTF8.self), Data(stored[(newline + 1)...]))
     }
+
+    /// KEYS: the key, its uncertain attempt. ARGV: the pending value, the claim's TTL in ms.
+    /// Returns {1, uncertain attempt or nil} when claimed, {0, stored value} otherwise.
+    private static let claimScript = ValkeyScript(
+        """
+        local stored = redis.call('GET', KEYS[1])
+        if stored then return {0, stored} end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return {1, redis.call('GET', KEYS[2])}
+        """
+    )
 
     private func key(_ scope: String, _ key: String) -> String { keyPrefix + "idem:" + scope + ":" + key }
 
