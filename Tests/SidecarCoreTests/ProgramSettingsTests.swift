@@ -60,16 +60,22 @@ struct ProgramSettingsTests {
         environment["MONGO_URL"] = "mongodb://reader:mongo-url-password@m1,m2/?replicaSet=rs0"
         environment["PLUGIN_WEBHOOK_URLS"] = "https://hooks.example/in?token=webhook-query-token"
         environment["TINODE_SERVICE_LOGIN"] = "service"
+        // A secret that holds a URL somewhere is still a secret: redacted whole, never shown as a URL.
+        environment["EXTERNAL_JWT_KEYS"] =
+            #"[{"kid":"b1","alg":"HS256","secret":"external-key-secret-0123456789abcdef","x":"https://keys.example/jwks"}]"#
         for program in [Programs.gateway, .authPlugin] {
             let report = try await Self.load(environment, program: program).loggableSummary
             let expected = Settings.all.filter { !$0.readBy.isDisjoint(with: program) }.map(\.name)
             #expect(report.map(\.name) == expected, "every setting the program reads, none other")
             let text = report.map { "\($0.name)=\($0.value)" }.joined(separator: "\n")
-            for hidden in Array(secrets.values) + ["valkey-url-password", "mongo-url-password", "webhook-query-token"] {
+            for hidden in Array(secrets.values) + [
+                "valkey-url-password", "mongo-url-password", "webhook-query-token", "external-key-secret-0123456789abcdef",
+            ] {
                 #expect(!text.contains(hidden), "\(program): \(hidden) leaked")
             }
             #expect(text.contains("VALKEY_URL=redis://user:***@valkey:6379/0"))
             #expect(text.contains("ACCESS_SECRET=<set, redacted>"))
+            #expect(text.contains("EXTERNAL_JWT_KEYS=<set, redacted>"))
             #expect(text.contains("JWT_LEEWAY=5"), "an unset setting shows its default")
         }
         let gateway = try await Self.load(environment, program: .gateway).loggableSummary

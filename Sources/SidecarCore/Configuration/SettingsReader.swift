@@ -86,8 +86,18 @@ public struct SettingsReader: Sendable {
 
     static func display(_ setting: Setting, _ value: String?) -> String {
         guard let value else { return setting.defaultValue.isEmpty ? "<unset>" : setting.defaultValue }
-        if value.contains("://") { return maskedURLs(value) }
-        return setting.isSecret ? "<set, redacted>" : value
+        if setting.isSecret {
+            // A secret shows only when all of it is one URL (`VALKEY_URL`, `MONGO_URL`), and then
+            // without its password and query; anything else (a JSON key set that happens to hold
+            // a URL, say) is redacted whole.
+            return isOneURL(value) ? maskedURLs(value) : "<set, redacted>"
+        }
+        return value.contains("://") ? maskedURLs(value) : value
+    }
+
+    /// `scheme://` followed by no white space, quote or brace.
+    static func isOneURL(_ value: String) -> Bool {
+        value.range(of: #"^[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'{}\[\]]*$"#, options: .regularExpression) != nil
     }
 
     /// Each comma-separated URL without the password of its user information (`user:***@`) and

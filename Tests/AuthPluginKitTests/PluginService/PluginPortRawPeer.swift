@@ -116,13 +116,7 @@ final class PluginPortRawPeer: @unchecked Sendable {
     }
 
     private func takeFrame() -> RawHTTP2Frame? {
-        guard pending.count >= 9 else { return nil }
-        let length = Int(pending[0]) << 16 | Int(pending[1]) << 8 | Int(pending[2])
-        guard pending.count >= 9 + length else { return nil }
-        var frame = RawHTTP2Frame(
-            type: pending[3], flags: pending[4], streamID: RawHTTP2Peer.uint32(pending, at: 5) & 0x7fff_ffff,
-            payload: Array(pending[9..<(9 + length)]))
-        pending.removeFirst(9 + length)
+        guard var frame = RawHTTP2Frame.take(from: &pending) else { return nil }
         switch frame.type {
         case Self.headers:
             var block = ByteBuffer(bytes: frame.payload)

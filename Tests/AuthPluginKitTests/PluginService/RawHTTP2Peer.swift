@@ -12,6 +12,19 @@ struct RawHTTP2Frame {
 
     var endStream: Bool { (type == RawHTTP2Peer.data || type == RawHTTP2Peer.headers) && flags & 0x1 != 0 }
     var isAck: Bool { (type == RawHTTP2Peer.ping || type == RawHTTP2Peer.settings) && flags & 0x1 != 0 }
+
+    /// Takes the first whole frame off `pending` (3 bytes length, type, flags, 4 bytes stream id,
+    /// payload); nil until one has arrived.
+    static func take(from pending: inout [UInt8]) -> RawHTTP2Frame? {
+        guard pending.count >= 9 else { return nil }
+        let length = Int(pending[0]) << 16 | Int(pending[1]) << 8 | Int(pending[2])
+        guard pending.count >= 9 + length else { return nil }
+        let frame = RawHTTP2Frame(
+            type: pending[3], flags: pending[4], streamID: RawHTTP2Peer.uint32(pending, at: 5) & 0x7fff_ffff,
+            payload: Array(pending[9..<(9 + length)]))
+        pending.removeFirst(9 + length)
+        return frame
+    }
 }
 
 /// An HTTP/2 client that works frame by frame over a blocking socket (``RawConnection``): it pings
@@ -135,17 +148,7 @@ final class RawHTTP2Peer {
         return closed
     }
 
-    private func takeFrame() -> RawHTTP2Frame? {
-        // 3 bytes length, type, flags, 4 bytes stream id, payload.
-        guard pending.count >= 9 else { return nil }
-        let length = Int(pending[0]) << 16 | Int(pending[1]) << 8 | Int(pending[2])
-        guard pending.count >= 9 + length else { return nil }
-        let frame = RawHTTP2Frame(
-            type: pending[3], flags: pending[4], streamID: Self.uint32(pending, at: 5) & 0x7fff_ffff,
-            payload: Array(pending[9..<(9 + length)]))
-        pending.removeFirst(9 + length)
-        return frame
-    }
+    private func takeFrame() -> RawHTTP2Frame? { RawHTTP2Frame.take(from: &pending) }
 
     /// The header block of a HEADERS frame (padding and priority skipped; the server sends no
     /// CONTINUATION for blocks this small).
