@@ -58,16 +58,18 @@ struct StreamAuthorizationTests {
     @Test("cancelling the stream's task ends the watch without a reason; an ended stream leaves the registry")
     func cancellation() async throws {
         let registry = StreamAuthorizations()
-        var authorization: StreamAuthorization? = registry.authorize(Self.caller())
-        let watched = authorization!
-        let task = Task { await watched.watch(recheckEvery: .seconds(3600), isLive: { true }) }
-        try await Task.sleep(for: .milliseconds(50))
-        task.cancel()
-        #expect(await task.value == nil)
-        #expect(registry.count(user: "usrA") == 1)
-        authorization = nil
-        _ = authorization
-        #expect(registry.end(RevocationNotice(userID: "usrA")) == 1, "still held by `watched`")
+        /// One stream's life: watched, then cancelled; its authorization is dropped at the end.
+        func runAndCancel() async throws -> TokenEnd? {
+            let authorization = registry.authorize(Self.caller())
+            let task = Task { await authorization.watch(recheckEvery: .seconds(3600), isLive: { true }) }
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(registry.count(user: "usrA") == 1)
+            task.cancel()
+            return await task.value
+        }
+        #expect(try await runAndCancel() == nil)
+        #expect(registry.count(user: "usrA") == 0, "the ended stream's entry is gone")
+        #expect(registry.end(RevocationNotice(userID: "usrA")) == 0)
     }
 
     @Test("the first reason counts")
