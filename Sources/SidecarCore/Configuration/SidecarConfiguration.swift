@@ -5,9 +5,6 @@ import Logging
 
 /// Everything both programs read at start-up, checked once.
 public struct SidecarConfiguration: Sendable {
-    /// Secrets shorter than this are refused in production (HS256 wants a key as long as its hash).
-    public static let minimumSecretBytes = SecretBytes.minimumCount
-
     public var environment: DeploymentEnvironment
     public var ssl: Bool
     public var sslCertificateFile: String?

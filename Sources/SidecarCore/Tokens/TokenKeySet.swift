@@ -86,8 +86,8 @@ public struct TokenKeySet: Sendable {
             do {
                 switch alg {
                 case .hs256:
-                    guard let secret = entry["secret"], secret.utf8.count >= SidecarConfiguration.minimumSecretBytes else {
-                        throw fail("key \(kid): HS256 needs `secret` of at least \(SidecarConfiguration.minimumSecretBytes) bytes")
+                    guard let secret = entry["secret"], secret.utf8.count >= SecretBytes.minimumCount else {
+                        throw fail("key \(kid): HS256 needs `secret` of at least \(SecretBytes.minimumCount) bytes")
                     }
                     keys.append(await .hmac(SecretBytes(secret), kid: kid))
                 case .rs256:
