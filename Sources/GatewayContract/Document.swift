@@ -1293,6 +1293,18 @@ public enum GatewayAPIDocument {
     ],
     "type": "object"
    },
+   "DraftyMessage": {
+    "properties": {
+     "content": {
+      "description": "Drafty (sent with head mime text/x-drafty)",
+      "type": "object"
+     }
+    },
+    "required": [
+     "content"
+    ],
+    "type": "object"
+   },
    "Error": {
     "properties": {
      "error": {
@@ -1400,28 +1412,15 @@ public enum GatewayAPIDocument {
     "type": "object"
    },
    "NewMessage": {
+    "description": "Plain text, or a Drafty document.",
     "oneOf": [
      {
-      "required": [
-       "text"
-      ]
+      "$ref": "#/components/schemas/TextMessage"
      },
      {
-      "required": [
-       "content"
-      ]
+      "$ref": "#/components/schemas/DraftyMessage"
      }
-    ],
-    "properties": {
-     "content": {
-      "description": "Drafty (sent with head mime text/x-drafty)",
-      "type": "object"
-     },
-     "text": {
-      "type": "string"
-     }
-    },
-    "type": "object"
+    ]
    },
    "NotReady": {
     "properties": {
@@ -1530,6 +1529,17 @@ public enum GatewayAPIDocument {
     },
     "required": [
      "reason"
+    ],
+    "type": "object"
+   },
+   "TextMessage": {
+    "properties": {
+     "text": {
+      "type": "string"
+     }
+    },
+    "required": [
+     "text"
     ],
     "type": "object"
    },

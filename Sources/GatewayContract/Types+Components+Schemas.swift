@@ -72,6 +72,23 @@ extension Components {
                 case userId = "user_id"
             }
         }
+        /// - Remark: Generated from `#/components/schemas/DraftyMessage`.
+        public struct DraftyMessage: Codable, Hashable, Sendable {
+            /// Drafty (sent with head mime text/x-drafty)
+            ///
+            /// - Remark: Generated from `#/components/schemas/DraftyMessage/content`.
+            public var content: OpenAPIRuntime.OpenAPIObjectContainer
+            /// Creates a new `DraftyMessage`.
+            ///
+            /// - Parameters:
+            ///   - content: Drafty (sent with head mime text/x-drafty)
+            public init(content: OpenAPIRuntime.OpenAPIObjectContainer) {
+                self.content = content
+            }
+            public enum CodingKeys: String, CodingKey {
+                case content
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Error`.
         public struct _Error: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Error/error`.
@@ -217,32 +234,24 @@ extension Components {
                 case ts
             }
         }
+        /// Plain text, or a Drafty document.
+        ///
         /// - Remark: Generated from `#/components/schemas/NewMessage`.
         @frozen public enum NewMessage: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/NewMessage/case1`.
-            public struct Case1Payload: Codable, Hashable, Sendable {
-                /// Creates a new `Case1Payload`.
-                public init() {}
-            }
-            /// - Remark: Generated from `#/components/schemas/NewMessage/case1`.
-            case case1(Components.Schemas.NewMessage.Case1Payload)
+            case TextMessage(Components.Schemas.TextMessage)
             /// - Remark: Generated from `#/components/schemas/NewMessage/case2`.
-            public struct Case2Payload: Codable, Hashable, Sendable {
-                /// Creates a new `Case2Payload`.
-                public init() {}
-            }
-            /// - Remark: Generated from `#/components/schemas/NewMessage/case2`.
-            case case2(Components.Schemas.NewMessage.Case2Payload)
+            case DraftyMessage(Components.Schemas.DraftyMessage)
             public init(from decoder: any Swift.Decoder) throws {
                 var errors: [any Swift.Error] = []
                 do {
-                    self = .case1(try .init(from: decoder))
+                    self = .TextMessage(try .init(from: decoder))
                     return
                 } catch {
                     errors.append(error)
                 }
                 do {
-                    self = .case2(try .init(from: decoder))
+                    self = .DraftyMessage(try .init(from: decoder))
                     return
                 } catch {
                     errors.append(error)
@@ -255,9 +264,9 @@ extension Components {
             }
             public func encode(to encoder: any Swift.Encoder) throws {
                 switch self {
-                case let .case1(value):
+                case let .TextMessage(value):
                     try value.encode(to: encoder)
-                case let .case2(value):
+                case let .DraftyMessage(value):
                     try value.encode(to: encoder)
                 }
             }
@@ -415,6 +424,21 @@ extension Components {
             }
             public enum CodingKeys: String, CodingKey {
                 case reason
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TextMessage`.
+        public struct TextMessage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TextMessage/text`.
+            public var text: Swift.String
+            /// Creates a new `TextMessage`.
+            ///
+            /// - Parameters:
+            ///   - text:
+            public init(text: Swift.String) {
+                self.text = text
+            }
+            public enum CodingKeys: String, CodingKey {
+                case text
             }
         }
         /// - Remark: Generated from `#/components/schemas/TokenPair`.

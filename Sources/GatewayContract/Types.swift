@@ -72,36 +72,11 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/messages`.
     /// - Remark: Generated from `#/paths//v1/messages/post(sendMessage)`.
     func sendMessage(_ input: Operations.SendMessage.Input) async throws -> Operations.SendMessage.Output
-    /// Live messages as Server-Sent Events (id = seq)
-    ///
-    /// - Remark: HTTP `GET /v1/messages/stream`.
-    /// - Remark: Generated from `#/paths//v1/messages/stream/get(messageStream)`.
-    func messageStream(_ input: Operations.MessageStream.Input) async throws -> Operations.MessageStream.Output
-    /// The live feed and sending over a WebSocket (token as Bearer or ?access_token=; ?last_event_id= resumes)
-    ///
-    /// - Remark: HTTP `GET /v1/ws`.
-    /// - Remark: Generated from `#/paths//v1/ws/get(webSocket)`.
-    func webSocket(_ input: Operations.WebSocket.Input) async throws -> Operations.WebSocket.Output
     /// A user who shares the chat room with the caller (needs MONGO_URL)
     ///
     /// - Remark: HTTP `GET /v1/users/{user_id}`.
     /// - Remark: Generated from `#/paths//v1/users/{user_id}/get(user)`.
     func user(_ input: Operations.User.Input) async throws -> Operations.User.Output
-    /// The process is alive
-    ///
-    /// - Remark: HTTP `GET /healthz`.
-    /// - Remark: Generated from `#/paths//healthz/get(healthz)`.
-    func healthz(_ input: Operations.Healthz.Input) async throws -> Operations.Healthz.Output
-    /// The token store answers and the chat room is known
-    ///
-    /// - Remark: HTTP `GET /readyz`.
-    /// - Remark: Generated from `#/paths//readyz/get(readyz)`.
-    func readyz(_ input: Operations.Readyz.Input) async throws -> Operations.Readyz.Output
-    /// This document
-    ///
-    /// - Remark: HTTP `GET /openapi.json`.
-    /// - Remark: Generated from `#/paths//openapi.json/get(openapiDocument)`.
-    func openapiDocument(_ input: Operations.OpenapiDocument.Input) async throws -> Operations.OpenapiDocument.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -231,20 +206,6 @@ extension APIProtocol {
             body: body
         ))
     }
-    /// Live messages as Server-Sent Events (id = seq)
-    ///
-    /// - Remark: HTTP `GET /v1/messages/stream`.
-    /// - Remark: Generated from `#/paths//v1/messages/stream/get(messageStream)`.
-    public func messageStream(headers: Operations.MessageStream.Input.Headers = .init()) async throws -> Operations.MessageStream.Output {
-        try await messageStream(Operations.MessageStream.Input(headers: headers))
-    }
-    /// The live feed and sending over a WebSocket (token as Bearer or ?access_token=; ?last_event_id= resumes)
-    ///
-    /// - Remark: HTTP `GET /v1/ws`.
-    /// - Remark: Generated from `#/paths//v1/ws/get(webSocket)`.
-    public func webSocket(headers: Operations.WebSocket.Input.Headers = .init()) async throws -> Operations.WebSocket.Output {
-        try await webSocket(Operations.WebSocket.Input(headers: headers))
-    }
     /// A user who shares the chat room with the caller (needs MONGO_URL)
     ///
     /// - Remark: HTTP `GET /v1/users/{user_id}`.
@@ -257,27 +218,6 @@ extension APIProtocol {
             path: path,
             headers: headers
         ))
-    }
-    /// The process is alive
-    ///
-    /// - Remark: HTTP `GET /healthz`.
-    /// - Remark: Generated from `#/paths//healthz/get(healthz)`.
-    public func healthz() async throws -> Operations.Healthz.Output {
-        try await healthz(Operations.Healthz.Input())
-    }
-    /// The token store answers and the chat room is known
-    ///
-    /// - Remark: HTTP `GET /readyz`.
-    /// - Remark: Generated from `#/paths//readyz/get(readyz)`.
-    public func readyz(headers: Operations.Readyz.Input.Headers = .init()) async throws -> Operations.Readyz.Output {
-        try await readyz(Operations.Readyz.Input(headers: headers))
-    }
-    /// This document
-    ///
-    /// - Remark: HTTP `GET /openapi.json`.
-    /// - Remark: Generated from `#/paths//openapi.json/get(openapiDocument)`.
-    public func openapiDocument() async throws -> Operations.OpenapiDocument.Output {
-        try await openapiDocument(Operations.OpenapiDocument.Input())
     }
 }
 

@@ -50,7 +50,7 @@ public func buildGatewayApplication(
     router.addHealthRoute()
     api.registerReadiness(on: router)
     api.registerOpenAPI(on: router)
-    api.register(on: router)
+    try api.register(on: router)
     return Application(
         router: router,
         server: server(tls: tls, api: api, deadlines: HTTPConnectionDeadlines(configuration)),

@@ -7,6 +7,17 @@ struct Caller: Sendable {
     let claims: AccessTokenClaims
     let record: TokenRecord
     var userID: String { record.userID }
+
+    /// The caller of the generated route running now (``BearerAuthentication`` sets it for the
+    /// operations the contract secures).
+    @TaskLocal static var current: Caller?
+
+    /// ``current``, or 401 when a handler of a secured operation runs without one (which the
+    /// middleware does not let happen).
+    static func required() throws(APIError) -> Caller {
+        guard let current else { throw APIError.unauthorized }
+        return current
+    }
 }
 
 extension GatewayAPI {

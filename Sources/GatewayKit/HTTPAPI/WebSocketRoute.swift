@@ -61,7 +61,6 @@ extension GatewayAPI {
     private func serveWebSocket(
         caller: Caller, resumeAfter: Int?, lease: StreamLease, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
     ) async throws {
-        let session = try await session(for: caller)
         let stream = try await openRoomStream(for: caller, resumeAfter: resumeAfter, keepAlive: nil, lease: lease)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -84,7 +83,7 @@ extension GatewayAPI {
                         try await outbound.write(.text(Self.errorFrame(id: nil, APIError.badRequest("Send JSON text frames."))))
                         continue
                     }
-                    try await outbound.write(.text(await self.handleFrame(text, caller: caller, session: session)))
+                    try await outbound.write(.text(await self.handleFrame(text, caller: caller)))
                 }
             }
             // Either side ending ends the connection.
@@ -94,7 +93,7 @@ extension GatewayAPI {
     }
 
     /// One client frame: a `send`, answered with `sent` or `error`.
-    private func handleFrame(_ text: String, caller: Caller, session: TinodeSession) async -> String {
+    private func handleFrame(_ text: String, caller: Caller) async -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             return Self.errorFrame(id: nil, APIError.badRequest("A frame must be a JSON object."))
         }
@@ -103,9 +102,7 @@ extension GatewayAPI {
             return Self.errorFrame(id: id, APIError.badRequest("Unknown frame type; send {\"type\":\"send\", ...}."))
         }
         do {
-            let (content, head) = try messageContent(JSONBody(fields: object))
-            try await limit("send:" + caller.userID, settings.sends)
-            let receipt = try await tinodeCall { try await session.publish(content: content, head: head) }
+            let receipt = try await send(try OutgoingMessage(fields: object), idempotencyKey: nil, as: caller)
             return Self.frame([
                 "type": "sent", "id": orNull(id), "seq": receipt.seq, "topic": receipt.topic, "ts": timestampText(receipt.timestamp),
             ])

@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import SidecarCore
 import TinodeProto
 
@@ -28,16 +27,13 @@ extension GatewayAPI {
     /// `POST /v1/auth/verify {"email","password","code"}` -> 200 with a token pair once Tinode
     /// accepted the code; 400 `invalid_code` for a wrong one, 422 `code_attempts_exceeded` after
     /// Tinode's limit of wrong answers (a new code resets it), 401 `invalid_credentials`.
-    func verifyEmail(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
-        let email = try body.string("email")
-        let password = try body.string("password")
-        let code = try body.string("code").trimmingCharacters(in: .whitespaces)
+    func verifyEmail(email: String, password: String, code: String, from client: ClientIP?) async throws -> IssuedTokens {
+        let code = code.trimmingCharacters(in: .whitespaces)
         try requireVerification()
         guard !code.isEmpty, code.utf8.count <= 32, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
             throw APIError.badRequest("`code` must be the code from the mail (letters and digits).")
         }
-        try await limitAuthAttempt(request, context)
+        try await limitAuthAttempt(from: client)
         let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
         guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
             !password.isEmpty
@@ -52,18 +48,15 @@ extension GatewayAPI {
             .answeringCode(login: $0, password: password, email: address, code: code)
         }
         logger.info("e-mail address verified", metadata: ["user": "\(identity.userID)", "login": "\(login)"])
-        return try await issueTokens(for: identity, login: login, email: address, status: .ok)
+        return try await issueTokens(for: identity, login: login, email: address)
     }
 
     /// `POST /v1/auth/verify/resend {"email","password"}` -> 202: Tinode mails a new code (the old
     /// one stops working, and the count of wrong answers starts again). 409 `already_verified`,
     /// 401 `invalid_credentials`.
-    func resendCode(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
-        let email = try body.string("email")
-        let password = try body.string("password")
+    func resendCode(email: String, password: String, from client: ClientIP?) async throws -> String {
         try requireVerification()
-        try await limitAuthAttempt(request, context)
+        try await limitAuthAttempt(from: client)
         let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
         guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
             !password.isEmpty
@@ -88,7 +81,7 @@ extension GatewayAPI {
                 }
                 guard ctrl.isSuccess else { throw APIError.tinode(ctrl.rejection) }
                 logger.info("verification code sent again", metadata: ["user": "\(userID)", "login": "\(login)"])
-                return try pendingResponse(address)
+                return address
             } catch let error as TinodeSessionError {
                 throw APIError.tinode(error)
             }
@@ -170,11 +163,6 @@ extension GatewayAPI {
         }
         if sawUnverified { throw unverified }
         throw APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
-    }
-
-    /// 202 `{"verification":"pending","email"}`: the same for a new address and a known one.
-    func pendingResponse(_ address: String) throws -> Response {
-        try jsonResponse(["verification": "pending", "email": address], status: .accepted)
     }
 
     /// Whether `email` is proven to be `userID`'s (false when the store cannot say).

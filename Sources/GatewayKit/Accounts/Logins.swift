@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import SidecarCore
 
 /// What a refresh needs to issue the next access token, kept with the refresh family.
@@ -14,7 +13,7 @@ struct FamilyPayload: Codable {
     var startedAt: Date?
 }
 
-extension GatewayAPI {
+extension GatewayAPI: Accounts {
     /// `POST /v1/auth/register {"email","password","name"}`. The account is made in Tinode with
     /// `basic` (login = the address's login name, the address as an `email` credential, public `fn` =
     /// `name` or the address's local part, never the whole address).
@@ -23,21 +22,18 @@ extension GatewayAPI {
     /// the address is new or has an account already, so that register does not tell who has an
     /// account; Tinode mails a code to new addresses, and `POST /v1/auth/verify` completes it. Off
     /// (development): 201 with a token pair, 409 `email_taken` for a known address.
-    func registerUser(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
-        let email = try body.string("email")
-        let password = try body.string("password")
-        let name = try body.optionalString("name") ?? ""
+    func register(email: String, password: String, name: String?, from client: ClientIP?) async throws -> Registration {
+        let name = name ?? ""
         let address = try normalisedAddress(email)
         let names = try mappedLogins(address)
         try checkPassword(password)
-        try await limitAuthAttempt(request, context)
+        try await limitAuthAttempt(from: client)
         let displayName = name.isEmpty ? Self.localPart(of: address) : name
         let outcome = try await createAccount(address: address, names: names, password: password, displayName: displayName)
         switch (outcome, settings.emailVerification) {
         case (.created(let identity, let login), .off):
             logger.info("registered", metadata: ["user": "\(identity.userID)", "login": "\(login)"])
-            return try await issueTokens(for: identity, login: login, email: address, status: .created)
+            return .created(try await issueTokens(for: identity, login: login, email: address))
         case (.created(let identity, let login), .required):
             // Tinode logged the new account in without asking for the code: its e-mail validator is
             // not set up as required. Nothing is proven, so no tokens.
@@ -50,9 +46,9 @@ extension GatewayAPI {
                 retryAfter: .seconds(60))
         case (.pending(let userID, let login), _):
             logger.info("registered; address not verified yet", metadata: ["user": "\(userID)", "login": "\(login)"])
-            return try pendingResponse(address)
+            return .pending(email: address)
         case (.exists, .required):
-            return try pendingResponse(address)
+            return .pending(email: address)
         case (.exists, .off):
             throw APIError(.conflict, "email_taken", "An account with this address exists already.")
         }
@@ -61,27 +57,23 @@ extension GatewayAPI {
     /// `POST /v1/auth/login {"email","password"}` -> 200 with a token pair; one answer for a wrong
     /// address or password alike. With verification required, an account whose address is not
     /// verified yet gets 403 `email_unverified`, never tokens.
-    func logIn(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
-        let email = try body.string("email")
-        let password = try body.string("password")
-        try await limitAuthAttempt(request, context)
+    func logIn(email: String, password: String, from client: ClientIP?) async throws -> IssuedTokens {
+        try await limitAuthAttempt(from: client)
         let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
         guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
             !password.isEmpty
         else { throw wrong }
         try await limitAccountAttempt(address)
         let (identity, login) = try await signIn(address: address, names: names) { .basic(login: $0, password: password) }
-        return try await issueTokens(for: identity, login: login, email: address, status: .ok)
+        return try await issueTokens(for: identity, login: login, email: address)
     }
+
     /// `POST /v1/auth/refresh {"refresh_token"}` -> 200 with a new pair. Each refresh token works
     /// once; presenting a used one ends every login of the user (a copied token was used), except
     /// within `GATEWAY_REFRESH_RETRY_SECONDS` of its rotation, when it answers the same new pair
     /// again (a retry after a lost answer). The access token the refresh replaces keeps working for
     /// `GATEWAY_REFRESH_GRACE_SECONDS`, then stops.
-    func refresh(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
-        let presented = try body.string("refresh_token")
+    func refresh(refreshToken presented: String) async throws -> IssuedTokens {
         let invalid = APIError(.unauthorized, "invalid_refresh_token", "The refresh token is invalid, expired or used.")
         guard let claims = try? await tokens.verifyRefreshToken(presented) else { throw invalid }
         // Per login and per user: a client looping refreshes costs a bounded amount of work.
@@ -134,23 +126,22 @@ extension GatewayAPI {
         // (the family keeps it, so a user away for longer than Tinode's expire_in is not logged out).
         let renewal: FamilyPayload? =
             expires.timeIntervalSinceNow < TimeInterval(settings.tinodeTokenLifetime.components.seconds) / 2 ? payload : nil
-        let response = try await issueAccessAndRespond(
+        let issued = try await issueAccess(
             userID: payload.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: payload.login, email: payload.email,
-            familyID: claims.familyID, refreshID: successor.refreshID, accessID: successor.accessID, status: .ok, renewing: renewal)
+            familyID: claims.familyID, refreshID: successor.refreshID, accessID: successor.accessID, renewing: renewal)
         do {
             try await tokenStore.retireFamily(claims.familyID, except: successor.accessID, within: settings.refreshGrace)
         } catch {
             // The new pair is issued; the old access token then lives out its own (short) life.
             logger.warning("could not retire the replaced access token", metadata: ["error": "\(error)"])
         }
-        return response
+        return issued
     }
 
     /// `POST /v1/auth/logout` (Bearer) -> 204: this login ends (its refresh family and every access
     /// token it produced); on every instance, its live streams end with `revoked` and the user's
     /// Tinode session is closed.
-    func logOut(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let caller = try await authenticate(request)
+    func logOut(_ caller: Caller) async throws {
         let family = caller.record.refreshFamilyID ?? caller.record.accessID
         do {
             _ = try await tokenStore.revokeFamily(family, userID: caller.userID)
@@ -160,16 +151,13 @@ extension GatewayAPI {
             throw storeFailure(error)
         }
         await announce(RevocationNotice(userID: caller.userID, familyID: family))
-        return Response(status: .noContent)
     }
 
     /// `POST /v1/auth/logout-all` (Bearer) -> 204: every login of the user ends, and so do the Tinode
     /// tokens issued before now (AuthPlugin's FireHose refuses them at token login).
-    func logOutEverywhere(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let caller = try await authenticate(request)
+    func logOutEverywhere(_ caller: Caller) async throws {
         try await endEveryLogin(of: caller.userID)
         if let family = caller.record.refreshFamilyID { try? await refreshFamilies.revoke(familyID: family) }
-        return Response(status: .noContent)
     }
 
     /// Every access token and login of the user, the user's Tinode tokens issued until now, and, on
@@ -194,14 +182,12 @@ extension GatewayAPI {
     }
 
     /// `GET /v1/me` -> who the token belongs to.
-    func me(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let caller = try await authenticate(request)
+    func profile(of caller: Caller) async throws -> Profile {
         let session = try await session(for: caller)
         let name = try await tinodeCall { try await session.displayName() }
-        return try jsonResponse([
-            "user_id": caller.userID, "login": orNull(caller.record.login), "email": orNull(caller.record.email),
-            "email_verified": try await isProven(caller.record.email, for: caller.userID), "name": orNull(name),
-        ])
+        return Profile(
+            userID: caller.userID, login: caller.record.login, email: caller.record.email,
+            emailVerified: try await isProven(caller.record.email, for: caller.userID), name: name)
     }
 
     // MARK: - Helpers
@@ -239,9 +225,7 @@ extension GatewayAPI {
     }
 
     /// A new login: a new refresh family and a first access token.
-    func issueTokens(
-        for identity: TinodeSession.Identity, login: String?, email: String?, status: HTTPResponse.Status
-    ) async throws -> Response {
+    func issueTokens(for identity: TinodeSession.Identity, login: String?, email: String?) async throws -> IssuedTokens {
         let familyID = Self.randomID()
         let refreshID = Self.randomID()
         let tinodeToken = identity.token.base64EncodedString()
@@ -255,17 +239,17 @@ extension GatewayAPI {
         } catch {
             throw storeFailure(error)
         }
-        return try await issueAccessAndRespond(
+        return try await issueAccess(
             userID: identity.userID, tinodeToken: tinodeToken, tinodeExpires: expires, login: login, email: email, familyID: familyID,
-            refreshID: refreshID, accessID: Self.randomID(), status: status)
+            refreshID: refreshID, accessID: Self.randomID())
     }
 
     /// Stores the access record and answers the token pair. With `renewing` (the family's payload),
     /// the user's Tinode token is renewed first (`renewTinodeToken`).
-    private func issueAccessAndRespond(
+    private func issueAccess(
         userID: String, tinodeToken: String, tinodeExpires: Date, login: String?, email: String?, familyID: String, refreshID: String,
-        accessID: String, status: HTTPResponse.Status, renewing renewal: FamilyPayload? = nil
-    ) async throws -> Response {
+        accessID: String, renewing renewal: FamilyPayload? = nil
+    ) async throws -> IssuedTokens {
         var record = TokenRecord(
             accessID: accessID, userID: userID, tinodeToken: tinodeToken, tinodeTokenExpires: tinodeExpires, createdAt: Date(),
             login: login, email: email, refreshFamilyID: familyID)
@@ -277,11 +261,9 @@ extension GatewayAPI {
         let access = try await tokens.issueAccessToken(userID: userID, accessID: accessID)
         if let renewal { await renewTinodeToken(of: &record, family: familyID, payload: renewal, accessToken: access.token) }
         let refresh = try await tokens.issueRefreshToken(userID: userID, refreshID: refreshID, familyID: familyID)
-        return try jsonResponse(
-            [
-                "user_id": userID, "login": orNull(login), "access_token": access.token, "refresh_token": refresh.token,
-                "token_type": "Bearer", "expires_in": Int(tokens.accessTTL.components.seconds),
-            ], status: status)
+        return IssuedTokens(
+            userID: userID, login: login, accessToken: access.token, refreshToken: refresh.token,
+            expiresIn: Int(tokens.accessTTL.components.seconds))
     }
 
     /// Logs in to Tinode with scheme `rest` and the new access token (AuthPlugin vouches for it,

@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import SidecarCore
 
 /// `POST /v1/auth/external {"token"}`: a JWT of the self-hoster's backend (`EXTERNAL_JWT_ISSUER`)
@@ -13,13 +12,11 @@ import SidecarCore
 /// from the backend first reaches the Gateway's API: Tinode cannot add a password login to an
 /// account that REST-auth made.
 extension GatewayAPI {
-    func exchangeExternalToken(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
-        let token = try body.string("token")
+    func exchangeExternalToken(_ token: String, from client: ClientIP?) async throws -> IssuedTokens {
         guard let issuer = settings.externalIssuer else {
             throw APIError(.notFound, "external_login_off", "No backend issuer is configured (EXTERNAL_JWT_ISSUER).")
         }
-        try await limitAuthAttempt(request, context)
+        try await limitAuthAttempt(from: client)
         // Only routing: Tinode would ask AuthPlugin about any token, and a Gateway access token
         // would log in too; this route is for the backend's tokens. AuthPlugin checks the rest.
         // (`unverifiedIssuer` also refuses tokens over the size every JWT here is held to.)
@@ -36,7 +33,7 @@ extension GatewayAPI {
         }
         let email = try await provenAddress(ofUser: identity.userID)
         logger.info("backend token exchanged", metadata: ["user": "\(identity.userID)"])
-        return try await issueTokens(for: identity, login: nil, email: email, status: .ok)
+        return try await issueTokens(for: identity, login: nil, email: email)
     }
 
     /// An address proven to be the user's, if any (the first one recorded).

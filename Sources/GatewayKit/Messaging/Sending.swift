@@ -1,19 +1,17 @@
 import Foundation
-import Hummingbird
 import MongoReader
 import SidecarCore
 
-extension GatewayAPI {
+extension GatewayAPI: Messaging {
     /// `POST /v1/messages {"text"} | {"content": <Drafty>}` -> 201 `{"seq","topic","ts"}`, sent as the
     /// caller to the room. With `Idempotency-Key`, a retry gets the first answer instead of a second
-    /// message; the same key with another message is refused (422 `idempotency_key_reused`).
-    func send(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let caller = try await authenticate(request)
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes)
-        var (content, head) = try messageContent(body)
+    /// message; the same key with another message is refused (422 `idempotency_key_reused`). The
+    /// WebSocket's `send` frames come through here too (without a key).
+    func send(_ message: OutgoingMessage, idempotencyKey: String?, as caller: Caller) async throws -> PublishReceipt {
+        var (content, head) = try messageContent(message)
         // The message as Tinode would get it, before the marker below is added to its head.
         let fingerprint = IdempotencyFingerprint.of(scope: caller.userID, parts: [content, head["mime"] ?? Data()])
-        let key = request.headers[.idempotencyKey]?.trimmingCharacters(in: .whitespaces)
+        let key = idempotencyKey?.trimmingCharacters(in: .whitespaces)
         var uncertain: UncertainAttempt?
         if let key {
             guard !key.isEmpty, key.utf8.count <= 200 else { throw APIError.badRequest("Idempotency-Key must be 1 to 200 characters.") }
@@ -25,8 +23,11 @@ extension GatewayAPI {
             }
             switch claim {
             case .completed(let answer):
-                return Response(
-                    status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: answer)))
+                guard let receipt = Self.storedReceipt(answer) else {
+                    logger.error("a stored idempotent answer is unreadable", metadata: ["user": "\(caller.userID)"])
+                    throw APIError.unavailable("The idempotency store")
+                }
+                return receipt
             case .inProgress:
                 throw APIError(.conflict, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress.")
             case .reused:
@@ -57,16 +58,16 @@ extension GatewayAPI {
             if let failure = error as? TinodeSessionError { throw APIError.tinode(failure) }
             throw error
         }
-        let answer = Self.sendAnswer(receipt)
         if let key {
             do {
                 try await idempotency.complete(
-                    scope: caller.userID, key: key, fingerprint: fingerprint, answer: answer, ttl: settings.idempotencyTTL)
+                    scope: caller.userID, key: key, fingerprint: fingerprint, answer: Self.sendAnswer(receipt), ttl: settings.idempotencyTTL
+                )
             } catch {
                 logger.warning("idempotency answer not stored", metadata: ["error": "\(error)"])
             }
         }
-        return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: answer)))
+        return receipt
     }
 
     /// After a failed attempt with an `Idempotency-Key`: when the `pub` may have reached Tinode without
@@ -126,7 +127,8 @@ extension GatewayAPI {
     static let idempotencyKeyReused = APIError(
         .unprocessableContent, "idempotency_key_reused", "This Idempotency-Key was used for a different message; use a new key.")
 
-    /// `{"seq","topic","ts"}`, keys sorted: written directly, as it is on every send's path.
+    /// The stored answer of a send with an `Idempotency-Key`: `{"seq","topic","ts"}`, keys sorted, in
+    /// the form answers kept by earlier versions have too (written directly: it is on every keyed send's path).
     static func sendAnswer(_ receipt: PublishReceipt) -> Data {
         var bytes = Array(#"{"seq":"#.utf8) + Array(String(receipt.seq).utf8) + Array(#","topic":"#.utf8)
         JSONStringEscaping.append(receipt.topic, to: &bytes)
@@ -136,33 +138,34 @@ extension GatewayAPI {
         return Data(bytes)
     }
 
+    /// A stored answer read back (nil when it is not one: the store holds what this code wrote).
+    static func storedReceipt(_ answer: Data) -> PublishReceipt? {
+        struct Stored: Decodable {
+            var seq: Int
+            var topic: String
+            var ts: String
+        }
+        guard let stored = try? JSONDecoder().decode(Stored.self, from: answer),
+            let timestamp = Timestamps.date(stored.ts)
+        else { return nil }
+        return PublishReceipt(topic: stored.topic, seq: stored.seq, timestamp: timestamp)
+    }
+
     /// `GET /v1/messages?before=<seq>&limit=<n>` -> a page, newest first: from MongoDB when
     /// `MONGO_URL` is set (pages up to 1000), else through the caller's Tinode session (up to 100).
-    func history(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let caller = try await authenticate(request)
-        let query = request.uri.queryParameters
-        var before: Int?
-        if let text = query["before"] {
-            guard let value = Int(text), value >= 1 else { throw APIError.badRequest("`before` must be a positive seq.") }
-            before = value
-        }
-        var limit = 50
+    func history(before: Int?, limit: Int?, for caller: Caller) async throws -> MessagePage {
+        if let before, before < 1 { throw APIError.badRequest("`before` must be a positive seq.") }
         let maximum = storeReads == nil ? Self.tinodePageLimit : TinodeQueries.maximumPageSize
-        if let text = query["limit"] {
-            guard let value = Int(text), (1...maximum).contains(value) else {
-                throw APIError.badRequest("`limit` must be 1 to \(maximum).")
-            }
-            limit = value
-        }
+        let limit = limit ?? 50
+        guard (1...maximum).contains(limit) else { throw APIError.badRequest("`limit` must be 1 to \(maximum).") }
         let messages: [ChatMessage]
         if let storeReads {
             messages = try await storeHistory(storeReads, caller: caller, before: before, limit: limit)
         } else {
             messages = try await protocolHistory(caller: caller, before: before, limit: limit)
         }
-        let oldest = messages.last?.seq
-        let nextBefore: Any = (messages.count == limit && (oldest ?? 0) > 1) ? oldest! : NSNull()
-        return try jsonResponse(["messages": messages.map(Self.messageJSON), "next_before": nextBefore])
+        let oldest = messages.last?.seq ?? 0
+        return MessagePage(messages: messages, nextBefore: messages.count == limit && oldest > 1 ? oldest : nil)
     }
 
     /// A message as the API shows it: `text` for plain text (a JSON string in Tinode), `content` for
@@ -182,9 +185,9 @@ extension GatewayAPI {
     ///
     /// The size limit applies to the content as encoded for Tinode (``TinodeContentSize``), not to
     /// the text as the client sent it: escaping makes text of control characters six times larger.
-    /// The WebSocket's sends come through here too.
-    func messageContent(_ body: JSONBody) throws -> (Data, [String: Data]) {
-        if let text = try body.optionalString("text") {
+    func messageContent(_ message: OutgoingMessage) throws -> (Data, [String: Data]) {
+        switch message {
+        case .text(let text):
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.badRequest("`text` is empty.") }
             // Checked before encoding too, so that a huge text is refused without copying it.
             guard text.utf8.count <= settings.maxMessageBytes else { throw messageTooLarge("text") }
@@ -192,13 +195,10 @@ extension GatewayAPI {
             let content = JSONStringEscaping.literal(text)
             guard TinodeContentSize.measure(content) <= settings.maxMessageBytes else { throw messageTooLarge("text") }
             return (Data(content), [:])
-        }
-        if let drafty = try body.optionalObject("content") {
-            let data = try JSONSerialization.data(withJSONObject: drafty, options: [.sortedKeys])
+        case .drafty(let data):
             guard TinodeContentSize.measure(data) <= settings.maxMessageBytes else { throw messageTooLarge("content") }
             return (data, ["mime": Data("\"text/x-drafty\"".utf8)])
         }
-        throw APIError.badRequest("Send `text` (a string) or `content` (a Drafty object).")
     }
 
     private func messageTooLarge(_ field: String) -> APIError {

@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import MongoReader
 
 extension GatewayAPI {
@@ -7,9 +6,7 @@ extension GatewayAPI {
     /// chat room with the caller, read from MongoDB's `users` and `auth` collections. The same 404
     /// for a user who does not exist and one who is not in the room, so the route reveals no more
     /// than the room's member list does.
-    func user(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let caller = try await authenticate(request)
-        let text = context.parameters.get("user_id") ?? ""
+    func directoryEntry(of text: String, for caller: Caller) async throws -> DirectoryEntry {
         guard let target = TinodeUserID(clientForm: text) else {
             throw APIError.badRequest("`user_id` must be a Tinode user id (`usr` and 11 characters).")
         }
@@ -28,7 +25,7 @@ extension GatewayAPI {
         }
         switch answer {
         case .found(let entry):
-            return try jsonResponse(["user_id": entry.userID.clientForm, "name": orNull(entry.name), "login": orNull(entry.login)])
+            return entry
         case .notFound:
             throw APIError(.notFound, "user_not_found", "No active user with this id shares the chat room with you.")
         case .denied(let denial):

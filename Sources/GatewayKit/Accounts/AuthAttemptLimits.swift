@@ -1,5 +1,4 @@
 import Crypto
-import Hummingbird
 import SidecarCore
 
 /// The two budgets of the routes that take credentials. Both fail closed: while Valkey cannot
@@ -14,9 +13,9 @@ import SidecarCore
 ///   owner out for a while (each attempt refills in 3600 / allowance seconds); nobody else is kept
 ///   out by it.
 extension GatewayAPI {
-    /// Takes one attempt from the bucket of the request's client.
-    func limitAuthAttempt(_ request: Request, _ context: GatewayRequestContext) async throws {
-        let client = context.client(of: request, resolver: settings.clientAddresses)
+    /// Takes one attempt from the bucket of the request's client (``RequestOrigin``; nil when the
+    /// socket has no IP address: one shared bucket).
+    func limitAuthAttempt(from client: ClientIP?) async throws {
         try await limit("auth:" + (client?.rateLimitBucket ?? "unknown"), settings.authAttempts, failClosed: true)
     }
 
