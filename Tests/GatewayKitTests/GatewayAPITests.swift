@@ -209,6 +209,12 @@ struct GatewayAPITests {
             let form = try await gateway.request(
                 .post, "/v1/messages", raw: "text=x", token: token, headers: [.contentType: "application/x-www-form-urlencoded"])
             #expect(form.status == 415 && form.errorCode == "unsupported_media_type")
+            // No Content-Type at all is not JSON either (the generated decoder alone would take it).
+            let untyped = try await gateway.request(.post, "/v1/auth/login", raw: #"{"email":"g@example.com","password":"p"}"#)
+            #expect(untyped.status == 415 && untyped.errorCode == "unsupported_media_type")
+            // What the client says it accepts is no reason to refuse it: every answer is JSON.
+            let picky = try await gateway.request(.get, "/v1/me", token: token, headers: [.accept: "text/html"])
+            #expect(picky.status == 200)
             let broken = try await gateway.request(
                 .post, "/v1/messages", raw: "{\"text\": ", token: token, headers: [.contentType: "application/json"])
             #expect(broken.status == 400 && broken.errorCode == "invalid_request")
