@@ -31,8 +31,9 @@ struct ServicesTests {
             let api = try await Self.services(harness)
             let accounts: any Accounts = api
             let messaging: any Messaging = api
-            guard case .created(let registered) = try await accounts.register(
-                email: "Dana@Example.com", password: "dana-password-1", name: nil, from: ClientIP("192.0.2.7"))
+            guard
+                case .created(let registered) = try await accounts.register(
+                    email: "Dana@Example.com", password: "dana-password-1", name: nil, from: ClientIP("192.0.2.7"))
             else {
                 Issue.record("verification is off: register must log the user in")
                 return

@@ -23,12 +23,13 @@ struct Reply: Sendable {
     var data: [Pbx_ServerData] = []
 }
 
-/// A request that was sent and not answered yet.
-struct PendingRequest {
+/// A request that was sent and not answered yet; `Waiter` is whatever the session resumes with its
+/// reply (a continuation and its deadline in production, a plain value in tests).
+struct PendingRequest<Waiter> {
     let kind: String
     let expectation: ReplyExpectation
     let generation: Int
-    let waiter: CheckedContinuation<Reply, any Error>
+    let waiter: Waiter
     var reply = Reply()
     var heardAnything = false
 

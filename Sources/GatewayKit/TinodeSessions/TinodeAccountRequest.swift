@@ -1,4 +1,7 @@
 import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
 import TinodeProto
 
 /// One request on a stream of its own that never logs in: `hi`, the request, its ctrl, and the
@@ -7,6 +10,8 @@ import TinodeProto
 struct TinodeAccountRequest: Sendable {
     let connector: any TinodeStreamOpening
     let settings: TinodeSessionSettings
+    /// Where the deadline runs (an event-loop timer, as for every request).
+    var timers: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()
 
     /// Sends `build(id)` after `hi` and returns Tinode's ctrl for it; throws `.timeout` when it does
     /// not come within the request timeout, `.unavailable` when the stream ends first, and the
@@ -26,21 +31,18 @@ struct TinodeAccountRequest: Sendable {
         let requestID = "2"
         stream.send(ClientMessages.hi(id: helloID, version: settings.protocolVersion, userAgent: settings.userAgent))
         stream.send(build(requestID))
-        let timeout = settings.requestTimeout
-        return try await withThrowingTaskGroup(of: Pbx_ServerCtrl.self) { group in
-            group.addTask {
-                for await ctrl in replies {
-                    if ctrl.id == requestID { return ctrl }
-                    if ctrl.id == helloID, !ctrl.isSuccess { throw ctrl.rejection }
-                }
-                throw TinodeSessionError.unavailable(retryAfter: .seconds(1))
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout * 2)
-                throw TinodeSessionError.timeout
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
+        // Twice the request timeout: `hi` and the request share it.
+        let timedOut = Mutex(false)
+        let deadline = timers.scheduleTask(in: TinodeSession.timeAmount(settings.requestTimeout * 2)) {
+            timedOut.withLock { $0 = true }
+            continuation.finish()
         }
+        defer { deadline.cancel() }
+        for await ctrl in replies {
+            if ctrl.id == requestID { return ctrl }
+            if ctrl.id == helloID, !ctrl.isSuccess { throw ctrl.rejection }
+        }
+        if timedOut.withLock({ $0 }) { throw TinodeSessionError.timeout }
+        throw TinodeSessionError.unavailable(retryAfter: .seconds(1))
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import SidecarCore
 import TinodeProto
 
@@ -10,6 +12,11 @@ import TinodeProto
 /// request that caused them. A heartbeat finds dead and half-dead streams; a broken stream is
 /// reconnected with backoff, logged in again by token and re-subscribed, and the live feed resumes
 /// from the last delivered `seq`.
+///
+/// The protocol logic lives in plain values that the actor runs and carries out the actions of:
+/// ``SessionConnection`` (the stream's state, backoff), ``RequestCorrelation`` (request ids and
+/// replies), ``SequenceTracker`` (the room's order, gaps). Deadlines (request timeouts, the wait for
+/// a `pub`'s echo) are event-loop timers, as everywhere else in the programs.
 public actor TinodeSession {
     /// How the session proves who it is.
     public enum Login: Sendable {
@@ -33,15 +40,10 @@ public actor TinodeSession {
         public var tokenExpires: Date?
     }
 
-    private enum Phase {
-        /// No stream; one is opened by the next request.
-        case idle
-        /// A stream is open and the handshake runs; requests wait for it.
-        case connecting(stream: TinodeStream, generation: Int, waiters: [CheckedContinuation<Void, any Error>])
-        case ready(stream: TinodeStream, generation: Int)
-        /// The last attempt failed; requests fail fast until `until`.
-        case backingOff(until: ContinuousClock.Instant, error: TinodeSessionError)
-        case closed(TinodeSessionError)
+    /// A request waiting for its reply, and the timer that ends the wait.
+    struct RequestWaiter {
+        let continuation: CheckedContinuation<Reply, any Error>
+        let deadline: Scheduled<Void>
     }
 
     private let connector: any TinodeStreamOpening
@@ -54,15 +56,11 @@ public actor TinodeSession {
     private var login: Login
     /// Set after the first successful login.
     public private(set) var identity: Identity?
-    private var phase = Phase.idle
-    /// Counts streams; replies from an older stream are ignored.
-    private var generation = 0
-    private var requestCounter = 0
-    private var pending: [String: PendingRequest] = [:]
-    /// The pending `get data` requests: data messages carry no id and go to each of them.
-    private var dataPageIDs: Set<String> = []
+    private var connection: SessionConnection<TinodeStream, CheckedContinuation<Void, any Error>>
+    private var requests = RequestCorrelation<RequestWaiter>()
+    /// Where the deadlines run.
+    private let timers: any EventLoop
     private var lastHeard = ContinuousClock.now
-    private var failedAttempts = 0
     /// One probe at a time: many requests timing out together must not pile up heartbeats.
     private var heartbeatInFlight = false
     private var evictedByTinode = false
@@ -71,7 +69,7 @@ public actor TinodeSession {
     /// Times of recently echoed messages by topic and seq, for `pub` receipts (ctrl carries no time).
     private var echoTimes: [MessageKey: Date] = [:]
     private var echoOrder: [MessageKey] = []
-    private var echoWaiters: [MessageKey: CheckedContinuation<Date?, Never>] = [:]
+    private var echoWaiters: [MessageKey: (continuation: CheckedContinuation<Date?, Never>, deadline: Scheduled<Void>)] = [:]
 
     private struct MessageKey: Hashable {
         let topic: String
@@ -80,9 +78,12 @@ public actor TinodeSession {
 
     public init(
         login: Login, connector: any TinodeStreamOpening, tasks: BackgroundTasks, settings: TinodeSessionSettings,
-        metrics: TinodeSessionMetrics = TinodeSessionMetrics(), logger: Logger
+        metrics: TinodeSessionMetrics = TinodeSessionMetrics(), logger: Logger,
+        timers: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()
     ) {
         self.login = login
+        self.timers = timers
+        self.connection = SessionConnection(initialDelay: settings.reconnectInitialDelay, maximumDelay: settings.reconnectMaximumDelay)
         self.connector = connector
         self.tasks = tasks
         self.settings = settings
@@ -95,13 +96,10 @@ public actor TinodeSession {
     public nonisolated var subscriberCount: Int { feed.subscriberCount }
 
     /// True once the session is closed for good.
-    public var isClosed: Bool {
-        if case .closed = phase { return true }
-        return false
-    }
+    public var isClosed: Bool { connection.isClosed }
 
     /// Requests that were sent and are not answered yet.
-    public var pendingCount: Int { pending.count }
+    public var pendingCount: Int { requests.count }
 
     /// The highest room seq handed to the live feed.
     public var lastDeliveredSeq: Int? { sequence.lastDelivered }
@@ -173,12 +171,7 @@ public actor TinodeSession {
         do {
             return try await read()
         } catch let failure as TinodeSessionError {
-            // After a break the session is idle, or already reconnecting for its live subscribers;
-            // backing off means the reconnect itself failed, which a second try would only repeat.
-            switch (failure, phase) {
-            case (.unavailable, .idle), (.unavailable, .connecting), (.unavailable, .ready): break
-            default: throw failure
-            }
+            guard case .unavailable = failure, connection.retriesAfterBreak else { throw failure }
             metrics.readsRetried.increment()
             return try await read()
         }
@@ -245,7 +238,7 @@ public actor TinodeSession {
     /// Sends a heartbeat (`hi` again, same version) and waits for its answer. A half-dead stream ends
     /// on it and is reconnected; a silent one times out and is reconnected.
     public func heartbeat() async throws {
-        guard case .ready(let stream, let generation) = phase, !heartbeatInFlight else { return }
+        guard let (stream, generation) = connection.ready, !heartbeatInFlight else { return }
         heartbeatInFlight = true
         defer { heartbeatInFlight = false }
         let id = nextRequestID()
@@ -263,29 +256,22 @@ public actor TinodeSession {
     /// Closes the session for good: pending requests and live subscribers end, the stream is
     /// half-closed so Tinode ends its session cleanly.
     public func close(reason: TinodeSessionError = .closed) {
-        let stream: TinodeStream?
-        switch phase {
-        case .ready(let open, _), .connecting(let open, _, _): stream = open
-        case .closed: return
-        case .idle, .backingOff: stream = nil
-        }
-        if case .connecting(_, _, let waiters) = phase {
-            for waiter in waiters { waiter.resume(throwing: reason) }
-        }
-        phase = .closed(reason)
+        guard let closing = connection.close(reason: reason) else { return }
+        for waiter in closing.waiters { waiter.resume(throwing: reason) }
         failAllPending(with: reason)
+        endClosedSession(stream: closing.stream)
+    }
+
+    /// What closing leaves to do once the connection is closed and nothing waits any more: the live
+    /// subscribers end, and the stream is half-closed so Tinode ends its session cleanly.
+    private func endClosedSession(stream: TinodeStream?) {
         feed.finishAll(.sessionClosed)
         resumeEchoWaiters()
         metrics.sessionsClosed.increment()
-        if let stream {
-            stream.finish()
-            // A half-dead stream never answers the half-close; do not keep it forever.
-            let grace = settings.requestTimeout
-            tasks.spawn {
-                try? await Task.sleep(for: grace)
-                stream.cancel()
-            }
-        }
+        guard let stream else { return }
+        stream.finish()
+        // A half-dead stream never answers the half-close; do not keep it forever.
+        timers.scheduleTask(in: Self.timeAmount(settings.requestTimeout)) { stream.cancel() }
     }
 
     // MARK: - Connecting
@@ -293,37 +279,26 @@ public actor TinodeSession {
     /// The open, logged-in stream; connects when there is none.
     private func readyStream() async throws -> (TinodeStream, Int) {
         while true {
-            switch phase {
-            case .ready(let stream, let generation):
+            switch connection.demand(now: .now) {
+            case .use(let stream, let generation):
                 return (stream, generation)
-            case .connecting:
+            case .wait:
                 try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
-                    guard case .connecting(let stream, let generation, var waiters) = phase else {
-                        waiter.resume()
-                        return
-                    }
-                    waiters.append(waiter)
-                    phase = .connecting(stream: stream, generation: generation, waiters: waiters)
+                    if !connection.wait(waiter) { waiter.resume() }
                 }
-            case .backingOff(let until, _):
-                let now = ContinuousClock.now
-                if now < until { throw TinodeSessionError.unavailable(retryAfter: until - now) }
-                try await openAndLogIn()
-            case .idle:
-                try await openAndLogIn()
-            case .closed(let reason):
+            case .open(let generation):
+                try await openAndLogIn(generation: generation)
+            case .fail(let reason):
                 throw reason
             }
         }
     }
 
-    private func openAndLogIn() async throws {
-        generation += 1
-        let generation = generation
+    private func openAndLogIn(generation: Int) async throws {
         let stream = connector.openStream(
             consume: { [weak self] messages in try await self?.consume(messages, generation: generation) },
             onEnd: { [weak self] error in await self?.streamEnded(generation: generation, error: error) })
-        phase = .connecting(stream: stream, generation: generation, waiters: [])
+        connection.opened(stream, generation: generation)
         lastHeard = .now
         do {
             try await handshake(on: stream, generation: generation)
@@ -333,16 +308,14 @@ public actor TinodeSession {
             connectFailed(generation: generation, failure: failure)
             throw failure
         }
-        guard case .connecting(_, generation, let waiters) = phase else {
-            // Closed while logging in.
+        guard let (waiters, reconnected) = connection.handshakeSucceeded(generation: generation) else {
+            // Closed, or the stream broke, while logging in.
             stream.cancel()
-            if case .closed(let reason) = phase { throw reason }
+            if case .closed(let reason) = connection.phase { throw reason }
             throw TinodeSessionError.unavailable(retryAfter: settings.reconnectInitialDelay)
         }
-        phase = .ready(stream: stream, generation: generation)
         for waiter in waiters { waiter.resume() }
-        if failedAttempts > 0 || generation > 1 { metrics.reconnects.increment() }
-        failedAttempts = 0
+        if reconnected { metrics.reconnects.increment() }
         evictedByTinode = false
         logger.debug("Tinode session ready", metadata: ["user": "\(identity?.userID ?? "-")", "stream": "\(generation)"])
         tasks.spawn { [weak self] in await self?.superviseHeartbeat(generation: generation) }
@@ -456,30 +429,24 @@ public actor TinodeSession {
     }
 
     private func connectFailed(generation: Int, failure: TinodeSessionError) {
-        if case .connecting(_, generation, let waiters) = phase {
+        let outcome = connection.handshakeFailed(
+            generation: generation, failure: failure, now: .now, subscribers: feed.subscriberCount > 0, jitter: Self.jitter())
+        switch outcome {
+        case .alreadyClosed(let waiters):
             for waiter in waiters { waiter.resume(throwing: failure) }
-        }
-        if case .closed = phase { return }
-        failAllPending(with: failure)
-        switch failure {
-        case .authenticationFailed, .evicted, .rejected, .validationRequired:
-            // Logging in again will not help: the account is gone, the token expired, or the
-            // registration was refused.
-            close(reason: failure)
-        default:
-            failedAttempts += 1
-            let delay = backoffDelay(attempt: failedAttempts)
-            phase = .backingOff(until: .now + delay, error: failure)
-            if feed.subscriberCount > 0 { scheduleReconnect(after: delay) }
+        case .close(let waiters):
+            for waiter in waiters { waiter.resume(throwing: failure) }
+            failAllPending(with: failure)
+            endClosedSession(stream: nil)
+        case .backOff(let waiters, let delay, let reconnect):
+            for waiter in waiters { waiter.resume(throwing: failure) }
+            failAllPending(with: failure)
+            if reconnect { scheduleReconnect(after: delay) }
         }
     }
 
-    /// Exponential backoff with +-20 % jitter, capped.
-    private func backoffDelay(attempt: Int) -> Duration {
-        let base = settings.reconnectInitialDelay * (1 << min(attempt - 1, 16))
-        let capped = min(base, settings.reconnectMaximumDelay)
-        return capped * Double.random(in: 0.8...1.2)
-    }
+    /// +-20 %, so that sessions that failed together do not all come back together.
+    private static func jitter() -> Double { Double.random(in: 0.8...1.2) }
 
     /// Reconnects in the background, for live subscribers who wait for messages, not for requests.
     private func scheduleReconnect(after delay: Duration) {
@@ -490,15 +457,8 @@ public actor TinodeSession {
     }
 
     private func reconnectForSubscribers() async {
-        guard feed.subscriberCount > 0 else { return }
-        switch phase {
-        case .idle:
-            _ = try? await readyStream()
-        case .backingOff(let until, _):
-            if ContinuousClock.now >= until { _ = try? await readyStream() }
-        case .connecting, .ready, .closed:
-            return
-        }
+        guard feed.subscriberCount > 0, connection.reconnectDue(now: .now) else { return }
+        _ = try? await readyStream()
     }
 
     // MARK: - Stream events
@@ -512,31 +472,21 @@ public actor TinodeSession {
     }
 
     private func received(_ message: Pbx_ServerMsg, generation: Int) {
-        guard generation == self.generation else { return }
+        guard generation == connection.generation else { return }
         lastHeard = .now
+        if case .ctrl(let ctrl) = message.message, ctrl.id.isEmpty {
+            receivedUnaddressed(ctrl, generation: generation)
+            return
+        }
+        if let completion = requests.receive(message) { resume(completion) }
         switch message.message {
-        case .ctrl(let ctrl):
-            if ctrl.id.isEmpty {
-                receivedUnaddressed(ctrl, generation: generation)
-            } else if var request = pending[ctrl.id] {
-                if request.accept(ctrl: ctrl) { complete(ctrl.id, request) } else { pending[ctrl.id] = request }
-            }
-        // A ctrl for an id no longer pending is a late or extra reply (a timed-out request, the
-        // second ctrl of a `sub`): dropped.
-        case .meta(let meta):
-            if var request = pending[meta.id] {
-                if request.accept(meta: meta) { complete(meta.id, request) } else { pending[meta.id] = request }
-            }
         case .data(let data):
-            if !dataPageIDs.isEmpty {
-                for id in dataPageIDs { pending[id]?.accept(data: data) }
-            }
             receivedData(data)
         case .pres(let presence):
             feed.publish(
                 .presence(
                     topic: presence.topic, what: "\(presence.what)", source: presence.src, seq: Int(presence.seqID)))
-        case .info, .none:
+        case .ctrl, .meta, .info, .none:
             break
         }
     }
@@ -555,12 +505,7 @@ public actor TinodeSession {
             return
         }
         logger.warning("Tinode reply without id", metadata: ["code": "\(ctrl.code)", "text": "\(ctrl.text)"])
-        let silent = pending.filter { !$0.value.heardAnything && $0.value.generation == generation }
-        if silent.count == 1, let (id, request) = silent.first {
-            var answered = request
-            answered.reply.ctrl = ctrl
-            complete(id, answered)
-        }
+        if let completion = requests.receiveUnaddressed(ctrl, generation: generation) { resume(completion) }
     }
 
     private func receivedData(_ data: Pbx_ServerData) {
@@ -582,8 +527,8 @@ public actor TinodeSession {
     }
 
     private func streamEnded(generation: Int, error: (any Error)?) {
-        guard generation == self.generation else { return }
-        switch phase {
+        guard generation == connection.generation else { return }
+        switch connection.phase {
         case .closed, .idle, .backingOff:
             return
         case .connecting, .ready:
@@ -603,34 +548,21 @@ public actor TinodeSession {
     /// The stream is unusable: fail what waits on it, drop it, and reconnect now when live subscribers
     /// wait (requests reconnect on demand).
     private func streamBroke(generation: Int, because failure: TinodeSessionError) {
-        guard generation == self.generation else { return }
-        let stream: TinodeStream
-        let wasReady: Bool
-        switch phase {
-        case .ready(let open, _):
-            stream = open
-            wasReady = true
-        case .connecting(let open, _, let waiters):
-            // The handshake fails with the pending requests below and backs off on its own.
-            stream = open
-            wasReady = false
-            for waiter in waiters { waiter.resume(throwing: failure) }
-        case .idle, .backingOff, .closed:
-            return
-        }
-        stream.cancel()
-        self.generation += 1  // anything still coming from the old stream is ignored
+        guard
+            let broken = connection.streamBroke(generation: generation, subscribers: feed.subscriberCount > 0, jitter: Self.jitter())
+        else { return }
+        broken.stream.cancel()
+        for waiter in broken.waiters { waiter.resume(throwing: failure) }
         failAllPending(with: failure)
         catchingUp = false
-        phase = .idle
-        if wasReady, feed.subscriberCount > 0 { scheduleReconnect(after: backoffDelay(attempt: 1)) }
+        if let delay = broken.reconnectAfter { scheduleReconnect(after: delay) }
     }
 
     // MARK: - Heartbeat
 
     private func superviseHeartbeat(generation: Int) async {
         while true {
-            guard case .ready(_, generation) = phase else { return }
+            guard connection.ready?.generation == generation else { return }
             let due = lastHeard + settings.heartbeatInterval
             if ContinuousClock.now < due {
                 do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
@@ -651,7 +583,7 @@ public actor TinodeSession {
     /// Fetches the room's messages after the last delivered one, oldest window first, so that the
     /// live feed has no gap; seqs a fetch does not return are gone (deleted) and are skipped.
     private func startCatchUp() {
-        guard !catchingUp, case .ready = phase else { return }
+        guard !catchingUp, connection.ready != nil else { return }
         catchingUp = true
         tasks.spawn { [weak self] in await self?.catchUp() }
     }
@@ -662,7 +594,7 @@ public actor TinodeSession {
             needsCatchUp = false
         }
         guard let room = settings.roomTopic else { return }
-        while case .ready(let stream, let generation) = phase {
+        while let (stream, generation) = connection.ready {
             guard let last = sequence.lastDelivered else { return }
             let target = max(sequence.highestSeen ?? last, roomSeqAtJoin ?? last)
             guard target > last else { return }
@@ -690,8 +622,7 @@ public actor TinodeSession {
     }
 
     private func nextRequestID() -> String {
-        requestCounter += 1
-        return String(requestCounter)
+        requests.nextID()
     }
 
     private func fetchData(
@@ -710,66 +641,70 @@ public actor TinodeSession {
         return Array(messages.sorted { $0.seq > $1.seq }.prefix(limit))
     }
 
-    /// Sends a request and waits for its reply, at most `requestTimeout`. A reply after the timeout
-    /// finds no pending entry and is dropped.
+    /// Sends a request and waits for its reply, at most `requestTimeout` (an event-loop timer). A
+    /// reply after the timeout finds no pending entry and is dropped; a cancelled caller stops
+    /// waiting at once.
     private func perform(
         _ message: Pbx_ClientMsg, id: String, kind: String, expectation: ReplyExpectation, on stream: TinodeStream,
         generation: Int
     ) async throws -> Reply {
         let start = ContinuousClock.now
-        let timeout = settings.requestTimeout
-        let reply = try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { [weak self] in
-                let timedOut = (try? await Task.sleep(for: timeout)) != nil
-                await self?.abandon(id, reason: timedOut ? .timeout : nil)
-            }
-            defer { group.cancelAll() }
+        let timeout = Self.timeAmount(settings.requestTimeout)
+        let reply = try await withTaskCancellationHandler {
             // Registered and sent in one step on the actor: the reply cannot overtake the waiter.
-            return try await withCheckedThrowingContinuation { waiter in
-                pending[id] = PendingRequest(kind: kind, expectation: expectation, generation: generation, waiter: waiter)
-                if case .dataPage = expectation { dataPageIDs.insert(id) }
+            try await withCheckedThrowingContinuation { continuation in
+                let deadline = timers.scheduleTask(in: timeout) { [weak self] () -> Void in
+                    Task { await self?.abandon(id, reason: .timeout) }
+                }
+                requests.register(
+                    id, kind: kind, expectation: expectation, generation: generation,
+                    waiter: RequestWaiter(continuation: continuation, deadline: deadline))
                 if !stream.send(message) {
-                    forget(id)
-                    waiter.resume(throwing: TinodeSessionError.unavailable(retryAfter: settings.reconnectInitialDelay))
+                    _ = requests.remove(id)
+                    deadline.cancel()
+                    continuation.resume(throwing: TinodeSessionError.unavailable(retryAfter: settings.reconnectInitialDelay))
                 }
             }
+        } onCancel: {
+            Task { [weak self] in await self?.abandon(id, reason: nil) }
         }
         metrics.recordLatency(kind: kind, since: start)
         return reply
     }
 
-    private func forget(_ id: String) {
-        pending.removeValue(forKey: id)
-        dataPageIDs.remove(id)
-    }
-
-    private func complete(_ id: String, _ request: PendingRequest) {
-        forget(id)
-        request.waiter.resume(returning: request.reply)
+    private func resume(_ completion: RequestCorrelation<RequestWaiter>.Completion) {
+        completion.waiter.deadline.cancel()
+        completion.waiter.continuation.resume(returning: completion.reply)
     }
 
     /// Ends a request that got no (complete) reply: `.timeout`, or cancellation when `reason` is nil.
     private func abandon(_ id: String, reason: TinodeSessionError?) {
-        guard let request = pending[id] else { return }
-        forget(id)
-        if let reason {
-            metrics.timeouts.increment()
-            logger.info("Tinode request timed out", metadata: ["kind": "\(request.kind)", "id": "\(id)"])
-            request.waiter.resume(throwing: reason)
-            // No answer in time may mean a silent stream: probe it now rather than at the next beat.
-            if case .ready(_, let generation) = phase, request.kind != "heartbeat", request.generation == generation {
-                tasks.spawn { [weak self] in try? await self?.heartbeat() }
-            }
-        } else {
-            request.waiter.resume(throwing: CancellationError())
+        guard let request = requests.remove(id) else { return }
+        request.waiter.deadline.cancel()
+        guard let reason else {
+            request.waiter.continuation.resume(throwing: CancellationError())
+            return
+        }
+        metrics.timeouts.increment()
+        logger.info("Tinode request timed out", metadata: ["kind": "\(request.kind)", "id": "\(id)"])
+        request.waiter.continuation.resume(throwing: reason)
+        // No answer in time may mean a silent stream: probe it now rather than at the next beat.
+        if let ready = connection.ready, request.kind != "heartbeat", request.generation == ready.generation {
+            tasks.spawn { [weak self] in try? await self?.heartbeat() }
         }
     }
 
     private func failAllPending(with failure: TinodeSessionError) {
-        let failed = pending
-        pending.removeAll()
-        dataPageIDs.removeAll()
-        for request in failed.values { request.waiter.resume(throwing: failure) }
+        for waiter in requests.removeAll() {
+            waiter.deadline.cancel()
+            waiter.continuation.resume(throwing: failure)
+        }
+    }
+
+    /// A `Duration` as NIO's timers take it.
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     // MARK: - Publish receipts
@@ -784,37 +719,39 @@ public actor TinodeSession {
                 echoOrder.removeFirst(256)
             }
         }
-        echoWaiters.removeValue(forKey: key)?.resume(returning: message.timestamp)
+        if let waiter = echoWaiters.removeValue(forKey: key) {
+            waiter.deadline.cancel()
+            waiter.continuation.resume(returning: message.timestamp)
+        }
     }
 
     private func echoTime(of key: MessageKey) async -> Date? {
         if let time = echoTimes[key] { return time }
-        let wait = settings.echoWait
-        return await withTaskGroup(of: Void.self) { group in
-            group.addTask { [weak self] in
-                try? await Task.sleep(for: wait)
-                await self?.resumeEchoWaiter(key)
+        if connection.isClosed { return nil }
+        let wait = Self.timeAmount(settings.echoWait)
+        return await withCheckedContinuation { continuation in
+            let deadline = timers.scheduleTask(in: wait) { [weak self] () -> Void in
+                Task { await self?.resumeEchoWaiter(key) }
             }
-            defer { group.cancelAll() }
-            return await withCheckedContinuation { waiter in
-                if let time = echoTimes[key] {
-                    waiter.resume(returning: time)
-                } else if case .closed = phase {
-                    waiter.resume(returning: nil)
-                } else {
-                    echoWaiters.updateValue(waiter, forKey: key)?.resume(returning: nil)
-                }
+            if let earlier = echoWaiters.updateValue((continuation, deadline), forKey: key) {
+                earlier.deadline.cancel()
+                earlier.continuation.resume(returning: nil)
             }
         }
     }
 
     private func resumeEchoWaiter(_ key: MessageKey) {
-        echoWaiters.removeValue(forKey: key)?.resume(returning: echoTimes[key])
+        guard let waiter = echoWaiters.removeValue(forKey: key) else { return }
+        waiter.deadline.cancel()
+        waiter.continuation.resume(returning: echoTimes[key])
     }
 
     private func resumeEchoWaiters() {
         let waiters = echoWaiters
         echoWaiters.removeAll()
-        for waiter in waiters.values { waiter.resume(returning: nil) }
+        for waiter in waiters.values {
+            waiter.deadline.cancel()
+            waiter.continuation.resume(returning: nil)
+        }
     }
 }
