@@ -1006,7 +1006,41 @@ public enum GatewayAPIDocument {
       "content": {
        "text/event-stream": {
         "schema": {
-         "type": "string"
+         "description": "One event (what OpenAPI 3.2 calls itemSchema; tools read the schema of an event stream per event)",
+         "properties": {
+          "data": {
+           "contentMediaType": "application/json",
+           "contentSchema": {
+            "oneOf": [
+             {
+              "$ref": "#/components/schemas/Message"
+             },
+             {
+              "$ref": "#/components/schemas/ReplayReset"
+             },
+             {
+              "$ref": "#/components/schemas/StreamRevoked"
+             }
+            ]
+           },
+           "type": "string"
+          },
+          "event": {
+           "enum": [
+            "message",
+            "reset",
+            "revoked"
+           ]
+          },
+          "id": {
+           "type": "string"
+          }
+         },
+         "required": [
+          "event",
+          "data"
+         ],
+         "type": "object"
         }
        }
       },
@@ -1462,6 +1496,8 @@ public enum GatewayAPIDocument {
       "type": "string"
      },
      "password": {
+      "description": "1 to 72 bytes of UTF-8 (bcrypt's limit); Tinode's password policy may ask for more (422 password_rejected).",
+      "minLength": 1,
       "type": "string"
      }
     },
@@ -1535,6 +1571,8 @@ public enum GatewayAPIDocument {
    "TextMessage": {
     "properties": {
      "text": {
+      "description": "Not blank; at most GATEWAY_MAX_MESSAGE_BYTES as sent to Tinode (JSON, escapes included).",
+      "minLength": 1,
       "type": "string"
      }
     },

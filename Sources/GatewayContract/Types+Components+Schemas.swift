@@ -315,6 +315,8 @@ extension Components {
             public var email: Swift.String
             /// - Remark: Generated from `#/components/schemas/Registration/name`.
             public var name: Swift.String?
+            /// 1 to 72 bytes of UTF-8 (bcrypt's limit); Tinode's password policy may ask for more (422 password_rejected).
+            ///
             /// - Remark: Generated from `#/components/schemas/Registration/password`.
             public var password: Swift.String
             /// Creates a new `Registration`.
@@ -322,7 +324,7 @@ extension Components {
             /// - Parameters:
             ///   - email:
             ///   - name:
-            ///   - password:
+            ///   - password: 1 to 72 bytes of UTF-8 (bcrypt's limit); Tinode's password policy may ask for more (422 password_rejected).
             public init(
                 email: Swift.String,
                 name: Swift.String? = nil,
@@ -428,12 +430,14 @@ extension Components {
         }
         /// - Remark: Generated from `#/components/schemas/TextMessage`.
         public struct TextMessage: Codable, Hashable, Sendable {
+            /// Not blank; at most GATEWAY_MAX_MESSAGE_BYTES as sent to Tinode (JSON, escapes included).
+            ///
             /// - Remark: Generated from `#/components/schemas/TextMessage/text`.
             public var text: Swift.String
             /// Creates a new `TextMessage`.
             ///
             /// - Parameters:
-            ///   - text:
+            ///   - text: Not blank; at most GATEWAY_MAX_MESSAGE_BYTES as sent to Tinode (JSON, escapes included).
             public init(text: Swift.String) {
                 self.text = text
             }

@@ -3,6 +3,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Answers a request that the HTTP parser cannot read (more than 1 000 headers, more than 80 KiB of
 /// them, broken syntax) with 400 and the given JSON body, then ends the connection.
@@ -11,8 +12,16 @@ import NIOHTTP1
 /// Gateway serves, drops the parser's error and leaves the client waiting until the request
 /// deadline closes the connection without a word. This wraps such a channel and puts a handler
 /// right behind its HTTP decoder, where the parser's errors arrive.
+///
+/// Once it answered, the wrapped channel's complaints about the broken connection (HummingbirdWebSocket
+/// logs its failed upgrade negotiation as an error) are logged at debug: the client sent what the
+/// parser refuses, we answered it, and an error line per such request would let anyone fill the log.
 public struct MalformedRequestAnswering<Base: ServerChildChannel>: ServerChildChannel {
-    public typealias Value = Base.Value
+    public struct Value: ServerChildChannelValue {
+        let base: Base.Value
+        let answered: MalformedRequestFlag
+        public var channel: any Channel { base.channel }
+    }
 
     let base: Base
     let body: Data
@@ -27,13 +36,17 @@ public struct MalformedRequestAnswering<Base: ServerChildChannel>: ServerChildCh
         base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.addHandler(MalformedRequestAnswer(body: body), name: MalformedRequestAnswer.name, position: .after(decoder))
-            return value
+            let answered = MalformedRequestFlag()
+            try pipeline.addHandler(
+                MalformedRequestAnswer(body: body, answered: answered), name: MalformedRequestAnswer.name, position: .after(decoder))
+            return Value(base: value, answered: answered)
         }
     }
 
-    public func handle(value: Base.Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+    public func handle(value: Value, logger: Logger) async {
+        var connectionLogger = logger
+        connectionLogger.handler = DemotedAfterMalformedRequest(base: logger.handler, answered: value.answered)
+        await base.handle(value: value.base, logger: connectionLogger)
     }
 
     /// Takes the handler out of a connection that leaves HTTP (an accepted WebSocket upgrade): it
@@ -57,11 +70,13 @@ final class MalformedRequestAnswer: ChannelDuplexHandler, RemovableChannelHandle
     static let name = "sidecar.malformed-request-answer"
 
     private let body: Data
+    private let answeredFlag: MalformedRequestFlag
     private var responseUnderWay = false
     private var answered = false
 
-    init(body: Data) {
+    init(body: Data, answered: MalformedRequestFlag) {
         self.body = body
+        self.answeredFlag = answered
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -70,6 +85,7 @@ final class MalformedRequestAnswer: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
         answered = true
+        answeredFlag.set()
         guard !responseUnderWay else {
             context.close(promise: nil)
             return
@@ -102,3 +118,46 @@ final class MalformedRequestAnswer: ChannelDuplexHandler, RemovableChannelHandle
 
 @available(*, unavailable)
 extension MalformedRequestAnswer: Sendable {}
+
+/// Whether a connection's request was refused by the parser (and answered with 400).
+public final class MalformedRequestFlag: Sendable {
+    private let value = Atomic(false)
+
+    init() {}
+
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+/// A connection's log handler that, once the connection's request was refused as malformed, logs
+/// what would have been errors or warnings at debug.
+struct DemotedAfterMalformedRequest: LogHandler {
+    var base: any LogHandler
+    let answered: MalformedRequestFlag
+
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        guard answered.isSet, event.level > .debug else {
+            base.log(event: event)
+            return
+        }
+        guard base.logLevel <= .debug else { return }
+        var demoted = event
+        demoted.level = .debug
+        base.log(event: demoted)
+    }
+}

@@ -201,6 +201,21 @@ struct GatewayHostileInputTests {
         }
     }
 
+    @Test("a request the parser refuses is answered 400 and logged at debug only: a stranger cannot write error lines at will")
+    func malformedRequestsDoNotLogErrors() async throws {
+        let logs = CapturedLogs()
+        try await GatewayHarness.run(logger: logs.logger(label: "gateway", level: .info)) { gateway in
+            for _ in 0..<3 {
+                let (answer, _) = try await HostileHTTP.request(
+                    port: gateway.port, "GET /v1/me HTTP/1.1\r\nHost: x\r\nX-Probe: \u{0}\r\n\r\n")
+                #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer.prefix(80).debugDescription)")
+            }
+            #expect(try await gateway.request(.get, "/healthz").status == 200)
+        }
+        let errors = logs.all.filter { $0.hasPrefix("error") || $0.hasPrefix("critical") }
+        #expect(errors.isEmpty, "\(errors)")
+    }
+
     /// Registers a new user over a connection of its own (closed after the answer); its access token.
     static func registerOnFreshConnection(port: Int, _ name: String) async throws -> String {
         let email = "\(name)-\(UUID().uuidString.prefix(8).lowercased())@example.com"

@@ -209,12 +209,9 @@ struct PublishRate: AsyncParsableCommand {
         options.connections = 2
         let link = TinodeLink(options: options, logger: quietLogger())
         let users = users, seconds = seconds, prefix = prefix, pace = paceMs.map { Duration.milliseconds($0) }
-        // This process's CPU time over the measured window (after the 2 s of set-up): what a minimal
-        // client spends per pub, the room's fan-out included, to set beside the Gateway's.
-        let cpuAtStart = Task {
-            try? await Task.sleep(for: .seconds(2))
-            return processCPUMilliseconds()
-        }
+        // This process's CPU time over the measured window (from when every user is set up): what a
+        // minimal client spends per pub, the room's fan-out included, to set beside the Gateway's.
+        let startLine = StartLine(expected: users)
         return try await withThrowingTaskGroup(of: RawUser.Outcome.self) { outer in
             outer.addTask {
                 try await link.run()
@@ -225,16 +222,14 @@ struct PublishRate: AsyncParsableCommand {
                     let topic = topic(index)
                     group.addTask {
                         try await RawUser.run(
-                            link: link, login: "\(prefix)\(index)", room: topic,
-                            until: ContinuousClock.now + .seconds(seconds) + .seconds(2),
-                            measureFrom: .seconds(2), pace: pace)
+                            link: link, login: "\(prefix)\(index)", room: topic, startLine: startLine, seconds: seconds, pace: pace)
                     }
                 }
                 var total = try await group.reduce(into: RawUser.Outcome()) { total, one in
                     total.acks += one.acks
                     total.latencies += one.latencies
                 }
-                total.cpuMilliseconds = processCPUMilliseconds() - (await cpuAtStart.value)
+                total.cpuMilliseconds = processCPUMilliseconds() - (await startLine.cpuMillisecondsAtStart)
                 return total
             }
             outer.cancelAll()

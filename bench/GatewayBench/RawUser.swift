@@ -8,8 +8,8 @@ import TinodeProto
 /// client can do per message. A reader takes every message off the stream as it arrives (as any
 /// real client must, the room's fan-out included) and passes on only the ctrl replies.
 enum RawUser {
-    /// What one user measured after the set-up time (`measureFrom`, which the session layer's run
-    /// does not count either) until `until`.
+    /// What one user measured in the window that starts once every user is set up (``StartLine``),
+    /// as the session layer's run does not count its set-up either.
     struct Outcome: Sendable {
         var acks = 0
         /// From queueing each counted `pub` to its ack, in seconds.
@@ -18,10 +18,13 @@ enum RawUser {
         var cpuMilliseconds = 0.0
     }
 
-    /// - Parameter pace: when set, the user waits a random 0 to 2 x `pace` after each ack before its
-    ///   next `pub` (as the Gateway's paced run does); otherwise it sends again at once.
+    /// - Parameters:
+    ///   - startLine: where every user waits once set up; the measured window starts when all are,
+    ///     whatever the set-up cost (a double still busy with earlier sessions answers slowly).
+    ///   - pace: when set, the user waits a random 0 to 2 x `pace` after each ack before its next
+    ///     `pub` (as the Gateway's paced run does); otherwise it sends again at once.
     static func run(
-        link: TinodeLink, login: String, room: String, until: ContinuousClock.Instant, measureFrom: Duration, pace: Duration? = nil
+        link: TinodeLink, login: String, room: String, startLine: StartLine, seconds: Int, pace: Duration? = nil
     ) async throws -> Outcome {
         let (ctrls, ctrlSink) = AsyncThrowingStream.makeStream(of: Pbx_ServerCtrl.self)
         // The reader takes every message off the stream (the room's fan-out included) on the link's
@@ -76,7 +79,8 @@ enum RawUser {
         _ = try await ctrl(id: "4")
 
         let content = try JSONEncoder().encode("benchmark message")
-        let start = ContinuousClock.now + measureFrom
+        let start = await startLine.arrive()
+        let until = start + .seconds(seconds)
         var outcome = Outcome()
         var number = 10
         while ContinuousClock.now < until {
@@ -91,10 +95,8 @@ enum RawUser {
             let sent = ContinuousClock.now
             stream.send(pub)
             _ = try await ctrl(id: id)
-            if sent >= start {
-                outcome.acks += 1
-                outcome.latencies.append((ContinuousClock.now - sent) / .seconds(1))
-            }
+            outcome.acks += 1
+            outcome.latencies.append((ContinuousClock.now - sent) / .seconds(1))
             if let pace {
                 try await Task.sleep(for: pace * Double.random(in: 0...2))
             }
@@ -104,6 +106,32 @@ enum RawUser {
     }
 
     struct StreamEnded: Error {}
+}
+
+/// Where the raw users wait until all are set up; the last to arrive starts the measured window
+/// for everyone, and notes the process's CPU time then.
+actor StartLine {
+    private let expected: Int
+    private var waiting: [CheckedContinuation<ContinuousClock.Instant, Never>] = []
+    private(set) var start: ContinuousClock.Instant?
+    private(set) var cpuMillisecondsAtStart = 0.0
+
+    init(expected: Int) {
+        self.expected = expected
+    }
+
+    func arrive() async -> ContinuousClock.Instant {
+        if let start { return start }
+        return await withCheckedContinuation { waiter in
+            waiting.append(waiter)
+            guard waiting.count == expected else { return }
+            let now = ContinuousClock.now
+            start = now
+            cpuMillisecondsAtStart = processCPUMilliseconds()
+            for waiter in waiting { waiter.resume(returning: now) }
+            waiting.removeAll()
+        }
+    }
 }
 
 /// User + system CPU time of this process so far, in ms.
