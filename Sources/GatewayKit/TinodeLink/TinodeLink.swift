@@ -163,9 +163,10 @@ public final class TinodeLink: TinodeStreamOpening, Service {
         return try result.get()
     }
 
-    /// One call: the request head, then each queued message as DATA (END_STREAM when the queue is
-    /// finished), while `consume` reads Tinode's messages. Ends when the reading ends (Tinode's
-    /// trailers, a reset, the connection's end) or when the stream is cancelled; returns the error, if any.
+    /// One call: the request head, then the stream's messages as DATA (written by the session
+    /// straight to the HTTP/2 stream, ``ChannelStreamWriter``), while `consume` reads Tinode's
+    /// messages. Ends when the reading ends (Tinode's trailers, a reset, the connection's end, or the
+    /// stream's cancellation, which closes the HTTP/2 stream); returns the error, if any.
     private func run(
         _ stream: TinodeStream, on channel: TinodeLinkConnection.StreamChannel, connection: TinodeLinkConnection,
         consume: @escaping @Sendable (TinodeInbound) async throws -> Void
@@ -178,75 +179,17 @@ public final class TinodeLink: TinodeStreamOpening, Service {
                 let messages = TinodeInbound(frames: inbound, maximumMessageBytes: maximumMessageBytes) { [weak connection] in
                     connection?.closeReason
                 }
-                return await withTaskGroup(of: CallEvent.self) { group in
-                    group.addTask {
-                        do {
-                            for await message in stream.outbound {
-                                try await outbound.write(.data(.init(data: .byteBuffer(try Self.framed(message)))))
-                            }
-                            try await outbound.write(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
-                            return .sendingDone(nil)
-                        } catch {
-                            return .sendingDone(error)
-                        }
-                    }
-                    group.addTask {
-                        do {
-                            try await consume(messages)
-                            return .readingDone(nil)
-                        } catch {
-                            return .readingDone(error)
-                        }
-                    }
-                    group.addTask {
-                        await stream.waitUntilCancelled()
-                        return .cancelled
-                    }
-                    var outcome: (any Error)? = nil
-                    loop: while let event = await group.next() {
-                        switch event {
-                        case .sendingDone(nil):
-                            continue  // half-closed; Tinode's answer ends the call
-                        case .sendingDone(let error?):
-                            // The stream closed under the writer; the reader says why, unless the
-                            // message could not even be framed.
-                            outcome = error
-                            if error is SerializationFailure { break loop }
-                        case .readingDone(let error):
-                            outcome = error
-                            break loop
-                        case .cancelled:
-                            outcome = CancellationError()
-                            break loop
-                        }
-                    }
-                    group.cancelAll()
-                    stream.cancel()
-                    return outcome
+                stream.attach(ChannelStreamWriter(channel: channel.channel))
+                do {
+                    try await consume(messages)
+                    return nil
+                } catch {
+                    return error
                 }
             }
         } catch {
             if let reason = connection.closeReason { return TinodeLinkError.connectionLost(reason) }
             return error
-        }
-    }
-
-    private enum CallEvent: Sendable {
-        case sendingDone((any Error)?)
-        case readingDone((any Error)?)
-        case cancelled
-    }
-
-    private struct SerializationFailure: Error {
-        let underlying: any Error
-    }
-
-    /// A message with gRPC's 5-byte prefix (uncompressed).
-    private static func framed(_ message: Pbx_ClientMsg) throws -> ByteBuffer {
-        do {
-            return GRPCWire.framed(try message.serializedBytes(), allocator: ByteBufferAllocator())
-        } catch {
-            throw SerializationFailure(underlying: error)
         }
     }
 

@@ -16,57 +16,85 @@ public protocol TinodeStreamOpening: Sendable {
     ) -> TinodeStream
 }
 
-/// The client side of one `MessageLoop` call: a queue of outgoing messages and a way to end it.
-/// The call itself runs in a task owned by the connector.
-public final class TinodeStream: Sendable {
-    /// Messages to send, in order; finishing it half-closes the call.
-    public let outbound: AsyncStream<Pbx_ClientMsg>
-    private let continuation: AsyncStream<Pbx_ClientMsg>.Continuation
-    private let cancellation: Mutex<CancellationState>
+/// Where a stream's messages go once the call is open: the connector's side of ``TinodeStream``.
+/// Each method is called at most once per message, in order, and never after `cancel`.
+public protocol TinodeStreamWriter: Sendable {
+    /// Sends a message (false when the call can take no more).
+    func write(_ message: Pbx_ClientMsg) -> Bool
+    /// Half-closes: no more messages.
+    func finish()
+    /// Ends the call at once.
+    func cancel()
+}
 
-    private enum CancellationState {
-        case open(waiters: [CheckedContinuation<Void, Never>])
+/// The client side of one `MessageLoop` call. The session sends on it at once; until the connector
+/// has opened the call (``attach(_:)``) messages wait here, then go straight to the call's writer:
+/// no queue and no task of its own between the session and the connection.
+public final class TinodeStream: Sendable {
+    private enum State {
+        /// The call is being opened: what the session sent so far, and whether it half-closed.
+        case opening(queued: [Pbx_ClientMsg], finished: Bool)
+        case attached(any TinodeStreamWriter, finished: Bool)
         case cancelled
     }
 
-    public init() {
-        (outbound, continuation) = AsyncStream.makeStream(of: Pbx_ClientMsg.self)
-        cancellation = Mutex(.open(waiters: []))
-    }
+    private let state = Mutex(State.opening(queued: [], finished: false))
 
-    /// Queues a message; false when the stream is closed.
+    public init() {}
+
+    /// Sends a message; false when the stream is closed (finished or cancelled).
     @discardableResult
     public func send(_ message: Pbx_ClientMsg) -> Bool {
-        if case .enqueued = continuation.yield(message) { return true }
-        return false
+        state.withLock { state in
+            switch state {
+            case .opening(var queued, false):
+                queued.append(message)
+                state = .opening(queued: queued, finished: false)
+                return true
+            case .attached(let writer, false):
+                // Under the lock, so that two senders' messages reach the call in the order they were sent.
+                return writer.write(message)
+            case .opening, .attached, .cancelled:
+                return false
+            }
+        }
     }
 
     /// Half-closes: Tinode sees the end of the client's messages and ends the session.
     public func finish() {
-        continuation.finish()
+        state.withLock { state in
+            switch state {
+            case .opening(let queued, _):
+                state = .opening(queued: queued, finished: true)
+            case .attached(let writer, false):
+                writer.finish()
+                state = .attached(writer, finished: true)
+            case .attached, .cancelled:
+                break
+            }
+        }
     }
 
     /// Ends the call at once, without waiting for Tinode.
     public func cancel() {
-        continuation.finish()
-        let waiters = cancellation.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard case .open(let waiters) = state else { return [] }
-            state = .cancelled
-            return waiters
+        let writer = state.withLock { state -> (any TinodeStreamWriter)? in
+            defer { state = .cancelled }
+            if case .attached(let writer, _) = state { return writer }
+            return nil
         }
-        for waiter in waiters { waiter.resume() }
+        writer?.cancel()
     }
 
-    /// Returns once `cancel()` was called. The connector races the call against it.
-    public func waitUntilCancelled() async {
-        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            let resumeNow = cancellation.withLock { state -> Bool in
-                guard case .open(var waiters) = state else { return true }
-                waiters.append(waiter)
-                state = .open(waiters: waiters)
-                return false
-            }
-            if resumeNow { waiter.resume() }
+    /// The connector opened the call: what waited is written, in order, then every later message
+    /// goes straight to `writer`. A stream cancelled meanwhile cancels the call at once.
+    public func attach(_ writer: any TinodeStreamWriter) {
+        let cancelled = state.withLock { state -> Bool in
+            guard case .opening(let queued, let finished) = state else { return true }
+            for message in queued where !writer.write(message) { break }
+            if finished { writer.finish() }
+            state = .attached(writer, finished: finished)
+            return false
         }
+        if cancelled { writer.cancel() }
     }
 }

@@ -50,25 +50,30 @@ final class InMemoryTinode: TinodeStreamOpening, Sendable {
         calls.withLock { $0.append(call) }
         source.yield(.headers(.init(headers: [":status": "200", "content-type": "application/grpc"])))
         let inbound = TinodeInbound(frames: frames, maximumMessageBytes: 1 << 20) { nil }
+        stream.attach(Writer(tinode: self, source: source))
         Task {
-            let answering = Task { [self] in
-                for await message in stream.outbound {
-                    received.withLock { $0.append(message) }
-                    for reply in answer(message) { source.yield(Self.frame(reply)) }
-                }
-            }
-            let cancelling = Task {
-                await stream.waitUntilCancelled()
-                source.finish()
-            }
             var outcome: (any Error)?
             do { try await consume(inbound) } catch { outcome = error }
-            answering.cancel()
-            cancelling.cancel()
             stream.cancel()
             await onEnd(outcome)
         }
         return stream
+    }
+
+    /// Answers each message as it is sent, on the sender's thread.
+    private struct Writer: TinodeStreamWriter {
+        let tinode: InMemoryTinode
+        let source: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.TestSource
+
+        func write(_ message: Pbx_ClientMsg) -> Bool {
+            tinode.received.withLock { $0.append(message) }
+            for reply in tinode.answer(message) { source.yield(InMemoryTinode.frame(reply)) }
+            return true
+        }
+
+        func finish() {}
+
+        func cancel() { source.finish() }
     }
 
     fileprivate static func frame(_ message: Pbx_ServerMsg) -> HTTP2Frame.FramePayload {
