@@ -48,7 +48,7 @@ extension TinodeSession {
         if reconnected { metrics.reconnects.increment() }
         evictedByTinode = false
         logger.debug("Tinode session ready", metadata: ["user": "\(identity?.userID ?? "-")", "stream": "\(generation)"])
-        tasks.spawn { [weak self] in await self?.superviseHeartbeat(generation: generation) }
+        scheduleHeartbeat(generation: generation)
         if sequence.hasHole || needsCatchUp { startCatchUp() }
     }
 

@@ -6,22 +6,29 @@ import TinodeProto
 
 /// The heartbeat that finds dead and half-dead streams, and the catch-up that fills a gap in the room's seqs.
 extension TinodeSession {
-    func superviseHeartbeat(generation: Int) async {
-        while true {
-            guard connection.ready?.generation == generation else { return }
-            let due = lastHeard + settings.heartbeatInterval
-            if ContinuousClock.now < due {
-                do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
-                continue
-            }
-            let probing = heartbeatInFlight
-            do { try await heartbeat() } catch { return }
-            // When a probe (after a request timeout) was already in flight, `heartbeat()` returned at
-            // once without waiting for it: wait for its answer rather than looping on the actor.
-            if probing {
-                do { try await Task.sleep(for: settings.requestTimeout) } catch { return }
-            }
+    /// Arms the heartbeat of stream `generation`: an event-loop timer, due `heartbeatInterval` after
+    /// the last message heard (an idle session holds a timer, not a task).
+    func scheduleHeartbeat(generation: Int, after minimum: Duration = .zero) {
+        heartbeatTimer?.cancel()
+        let delay = max(minimum, lastHeard + settings.heartbeatInterval - .now)
+        heartbeatTimer = timers.scheduleTask(in: Self.timeAmount(delay)) { [weak self] () -> Void in
+            Task { await self?.heartbeatDue(generation: generation) }
         }
+    }
+
+    /// The timer fired: probe when nothing was heard for `heartbeatInterval`, else re-arm for then.
+    func heartbeatDue(generation: Int) async {
+        guard connection.ready?.generation == generation else { return }
+        guard ContinuousClock.now >= lastHeard + settings.heartbeatInterval else {
+            scheduleHeartbeat(generation: generation)
+            return
+        }
+        let probing = heartbeatInFlight
+        do { try await heartbeat() } catch { return }
+        // When a probe (after a request timeout) was already in flight, `heartbeat()` returned at
+        // once without waiting for it: look again once its answer is due rather than at once.
+        guard connection.ready?.generation == generation else { return }
+        scheduleHeartbeat(generation: generation, after: probing ? settings.requestTimeout : .zero)
     }
 
     /// Fetches the room's messages after the last delivered one, oldest window first, so that the

@@ -63,6 +63,8 @@ public actor TinodeSession {
     var lastHeard = ContinuousClock.now
     /// One probe at a time: many requests timing out together must not pile up heartbeats.
     var heartbeatInFlight = false
+    /// When the next heartbeat is due (``scheduleHeartbeat(generation:after:)``).
+    var heartbeatTimer: Scheduled<Void>?
     var evictedByTinode = false
     var sequence = SequenceTracker()
     var catchingUp = false
@@ -268,6 +270,8 @@ public actor TinodeSession {
     /// What closing leaves to do once the connection is closed and nothing waits any more: the live
     /// subscribers end, and the stream is half-closed so Tinode ends its session cleanly.
     func endClosedSession(stream: TinodeStream?) {
+        heartbeatTimer?.cancel()
+        heartbeatTimer = nil
         feed.finishAll(.sessionClosed)
         resumeEchoWaiters()
         metrics.sessionsClosed.increment()
