@@ -51,6 +51,51 @@ struct IdempotencyStoreTests {
         #expect(try await store.claim(scope: "usrA", key: uncertainKey, fingerprint: first, claimTTL: .seconds(60)) == .completed(answer))
     }
 
+    /// A claim with a rate charge: only a claim that is granted costs a token; an empty bucket
+    /// claims nothing and says when a token is back.
+    static func checkCharges(_ store: any IdempotencyStore, limiter: any RateLimiter) async throws {
+        let bucket = "send:" + UUID().uuidString
+        let charge = RateCharge(limiter: limiter, key: bucket, limit: RateLimit(capacity: 2, perSecond: 0.01))
+        let (a, b, c) = (UUID().uuidString, UUID().uuidString, UUID().uuidString)
+        let granted = try await store.claim(scope: "usrC", key: a, fingerprint: first, claimTTL: .seconds(60), charging: charge)
+        #expect(granted == .claimed(uncertain: nil))
+        // Held keys are answered without a token.
+        for _ in 0..<3 {
+            let held = try await store.claim(scope: "usrC", key: a, fingerprint: first, claimTTL: .seconds(60), charging: charge)
+            #expect(held == .inProgress)
+        }
+        let second = try await store.claim(scope: "usrC", key: b, fingerprint: first, claimTTL: .seconds(60), charging: charge)
+        #expect(second == .claimed(uncertain: nil))
+        // The bucket (2) is empty now: nothing is claimed, and the wait is about 1 / 0.01 s.
+        let refused = try await store.claim(scope: "usrC", key: c, fingerprint: first, claimTTL: .seconds(60), charging: charge)
+        guard case .limited(let retryAfter) = refused else {
+            Issue.record("an empty bucket must refuse the claim, got \(refused)")
+            return
+        }
+        #expect(retryAfter > .seconds(90) && retryAfter <= .seconds(100))
+        let unclaimed = try await store.claim(scope: "usrC", key: c, fingerprint: first, claimTTL: .seconds(60))
+        #expect(unclaimed == .claimed(uncertain: nil))
+        // The limiter's own view of the bucket agrees: empty.
+        guard case .limited = try await limiter.take(bucket, limit: charge.limit) else {
+            Issue.record("the charges must come out of the limiter's bucket")
+            return
+        }
+    }
+
+    @Test("in memory: a claim with a rate charge costs a token only when granted")
+    func inMemoryCharges() async throws {
+        try await Self.checkCharges(InMemoryIdempotencyStore(), limiter: InMemoryRateLimiter())
+    }
+
+    @Test("in Valkey: claim and token in one round trip, from the limiter's own bucket")
+    func valkeyCharges() async throws {
+        try await withValkeyClient(try TokenStoreTestServer.configuration()) { client in
+            let prefix = "test-\(UUID().uuidString):"
+            try await Self.checkCharges(
+                ValkeyIdempotencyStore(client: client, keyPrefix: prefix), limiter: ValkeyRateLimiter(client: client, keyPrefix: prefix))
+        }
+    }
+
     @Test("in memory: the same request is answered, another one with the key is refused")
     func inMemory() async throws {
         try await Self.checkFingerprints(InMemoryIdempotencyStore())

@@ -38,6 +38,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "invalid_request", message) }
+    static func rateLimited(retryAfter: Duration) -> APIError {
+        APIError(.tooManyRequests, "rate_limited", "Too many requests; retry later.", retryAfter: retryAfter)
+    }
     static let unauthorized = APIError(.unauthorized, "invalid_token", "The access token is missing, invalid or expired.")
     static func unavailable(_ what: String, retryAfter: Duration = .seconds(1)) -> APIError {
         APIError(.serviceUnavailable, "service_unavailable", "\(what) is unavailable; retry later.", retryAfter: retryAfter)

@@ -159,7 +159,7 @@ public struct GatewayAPI: Sendable {
     func limit(_ key: String, _ rate: RateLimit, failClosed: Bool = false) async throws {
         do {
             if case .limited(let retryAfter) = try await rateLimiter.take(key, limit: rate) {
-                throw APIError(.tooManyRequests, "rate_limited", "Too many requests; retry later.", retryAfter: retryAfter)
+                throw APIError.rateLimited(retryAfter: retryAfter)
             }
         } catch let error as APIError {
             throw error

@@ -17,7 +17,11 @@ extension GatewayAPI: Messaging {
             guard !key.isEmpty, key.utf8.count <= 200 else { throw APIError.badRequest("Idempotency-Key must be 1 to 200 characters.") }
             let claim: IdempotencyClaim
             do {
-                claim = try await idempotency.claim(scope: caller.userID, key: key, fingerprint: fingerprint, claimTTL: .seconds(60))
+                // The send's token is taken with the claim (one round trip with Valkey); a retry
+                // answered from the store costs none.
+                claim = try await idempotency.claim(
+                    scope: caller.userID, key: key, fingerprint: fingerprint, claimTTL: .seconds(60),
+                    charging: RateCharge(limiter: rateLimiter, key: sendBucket(caller), limit: settings.sends))
             } catch {
                 throw storeFailure(error)
             }
@@ -32,6 +36,8 @@ extension GatewayAPI: Messaging {
                 throw APIError(.conflict, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress.")
             case .reused:
                 throw Self.idempotencyKeyReused
+            case .limited(let retryAfter):
+                throw APIError.rateLimited(retryAfter: retryAfter)
             case .claimed(let earlier):
                 uncertain = earlier
                 head[SendMarker.headKey] = SendMarker.headValue(scope: caller.userID, key: key)
@@ -41,7 +47,7 @@ extension GatewayAPI: Messaging {
         var publishing = false
         let receipt: PublishReceipt
         do {
-            try await limit("send:" + caller.userID, settings.sends)
+            if key == nil { try await limit(sendBucket(caller), settings.sends) }
             let session = try await session(for: caller)
             if let key, let uncertain,
                 let earlier = try await earlierSend(key: key, fingerprint: fingerprint, attempt: uncertain, by: caller.userID, on: session)
@@ -69,6 +75,9 @@ extension GatewayAPI: Messaging {
         }
         return receipt
     }
+
+    /// The caller's bucket of sends (`GATEWAY_SEND_BURST`, `GATEWAY_SENDS_PER_SECOND`).
+    private func sendBucket(_ caller: Caller) -> String { "send:" + caller.userID }
 
     /// After a failed attempt with an `Idempotency-Key`: when the `pub` may have reached Tinode without
     /// its answer coming back (timeout, broken stream, closed session), the attempt is recorded as

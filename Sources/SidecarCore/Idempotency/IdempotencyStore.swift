@@ -14,6 +14,10 @@ public protocol IdempotencyStore: Sendable {
     /// the stored answer. `.reused`: the key belongs to another request (in progress or done);
     /// nothing was claimed.
     func claim(scope: String, key: String, fingerprint: String, claimTTL: Duration) async throws -> IdempotencyClaim
+    /// The same, taking `charge`'s token when the claim would be granted (`.limited`, and nothing
+    /// claimed, when its bucket is empty). A retry answered from the store costs no token.
+    func claim(scope: String, key: String, fingerprint: String, claimTTL: Duration, charging charge: RateCharge) async throws
+        -> IdempotencyClaim
     /// Stores the answer for `ttl` (the Gateway keeps them 24 hours), with the request's fingerprint.
     func complete(scope: String, key: String, fingerprint: String, answer: Data, ttl: Duration) async throws
     /// Gives the key up after a failed attempt.
@@ -32,6 +36,50 @@ public enum IdempotencyClaim: Sendable, Equatable {
     case completed(Data)
     /// The key was used with a different request.
     case reused
+    /// The claim's rate charge (``RateCharge``) found its bucket empty: nothing was claimed.
+    case limited(retryAfter: Duration)
+}
+
+/// A token to take from a rate bucket together with a claim: only a claim that would be granted
+/// costs a token (a retry answered from the store, or refused, does not), and with Valkey both
+/// happen in one round trip.
+public struct RateCharge: Sendable {
+    public var limiter: any RateLimiter
+    public var key: String
+    public var limit: RateLimit
+
+    public init(limiter: any RateLimiter, key: String, limit: RateLimit) {
+        self.limiter = limiter
+        self.key = key
+        self.limit = limit
+    }
+}
+
+extension IdempotencyStore {
+    public func claim(
+        scope: String, key: String, fingerprint: String, claimTTL: Duration, charging charge: RateCharge
+    ) async throws -> IdempotencyClaim {
+        try await claimThenCharge(scope: scope, key: key, fingerprint: fingerprint, claimTTL: claimTTL, charge: charge)
+    }
+
+    /// The claim, and then the charge's token when the claim is granted (given up again when the
+    /// bucket is empty): what a store does that cannot do both at once.
+    public func claimThenCharge(
+        scope: String, key: String, fingerprint: String, claimTTL: Duration, charge: RateCharge
+    ) async throws -> IdempotencyClaim {
+        let claim = try await claim(scope: scope, key: key, fingerprint: fingerprint, claimTTL: claimTTL)
+        guard case .claimed = claim else { return claim }
+        let decision: RateDecision
+        do {
+            decision = try await charge.limiter.take(charge.key, limit: charge.limit)
+        } catch {
+            try? await release(scope: scope, key: key)
+            throw error
+        }
+        guard case .limited(let retryAfter) = decision else { return claim }
+        try? await release(scope: scope, key: key)
+        return .limited(retryAfter: retryAfter)
+    }
 }
 
 /// An attempt whose outcome is unknown: when it started, and which request it was.

@@ -42,6 +42,48 @@ public struct ValkeyIdempotencyStore: IdempotencyStore {
         return entry.answer.map { .completed($0) } ?? .inProgress
     }
 
+    /// One round trip for the claim, the key's uncertain attempt and the charge's token, when the
+    /// charge's limiter keeps its buckets in this Valkey; otherwise one after the other.
+    public func claim(
+        scope: String, key: String, fingerprint: String, claimTTL: Duration, charging charge: RateCharge
+    ) async throws -> IdempotencyClaim {
+        guard let limiter = charge.limiter as? ValkeyRateLimiter, limiter.uses(client, keyPrefix: keyPrefix) else {
+            return try await claimThenCharge(scope: scope, key: key, fingerprint: fingerprint, claimTTL: claimTTL, charge: charge)
+        }
+        let pending = "\u{0}pending:" + fingerprint
+        let reply = try await storeOperation {
+            try await client.evaluate(
+                Self.claimAndChargeScript,
+                keys: [self.key(scope, key), uncertainKey(scope, key), ValkeyRateLimiter.bucketKey(charge.key, prefix: keyPrefix)],
+                arguments: [
+                    pending, String(Self.milliseconds(claimTTL)), String(charge.limit.capacity), String(charge.limit.perSecond),
+                ])
+        }
+        guard let parts = reply.array, parts.count == 2, let outcome = parts[0].integer else {
+            throw TokenStoreError.backend(.protocol(reason: "unexpected reply to the claim script"))
+        }
+        switch outcome {
+        case 1:
+            return .claimed(uncertain: parts[1].bytes.flatMap(Self.decodeUncertain))
+        case 2:
+            return .limited(retryAfter: .milliseconds(parts[1].integer ?? 1000))
+        default:
+            guard let stored = parts[1].bytes else { throw TokenStoreError.backend(.protocol(reason: "claim script: no value")) }
+            return Self.held(by: stored, fingerprint: fingerprint)
+        }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// What the key's stored value means for a claim of `fingerprint`.
+    private static func held(by stored: [UInt8], fingerprint: String) -> IdempotencyClaim {
+        let entry = decode(stored)
+        if let owner = entry.fingerprint, owner != fingerprint { return .reused }
+        return entry.answer.map { .completed($0) } ?? .inProgress
+    }
+
     /// One round trip: the answer, and the uncertain attempt forgotten, in one transaction.
     public func complete(scope: String, key: String, fingerprint: String, answer: Data, ttl: Duration) async throws {
         let value = "\u{1}" + fingerprint + "\n" + String(decoding: answer, as: UTF8.self)
@@ -101,6 +143,23 @@ public struct ValkeyIdempotencyStore: IdempotencyStore {
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         return {1, redis.call('GET', KEYS[2])}
         """
+    )
+
+    /// KEYS: the key, its uncertain attempt, the rate bucket. ARGV: the pending value, the claim's
+    /// TTL in ms, the bucket's capacity and tokens per second. What holds the key is answered first
+    /// (a retry answered from the store costs no token); then the token; then the claim. Returns
+    /// {1, uncertain attempt or nil} when claimed, {0, stored value} when held, {2, ms until a token}
+    /// when the bucket is empty (nothing claimed).
+    private static let claimAndChargeScript = ValkeyScript(
+        ValkeyRateLimiter.takeTokenFunction + """
+
+            local stored = redis.call('GET', KEYS[1])
+            if stored then return {0, stored} end
+            local allowed, wait = take_token(KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]))
+            if allowed == 0 then return {2, wait} end
+            redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+            return {1, redis.call('GET', KEYS[2])}
+            """
     )
 
     private func key(_ scope: String, _ key: String) -> String { keyPrefix + "idem:" + scope + ":" + key }

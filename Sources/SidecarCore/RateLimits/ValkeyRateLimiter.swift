@@ -15,7 +15,8 @@ public struct ValkeyRateLimiter: RateLimiter {
     public func take(_ key: String, limit: RateLimit) async throws -> RateDecision {
         let reply = try await storeOperation {
             try await client.evaluate(
-                Self.takeScript, keys: [keyPrefix + "rate:" + key], arguments: [String(limit.capacity), String(limit.perSecond)])
+                Self.takeScript, keys: [Self.bucketKey(key, prefix: keyPrefix)],
+                arguments: [String(limit.capacity), String(limit.perSecond)])
         }
         guard let values = reply.array, values.count == 2, let allowed = values[0].integer, let wait = values[1].integer else {
             throw TokenStoreError.backend(.protocol(reason: "unexpected reply to the rate-limit script"))
@@ -23,27 +24,45 @@ public struct ValkeyRateLimiter: RateLimiter {
         return allowed == 1 ? .allowed : .limited(retryAfter: .milliseconds(wait))
     }
 
+    /// Whether this limiter's buckets are in `client`'s Valkey under `keyPrefix` (then a script of
+    /// another store can take their tokens in its own round trip).
+    public func uses(_ client: ValkeyClient, keyPrefix: String) -> Bool {
+        self.client === client && self.keyPrefix == keyPrefix
+    }
+
+    /// The bucket `key` is kept under (scripts of other stores take tokens from it too).
+    public static func bucketKey(_ key: String, prefix: String = "sidecar:") -> String { prefix + "rate:" + key }
+
+    /// The token bucket in Lua, for every script that takes a token: `take_token(bucket, capacity,
+    /// rate)` returns `allowed` (1 or 0) and, when refused, the ms until a token is back. The
+    /// server's clock, so that every instance agrees.
+    public static let takeTokenFunction = """
+        local function take_token(bucket, capacity, rate)
+          local clock = redis.call('TIME')
+          local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+          local state = redis.call('HMGET', bucket, 'tokens', 'at')
+          local tokens = tonumber(state[1]) or capacity
+          local at = tonumber(state[2]) or now
+          tokens = math.min(capacity, tokens + math.max(0, now - at) / 1000 * rate)
+          local allowed, wait = 0, 0
+          if tokens >= 1 then
+            tokens = tokens - 1
+            allowed = 1
+          else
+            wait = math.ceil((1 - tokens) / rate * 1000)
+          end
+          redis.call('HSET', bucket, 'tokens', tostring(tokens), 'at', tostring(now))
+          redis.call('PEXPIRE', bucket, math.ceil(capacity / rate * 1000) + 1000)
+          return allowed, wait
+        end
+        """
+
     /// KEYS: bucket. ARGV: capacity, tokens per second. Returns {1, 0} or {0, ms until a token}.
     private static let takeScript = ValkeyScript(
-        """
-        local capacity = tonumber(ARGV[1])
-        local rate = tonumber(ARGV[2])
-        local clock = redis.call('TIME')
-        local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-        local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-        local tokens = tonumber(state[1]) or capacity
-        local at = tonumber(state[2]) or now
-        tokens = math.min(capacity, tokens + math.max(0, now - at) / 1000 * rate)
-        local allowed, wait = 0, 0
-        if tokens >= 1 then
-          tokens = tokens - 1
-          allowed = 1
-        else
-          wait = math.ceil((1 - tokens) / rate * 1000)
-        end
-        redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-        redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
-        return {allowed, wait}
-        """
+        takeTokenFunction + """
+
+            local allowed, wait = take_token(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+            return {allowed, wait}
+            """
     )
 }
