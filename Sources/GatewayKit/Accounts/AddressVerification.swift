@@ -34,10 +34,7 @@ extension GatewayAPI {
             throw APIError.badRequest("`code` must be the code from the mail (letters and digits).")
         }
         try await limitAuthAttempt(from: client)
-        let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
-        guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
-            !password.isEmpty
-        else { throw wrong }
+        let (address, names) = try loginCandidates(email: email, password: password)
         // Per client through the bucket above; per address too, so that guessing one address's code
         // from many clients is limited. Tinode itself refuses answers after `max_retries` wrong ones
         // until a new code is sent. The password is checked too: it draws on the account's budget.
@@ -57,10 +54,7 @@ extension GatewayAPI {
     func resendCode(email: String, password: String, from client: ClientIP?) async throws -> String {
         try requireVerification()
         try await limitAuthAttempt(from: client)
-        let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
-        guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
-            !password.isEmpty
-        else { throw wrong }
+        let (address, names) = try loginCandidates(email: email, password: password)
         // A password check like login's (401 or not): the account's budget.
         try await limitAccountAttempt(address)
         for login in names {
@@ -86,7 +80,7 @@ extension GatewayAPI {
                 throw APIError.tinode(error)
             }
         }
-        throw wrong
+        throw Self.wrongCredentials
     }
 
     /// Makes the account under the canonical login name or, when that name is held by an account
@@ -162,7 +156,7 @@ extension GatewayAPI {
             return (identity, name)
         }
         if sawUnverified { throw unverified }
-        throw APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
+        throw Self.wrongCredentials
     }
 
     /// Whether `email` is proven to be `userID`'s (false when the store cannot say).

@@ -59,10 +59,7 @@ extension GatewayAPI: Accounts {
     /// verified yet gets 403 `email_unverified`, never tokens.
     func logIn(email: String, password: String, from client: ClientIP?) async throws -> IssuedTokens {
         try await limitAuthAttempt(from: client)
-        let wrong = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
-        guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
-            !password.isEmpty
-        else { throw wrong }
+        let (address, names) = try loginCandidates(email: email, password: password)
         try await limitAccountAttempt(address)
         let (identity, login) = try await signIn(address: address, names: names) { .basic(login: $0, password: password) }
         return try await issueTokens(for: identity, login: login, email: address)
@@ -191,6 +188,19 @@ extension GatewayAPI: Accounts {
     }
 
     // MARK: - Helpers
+
+    /// One answer for a wrong address and a wrong password alike, so that login does not tell who
+    /// has an account.
+    static let wrongCredentials = APIError(.unauthorized, "invalid_credentials", "Wrong e-mail address or password.")
+
+    /// The normalised address of a login attempt and its login names (canonical, then extended);
+    /// ``wrongCredentials`` for an address that maps to none, or an empty password.
+    func loginCandidates(email: String, password: String) throws(APIError) -> (address: String, names: [String]) {
+        guard let address = try? LoginNameMapper.normalise(email), let names = try? loginNames.loginNames(for: address),
+            !password.isEmpty
+        else { throw Self.wrongCredentials }
+        return (address, names)
+    }
 
     private func normalisedAddress(_ email: String) throws -> String {
         do {
