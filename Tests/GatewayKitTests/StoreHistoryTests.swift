@@ -141,7 +141,8 @@ struct StoreHistoryTests {
                         head: [:]),
                     topic: gateway.room)
                 let expected = try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys])
-                let actual = try JSONSerialization.data(withJSONObject: GatewayAPI.messageJSON(fromStore), options: [.sortedKeys])
+                let actual = try JSONSerialization.data(
+                    withJSONObject: JSONSerialization.jsonObject(with: LiveEventEncoding.message(fromStore)), options: [.sortedKeys])
                 #expect(String(decoding: actual, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
             }
         }

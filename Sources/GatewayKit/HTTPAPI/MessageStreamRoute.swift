@@ -56,13 +56,14 @@ extension GatewayAPI {
     }
 
     /// One item as an SSE event: `message` with `id` = seq; `reset` with `id` = the seq before its
-    /// first, so that a reconnect right after it does not replay the skipped seqs again.
+    /// first, so that a reconnect right after it does not replay the skipped seqs again. The data
+    /// are the contract's types (``LiveEventEncoding``).
     static func serverSentEvent(_ item: RoomStream.Item) -> ByteBuffer {
         switch item {
         case .message(let message):
-            return ByteBuffer(string: "id: \(message.seq)\nevent: message\ndata: \(Self.jsonText(messageJSON(message)))\n\n")
+            return event(id: message.seq, name: "message", data: LiveEventEncoding.message(message))
         case .reset(let reset):
-            return ByteBuffer(string: "id: \(reset.fromSeq - 1)\nevent: reset\ndata: \(Self.jsonText(resetJSON(reset)))\n\n")
+            return event(id: reset.fromSeq - 1, name: "reset", data: LiveEventEncoding.reset(reset))
         case .keepAlive:
             return ByteBuffer(string: ": keep-alive\n\n")
         }
@@ -71,16 +72,17 @@ extension GatewayAPI {
     /// The last event of a stream whose token stopped working: `event: revoked`,
     /// `data: {"reason":"token_revoked" | "token_expired"}`.
     static func revokedEvent(_ reason: TokenEnd) -> ByteBuffer {
-        ByteBuffer(string: "event: revoked\ndata: \(Self.jsonText(["reason": reason.rawValue]))\n\n")
+        event(id: nil, name: "revoked", data: LiveEventEncoding.revoked(reason))
     }
 
-    /// The fields of a `reset`, for SSE and WebSocket alike.
-    static func resetJSON(_ reset: ReplayReset) -> [String: Any] {
-        ["from_seq": reset.fromSeq, "last_event_id": reset.lastEventID, "latest_seq": reset.latestSeq, "reason": reset.reason]
-    }
-
-    private static func jsonText(_ object: [String: Any]) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+    /// JSON has no raw newline, so the data is one `data:` line.
+    private static func event(id: Int?, name: String, data: Data) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        if let id { buffer.writeString("id: \(id)\n") }
+        buffer.writeString("event: \(name)\ndata: ")
+        buffer.writeBytes(data)
+        buffer.writeString("\n\n")
+        return buffer
     }
 }
 

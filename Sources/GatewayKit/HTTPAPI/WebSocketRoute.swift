@@ -64,7 +64,9 @@ extension GatewayAPI {
         let stream = try await openRoomStream(for: caller, resumeAfter: resumeAfter, keepAlive: nil, lease: lease)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                let ending = await stream.run { item in try await outbound.write(.text(Self.frame(Self.webSocketJSON(item)))) }
+                let ending = await stream.run { item in
+                    try await outbound.write(.text(String(decoding: LiveEventEncoding.webSocketFrame(item), as: UTF8.self)))
+                }
                 switch ending {
                 case .tokenEnded(let reason):
                     // 4001: get a new token (refresh, or log in) before reconnecting.
@@ -110,16 +112,6 @@ extension GatewayAPI {
             return Self.errorFrame(id: id, error)
         } catch {
             return Self.errorFrame(id: id, APIError(.internalServerError, "internal", "The message could not be sent."))
-        }
-    }
-
-    /// One item of the live stream as a frame's JSON. (A WebSocket's stream has no keep-alive
-    /// interval, so `keep_alive` frames do not occur.)
-    private static func webSocketJSON(_ item: RoomStream.Item) -> [String: Any] {
-        switch item {
-        case .message(let message): return ["type": "message", "message": messageJSON(message)]
-        case .reset(let reset): return resetJSON(reset).merging(["type": "reset"]) { $1 }
-        case .keepAlive: return ["type": "keep_alive"]
         }
     }
 

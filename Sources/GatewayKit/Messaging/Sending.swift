@@ -177,19 +177,6 @@ extension GatewayAPI: Messaging {
         return MessagePage(messages: messages, nextBefore: messages.count == limit && oldest > 1 ? oldest : nil)
     }
 
-    /// A message as the API shows it: `text` for plain text (a JSON string in Tinode), `content` for
-    /// anything else (Drafty).
-    static func messageJSON(_ message: ChatMessage) -> [String: Any] {
-        var json: [String: Any] = ["seq": message.seq, "from": message.from, "ts": timestampText(message.timestamp)]
-        let value = try? JSONSerialization.jsonObject(with: message.content, options: [.fragmentsAllowed])
-        if let text = value as? String {
-            json["text"] = text
-        } else {
-            json["content"] = value ?? NSNull()
-        }
-        return json
-    }
-
     /// Tinode content for `{"text"}` (a JSON string) or `{"content"}` (Drafty, with head `mime`).
     ///
     /// The size limit applies to the content as encoded for Tinode (``TinodeContentSize``), not to
