@@ -36,18 +36,31 @@ struct RequestCorrelation<Waiter> {
     /// dropped; data messages are added to every pending page of their topic.
     mutating func receive(_ message: Pbx_ServerMsg) -> Completion? {
         switch message.message {
-        case .ctrl(let ctrl):
-            guard var request = pending[ctrl.id] else { return nil }
-            return request.accept(ctrl: ctrl) ? finish(ctrl.id, request) : keep(ctrl.id, request)
-        case .meta(let meta):
-            guard var request = pending[meta.id] else { return nil }
-            return request.accept(meta: meta) ? finish(meta.id, request) : keep(meta.id, request)
+        case .ctrl(let ctrl): return receive(ctrl: ctrl)
+        case .meta(let meta): return receive(meta: meta)
         case .data(let data):
-            for id in dataPages { pending[id]?.accept(data: data) }
+            receive(data: data)
             return nil
-        case .pres, .info, .none:
-            return nil
+        case .pres, .info, .none: return nil
         }
+    }
+
+    /// A ctrl with an id (``receive(_:)``).
+    mutating func receive(ctrl: Pbx_ServerCtrl) -> Completion? {
+        guard var request = pending[ctrl.id] else { return nil }
+        return request.accept(ctrl: ctrl) ? finish(ctrl.id, request) : keep(ctrl.id, request)
+    }
+
+    /// A meta (``receive(_:)``).
+    mutating func receive(meta: Pbx_ServerMeta) -> Completion? {
+        guard var request = pending[meta.id] else { return nil }
+        return request.accept(meta: meta) ? finish(meta.id, request) : keep(meta.id, request)
+    }
+
+    /// A data message: it completes nothing, and costs nothing while no page is pending (the common case).
+    mutating func receive(data: Pbx_ServerData) {
+        guard !dataPages.isEmpty else { return }
+        for id in dataPages { pending[id]?.accept(data: data) }
     }
 
     /// A ctrl without id (400/403 for a malformed message) cannot be tied to a request: it answers

@@ -14,22 +14,28 @@ extension TinodeSession {
         }
     }
 
+    /// One message of the stream, looked at once: every message of the room passes here for every
+    /// member's session.
     func received(_ message: Pbx_ServerMsg, generation: Int) {
         guard generation == connection.generation else { return }
         lastHeard = .now
-        if case .ctrl(let ctrl) = message.message, ctrl.id.isEmpty {
-            receivedUnaddressed(ctrl, generation: generation)
-            return
-        }
-        if let completion = requests.receive(message) { resume(completion) }
         switch message.message {
+        case .ctrl(let ctrl):
+            if ctrl.id.isEmpty {
+                receivedUnaddressed(ctrl, generation: generation)
+            } else if let completion = requests.receive(ctrl: ctrl) {
+                resume(completion)
+            }
+        case .meta(let meta):
+            if let completion = requests.receive(meta: meta) { resume(completion) }
         case .data(let data):
+            requests.receive(data: data)
             receivedData(data)
         case .pres(let presence):
             feed.publish(
                 .presence(
                     topic: presence.topic, what: "\(presence.what)", source: presence.src, seq: Int(presence.seqID)))
-        case .ctrl, .meta, .info, .none:
+        case .info, .none:
             break
         }
     }
