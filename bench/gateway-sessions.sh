@@ -2,7 +2,7 @@
 # The Gateway's Tinode session layer against the Tinode double, which runs in its own process on
 # loopback so that the memory figure is the Gateway side's alone:
 #   (a) resident memory per idle session: COUNT users registered, logged in, subscribed to `me` and
-#       the room, then left idle; (RSS after - RSS before) / COUNT. Target: at most 64 KiB.
+#       the room, then left idle; (RSS after - RSS before) / COUNT. Target: at most 40 KiB.
 #   (b) `pub` round trips per second with USERS users, each publishing in a loop, through the
 #       session layer against USERS raw gRPC clients that only send `pub` and wait for the ack, in
 #       the same run against the same double, alternating. Target: ratio at least 0.70.
