@@ -107,6 +107,27 @@ public struct RESTAuthService: Sendable {
         }
     }
 
+    /// The answer to a request that needs no I/O, or nil: `rtagns`, and `auth` with a token remembered
+    /// together with its record while Valkey reports no change of it, which is nearly every `auth`.
+    /// The routes answer these at once and run the rest through ``handle(_:)`` under the request's
+    /// deadline (a task and a timer, of no use to a request that cannot wait for anything).
+    public func answerFromMemory(_ request: RESTAuthRequest) -> RESTAuthResponse? {
+        switch RESTAuthEndpoint(rawValue: request.endpoint) {
+        case .rtagns:
+            return RESTAuthResponse(strarr: settings.restrictedNamespaces)
+        case .auth:
+            guard let key = Self.tokenKey(request.secret) else { return nil }
+            do {
+                guard case .gateway(let uid)? = try identifyFromMemory(key) else { return nil }
+                return RESTAuthResponse(rec: Self.knownUser(uid))
+            } catch {
+                return .failure(error)
+            }
+        default:
+            return nil
+        }
+    }
+
     // MARK: Endpoints
 
     private func authenticate(_ request: RESTAuthRequest) async throws(RESTAuthError) -> RESTAuthResponse {
@@ -240,6 +261,18 @@ public struct RESTAuthService: Sendable {
         }
         // A JWT from an issuer we do not trust.
         throw refused(.failed, reason: "unknown_issuer", kind: "unknown")
+    }
+
+    /// ``identify(_:)`` of a token remembered with its current record; nil when that needs I/O.
+    private func identifyFromMemory(_ key: AccessTokenKey) throws(RESTAuthError) -> Identity? {
+        let remembered: AuthenticatedAccessToken?
+        do {
+            remembered = try accessTokens.authenticateFromMemory(key)
+        } catch {
+            throw refused(error)
+        }
+        guard let remembered else { return nil }
+        return try gatewayIdentity(remembered)
     }
 
     /// The secret as a token; nil when it is empty or not UTF-8 (`malformed`).

@@ -65,6 +65,17 @@ public struct AccessTokenAuthenticator: Sendable {
         return try await read(entry.claims, for: key)
     }
 
+    /// The answer for a remembered token whose record is still the store's, without any I/O; nil when
+    /// the token is not remembered or its record must be read again (then ``authenticateRemembered(_:)``
+    /// or ``authenticateNew(_:)``). REST-auth answers such requests without a deadline, since they
+    /// cannot wait for anything.
+    public func authenticateFromMemory(_ key: AccessTokenKey) throws(AccessTokenFailure) -> AuthenticatedAccessToken? {
+        guard let entry = cache.entry(for: key) else { return nil }
+        try checkTimes(entry, key)
+        guard entry.outcomeIsCurrent else { return nil }
+        return try entry.outcome.get()
+    }
+
     /// `exp` and `nbf` of a remembered token, checked on every use.
     private func checkTimes(_ entry: AccessTokenCache.Entry, _ key: AccessTokenKey) throws(AccessTokenFailure) {
         do {
