@@ -21,10 +21,10 @@ public final class ValkeyClient: Service, Sendable {
     public let configuration: ValkeyConfiguration
     let logger: Logger
     private let pool: ConnectionPool
-    private let cache: TrackedCache
+    private let tracking: TrackedKeys
     /// Runs the connections of ``subscribe(to:received:subscribed:)``.
     let eventLoopGroup: any EventLoopGroup
-    /// Opens the invalidation subscription; made once, not on every cached read.
+    /// Opens the invalidation subscription; made once, not on every tracked read.
     private let openListener: @Sendable () async throws -> (Int64, ValkeyConnection)
 
     /// Creates a client; no connection is opened until the first command.
@@ -47,16 +47,16 @@ public final class ValkeyClient: Service, Sendable {
         logger[metadataKey: "valkey.db"] = "\(configuration.database)"
         self.configuration = configuration
         self.logger = logger
-        let cache = TrackedCache(
+        let tracking = TrackedKeys(
             maximumEntries: configuration.cachedEntries, maximumAge: configuration.cachedEntryMaximumAge,
             heartbeatTimeout: configuration.commandTimeout, logger: logger)
-        self.cache = cache
+        self.tracking = tracking
         self.eventLoopGroup = eventLoopGroup
         self.openListener = {
-            try await Self.openInvalidationListener(configuration: configuration, on: eventLoopGroup.next(), cache: cache)
+            try await Self.openInvalidationListener(configuration: configuration, on: eventLoopGroup.next(), tracking: tracking)
         }
         // Keys a connection read with tracking on are no longer reported once it is gone.
-        let onClose: (@Sendable () -> Void)? = cache.isEnabled ? { @Sendable in cache.forgetAll() } : nil
+        let onClose: (@Sendable () -> Void)? = tracking.isEnabled ? { @Sendable in tracking.invalidateAll() } : nil
         self.pool = ConnectionPool(maxConnections: configuration.poolSize, logger: logger) {
             try await ValkeyConnection.connect(configuration, on: eventLoopGroup.next(), onClose: onClose)
         }
@@ -64,7 +64,7 @@ public final class ValkeyClient: Service, Sendable {
 
     deinit {
         // Only reached when the owner never called shutdown().
-        cache.close()
+        tracking.close()
         pool.closeNow()
     }
 
@@ -77,7 +77,7 @@ public final class ValkeyClient: Service, Sendable {
     /// Refuses new commands, lets commands already sent finish (at most one command timeout), then closes
     /// the connections; later commands fail with ``ValkeyError/poolClosed``. Safe to call twice.
     public func shutdown() async {
-        cache.close()
+        tracking.close()
         await pool.close(within: configuration.commandTimeout)
         logger.debug("Valkey client shut down")
     }
@@ -121,58 +121,53 @@ public final class ValkeyClient: Service, Sendable {
         }
     }
 
-    /// Whether `cachedGet(key)` would be answered from memory now, without the server.
-    func isServedFromMemory(_ key: String) -> Bool { cache.holds(key) }
+    /// Whether a lease of `key` runs now (tests wait for this).
+    func isTracking(_ key: String) -> Bool { tracking.isLeased(key) }
 
-    /// `GET` served from memory while the server has not reported a change of the key since it was read
-    /// (see ``ValkeyConfiguration/cachedEntries``); a plain `GET` when caching is off or not ready yet.
+    /// `GET` with a ``TrackingLease`` that says how long the value stays the server's, for callers that
+    /// keep what they read (decoded as they need it) and check the lease on every use instead of
+    /// reading again. The lease is nil when tracking is off (``ValkeyConfiguration/cachedEntries`` 0),
+    /// not ready yet, or lost a race with a report: then use the value once and keep nothing.
     ///
-    /// Only for keys that are read far more often than written: each cached key costs the server an
+    /// Only for keys that are read far more often than written: each tracked key costs the server an
     /// entry in its tracking table until the key changes.
-    public func cachedGet(_ key: String) async throws -> [UInt8]? {
-        guard cache.isEnabled else { return try await get(key) }
-        switch cache.lookup(key, open: openListener) {
-        case .hit(let value):
-            return value
-        case .bypass:
-            return try await get(key)
-        case .miss(let redirect, let epoch):
-            let replies = try await send([
-                ["CLIENT", "TRACKING", "ON", "REDIRECT", String(redirect), "OPTIN"].map { Array($0.utf8) },
-                [Array("CLIENT".utf8), Array("CACHING".utf8), Array("YES".utf8)],
-                [Array("GET".utf8), Array(key.utf8)],
-            ])
-            let value: [UInt8]?
-            switch replies[2] {
-            case .bulkString(let bytes): value = bytes
-            case .null: value = nil
-            case .error(let message): throw ValkeyError.serverError(message: message)
-            case let other: throw Self.unexpected(other, to: "GET")
-            }
-            // The subscription was replaced meanwhile (the redirect id is gone): use the value, keep nothing.
-            if case .simpleString = replies[0], case .simpleString = replies[1] {
-                cache.store(key, value: value, epoch: epoch)
-            }
-            return value
+    public func trackedGet(_ key: String) async throws -> (value: [UInt8]?, lease: TrackingLease?) {
+        guard tracking.isEnabled, case .tracked(let redirect, let epoch) = tracking.plan(open: openListener) else {
+            return (try await get(key), nil)
         }
+        let replies = try await send([
+            ["CLIENT", "TRACKING", "ON", "REDIRECT", String(redirect), "OPTIN"].map { Array($0.utf8) },
+            [Array("CLIENT".utf8), Array("CACHING".utf8), Array("YES".utf8)],
+            [Array("GET".utf8), Array(key.utf8)],
+        ])
+        let value: [UInt8]?
+        switch replies[2] {
+        case .bulkString(let bytes): value = bytes
+        case .null: value = nil
+        case .error(let message): throw ValkeyError.serverError(message: message)
+        case let other: throw Self.unexpected(other, to: "GET")
+        }
+        // The subscription was replaced meanwhile (the redirect id is gone): the value, without a lease.
+        guard case .simpleString = replies[0], case .simpleString = replies[1] else { return (value, nil) }
+        return (value, tracking.lease(for: key, readAt: epoch))
     }
 
-    /// Drops `key` (nil: every key) from this client's cache at once, without waiting for the server's
-    /// report; for the process that just deleted or changed it.
-    public func forgetCached(_ key: String? = nil) {
-        if let key { cache.forget(key) } else { cache.forgetAll() }
+    /// Ends the leases of `key` (nil: of every key) at once, without waiting for the server's report;
+    /// for the process that just deleted or changed it.
+    public func invalidate(_ key: String? = nil) {
+        if let key { tracking.invalidate(key) } else { tracking.invalidateAll() }
     }
 
     /// A connection of its own subscribed to the server's invalidation reports; returns its client id.
     private static func openInvalidationListener(
-        configuration: ValkeyConfiguration, on eventLoop: any EventLoop, cache: TrackedCache
+        configuration: ValkeyConfiguration, on eventLoop: any EventLoop, tracking: TrackedKeys
     ) async throws -> (Int64, ValkeyConnection) {
         let connection = try await ValkeyConnection.connect(
-            configuration, on: eventLoop, onPush: { cache.received($0) }, onClose: { cache.listenerClosed() })
+            configuration, on: eventLoop, onPush: { tracking.received($0) }, onClose: { tracking.listenerClosed() })
         do {
             connection.reserve()
             let replies = try await connection.send(
-                [[Array("CLIENT".utf8), Array("ID".utf8)], [Array("SUBSCRIBE".utf8), Array(TrackedCache.channel.utf8)]],
+                [[Array("CLIENT".utf8), Array("ID".utf8)], [Array("SUBSCRIBE".utf8), Array(TrackedKeys.channel.utf8)]],
                 timeout: configuration.commandTimeout)
             guard let id = replies[0].integer, case .array = replies[1] else {
                 throw ValkeyError.protocol(reason: "unexpected reply to CLIENT ID / SUBSCRIBE")

@@ -29,9 +29,10 @@ public struct ValkeyConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// Bounds waiting for one reply, and waiting for a free pooled connection.
     public var commandTimeout: Duration
-    /// How many values ``ValkeyClient/cachedGet(_:)`` keeps in memory; 0 turns the cache off.
+    /// How many keys read with ``ValkeyClient/trackedGet(_:)`` are tracked at once (their values are
+    /// kept by the callers, under a ``TrackingLease``); 0 turns client-side caching off.
     public var cachedEntries: Int = 100_000
-    /// How long a cached value is served at most, should the server's report of its change never come.
+    /// How long a ``TrackingLease`` runs at most, should the server's report of a change never come.
     public var cachedEntryMaximumAge: Duration = .seconds(10)
 
     /// Creates a configuration from its parts.

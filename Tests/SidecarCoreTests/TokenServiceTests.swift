@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import JWTKit
-import Synchronization
 import Testing
 
 @testable import SidecarCore
@@ -250,7 +249,7 @@ struct TokenServiceTests {
 
     @Test("A signature is read only in its canonical base64url spelling (found by fuzz/JWTParser)")
     func signatureSpellingIsCanonical() async throws {
-        let service = try await TokenService(settings: settings(), rememberedTokens: 0)
+        let service = try await TokenService(settings: settings())
         let (token, _) = try await service.issueAccessToken(userID: "usrA", accessID: "x")
         #expect(await rejection(service, token) == nil)
         // 32 signature bytes are 43 characters; the last carries 4 bits and 2 unused ones, which
@@ -276,44 +275,5 @@ struct TokenServiceTests {
         // Same claims shape but the wrong `token_use`: refused for that reason alone.
         let forged = handMadeToken(header: ["alg": "HS256"], claims: validClaims(use: "refresh"))
         #expect(await rejection(service, forged) == .wrongTokenUse)
-    }
-}
-
-/// A clock the test moves by hand.
-private final class ManualClock: Sendable {
-    private let current = Mutex(Date())
-    var now: Date { current.withLock { $0 } }
-    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-}
-
-@Suite("Verified access tokens are remembered, never beyond their lifetime")
-struct VerifiedTokenCacheTests {
-    @Test("A remembered token still expires, and only the exact token is remembered")
-    func cacheKeepsTimeChecks() async throws {
-        let clock = ManualClock()
-        let service = try await TokenService(settings: settings(), now: { clock.now })
-        let (token, claims) = try await service.issueAccessToken(userID: "usrA", accessID: "x")
-        #expect(try await service.verifyAccessToken(token) == claims)
-        #expect(service.verifiedAccessTokens.count == 1)
-        #expect(try await service.verifyAccessToken(token) == claims)
-
-        // One character changed in the signature: not the remembered token, so verified and refused.
-        var tampered = Array(token)
-        tampered[tampered.count - 2] = tampered[tampered.count - 2] == "A" ? "B" : "A"
-        #expect(await rejection(service, String(tampered)) == .badSignature)
-        #expect(service.verifiedAccessTokens.count == 1, "refused tokens are not remembered")
-
-        clock.advance(by: 900 + 6)
-        #expect(await rejection(service, token) == .expired)
-    }
-
-    @Test("With rememberedTokens 0 nothing is remembered")
-    func cacheOff() async throws {
-        let service = try await TokenService(settings: settings(), rememberedTokens: 0)
-        let (token, _) = try await service.issueAccessToken(userID: "usrA", accessID: "x")
-        _ = try await service.verifyAccessToken(token)
-        _ = try await service.verifyAccessToken(token)
-        #expect(service.verifiedAccessTokens.count == 0)
-        #expect(!service.isKnownAccessToken(token))
     }
 }

@@ -51,8 +51,8 @@ func jwtBenchmark(seconds: Double, rounds: Int) async throws {
         ("EdDSA", #"[{"kid":"ed","alg":"EdDSA","private_key":\#(String(reflecting: ed.pemRepresentation))}]"#),
     ]
     for (name, keys) in cases {
-        // Nothing remembered: every call verifies the signature and decodes the claims afresh.
-        let service = try await TokenService(settings: settings(keys), rememberedTokens: 0)
+        // TokenService remembers nothing: every call verifies the signature and decodes the claims afresh.
+        let service = try await TokenService(settings: settings(keys))
         let (token, _) = try await service.issueAccessToken(userID: "usrBenchmark01", accessID: TokenService.randomID())
         let parts = token.split(separator: ".")
         let signingInput = Data("\(parts[0]).\(parts[1])".utf8)

@@ -62,8 +62,8 @@ struct RESTAuthRoutes: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: response.encoded())))
     }
 
-    /// Decodes and answers within the deadline; also returns the endpoint and the end user's
-    /// address (Tinode's `addr`) for the log.
+    /// Decodes and answers, at once when no I/O is needed, else within the deadline; also returns the
+    /// endpoint and the end user's address (Tinode's `addr`) for the log.
     private func respond(to body: ByteBuffer, pathEndpoint: String?) async -> (String, RESTAuthResponse, String?) {
         let request: RESTAuthRequest
         do {
@@ -74,6 +74,7 @@ struct RESTAuthRoutes: Sendable {
         if let pathEndpoint, pathEndpoint != request.endpoint {
             return (pathEndpoint, .failure(.malformed), request.address)
         }
+        if let answer = service.answerFromMemory(request) { return (request.endpoint, answer, request.address) }
         let service = self.service
         let answer = await withDeadline(settings.timeout) { await service.handle(request) }
         return (request.endpoint, answer ?? .failure(.internal), request.address)

@@ -22,6 +22,8 @@ import SidecarCore
 /// `victim@corp.com` somewhere without proving it gains nothing when the owner logs in later.
 public struct RESTAuthService: Sendable {
     let tokens: TokenService
+    /// Our own access tokens and their records, remembered per token.
+    let accessTokens: AccessTokenAuthenticator
     let external: ExternalTokenVerifier?
     let tokenStore: any TokenStore
     let links: any IdentityLinkStore
@@ -43,6 +45,7 @@ public struct RESTAuthService: Sendable {
         self.tinodeRevocations = tinodeRevocations
         self.revocationNotices = revocationNotices
         self.tokens = tokens
+        self.accessTokens = AccessTokenAuthenticator(tokens: tokens, store: tokenStore)
         self.external = external
         self.tokenStore = tokenStore
         self.links = links
@@ -101,6 +104,27 @@ public struct RESTAuthService: Sendable {
             }
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// The answer to a request that needs no I/O, or nil: `rtagns`, and `auth` with a token remembered
+    /// together with its record while Valkey reports no change of it, which is nearly every `auth`.
+    /// The routes answer these at once and run the rest through ``handle(_:)`` under the request's
+    /// deadline (a task and a timer, of no use to a request that cannot wait for anything).
+    public func answerFromMemory(_ request: RESTAuthRequest) -> RESTAuthResponse? {
+        switch RESTAuthEndpoint(rawValue: request.endpoint) {
+        case .rtagns:
+            return RESTAuthResponse(strarr: settings.restrictedNamespaces)
+        case .auth:
+            guard let key = Self.tokenKey(request.secret) else { return nil }
+            do {
+                guard case .gateway(let uid)? = try identifyFromMemory(key) else { return nil }
+                return RESTAuthResponse(rec: Self.knownUser(uid))
+            } catch {
+                return .failure(error)
+            }
+        default:
+            return nil
         }
     }
 
@@ -194,30 +218,27 @@ public struct RESTAuthService: Sendable {
     // MARK: Identity
 
     func identify(_ secret: [UInt8]?) async throws(RESTAuthError) -> Identity {
-        guard let secret, !secret.isEmpty else { throw .malformed }
-        guard let token = String(validating: secret, as: UTF8.self) else { throw .malformed }
-        // A token seen before needs no look at its issuer; unreadable tokens (no issuer to read) go
-        // to our own verifier, which says why.
-        let issuer = tokens.isKnownAccessToken(token) ? tokens.issuer : TokenService.unverifiedIssuer(of: token)
+        guard let key = Self.tokenKey(secret) else { throw .malformed }
+        let token = key.token
+        // A token remembered is one of ours: its issuer is not read again, and it is answered with the
+        // one look-up of the token (its record too, while Valkey reports no change).
+        let remembered: AuthenticatedAccessToken?
+        do {
+            remembered = try await accessTokens.authenticateRemembered(key)
+        } catch {
+            throw refused(error)
+        }
+        if let remembered { return try gatewayIdentity(remembered) }
+        // Unreadable tokens (no issuer to read) go to our own verifier, which says why.
+        let issuer = TokenService.unverifiedIssuer(of: token)
         if issuer == tokens.issuer || issuer == nil {
-            let claims: AccessTokenClaims
+            let verified: AuthenticatedAccessToken
             do {
-                claims = try await tokens.verifyAccessToken(token)
+                verified = try await accessTokens.authenticateNew(key)
             } catch {
-                throw refused(Self.mapped(error), reason: error.code, kind: "gateway")
+                throw refused(error)
             }
-            let record: TokenRecord?
-            do {
-                record = try await tokenStore.get(accessID: claims.accessID)
-            } catch {
-                throw .internal
-            }
-            // Gone from the store: logged out or revoked, which the user sees as expiry.
-            guard let record else { throw refused(.expired, reason: "revoked", kind: "gateway") }
-            guard record.userID == claims.userID, let uid = Self.bareUID(claims.userID) else {
-                throw refused(.failed, reason: "user_mismatch", kind: "gateway")
-            }
-            return .gateway(uid: uid)
+            return try gatewayIdentity(verified)
         }
         if let external, issuer == external.settings.issuer {
             let claims: ExternalTokenClaims
@@ -240,6 +261,41 @@ public struct RESTAuthService: Sendable {
         }
         // A JWT from an issuer we do not trust.
         throw refused(.failed, reason: "unknown_issuer", kind: "unknown")
+    }
+
+    /// ``identify(_:)`` of a token remembered with its current record; nil when that needs I/O.
+    private func identifyFromMemory(_ key: AccessTokenKey) throws(RESTAuthError) -> Identity? {
+        let remembered: AuthenticatedAccessToken?
+        do {
+            remembered = try accessTokens.authenticateFromMemory(key)
+        } catch {
+            throw refused(error)
+        }
+        guard let remembered else { return nil }
+        return try gatewayIdentity(remembered)
+    }
+
+    /// The secret as a token; nil when it is empty or not UTF-8 (`malformed`).
+    static func tokenKey(_ secret: [UInt8]?) -> AccessTokenKey? {
+        guard let secret, !secret.isEmpty, let token = String(validating: secret, as: UTF8.self) else { return nil }
+        return AccessTokenKey(token)
+    }
+
+    /// The Gateway user of an access token that checked out.
+    private func gatewayIdentity(_ token: AuthenticatedAccessToken) throws(RESTAuthError) -> Identity {
+        guard let uid = Self.bareUID(token.record.userID) else { throw refused(.failed, reason: "user_mismatch", kind: "gateway") }
+        return .gateway(uid: uid)
+    }
+
+    /// Why our own access token was refused, as Tinode is told. A missing record means logged out or
+    /// revoked, which the user sees as expiry; a store that cannot answer is our outage.
+    private func refused(_ failure: AccessTokenFailure) -> RESTAuthError {
+        switch failure {
+        case .rejected(let rejection): refused(Self.mapped(rejection), reason: rejection.code, kind: "gateway")
+        case .revoked: refused(.expired, reason: "revoked", kind: "gateway")
+        case .otherUser: refused(.failed, reason: "user_mismatch", kind: "gateway")
+        case .storeUnavailable: .internal
+        }
     }
 
     /// Logs why a secret was refused (never the secret) and returns the answer for Tinode.

@@ -38,20 +38,15 @@ extension GatewayAPI {
         } else {
             throw APIError.unauthorized
         }
-        let claims: AccessTokenClaims
+        let caller: AuthenticatedAccessToken
         do {
-            claims = try await tokens.verifyAccessToken(token)
+            caller = try await accessTokens.authenticate(token)
         } catch {
+            // The store's outage is 503, never 401: it must not look like a logout.
+            if case .storeUnavailable(let cause) = error { throw storeFailure(cause) }
             throw APIError.unauthorized
         }
-        let record: TokenRecord?
-        do {
-            record = try await tokenStore.get(accessID: claims.accessID)
-        } catch {
-            throw storeFailure(error)
-        }
-        guard let record, record.userID == claims.userID else { throw APIError.unauthorized }
-        return Caller(claims: claims, record: record)
+        return Caller(claims: caller.claims, record: caller.record)
     }
 
     /// The caller's Tinode session (created on first use, logging in with the stored Tinode token).

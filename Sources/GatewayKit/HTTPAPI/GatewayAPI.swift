@@ -60,6 +60,8 @@ public struct GatewayAPISettings: Sendable {
 /// What the API's handlers work with.
 public struct GatewayAPI: Sendable {
     let tokens: TokenService
+    /// Bearer tokens and their records, remembered per token (``authenticate(authorization:bearerToken:)``).
+    let accessTokens: AccessTokenAuthenticator
     let tokenStore: any TokenStore
     let refreshFamilies: any RefreshFamilyStore
     let idempotency: any IdempotencyStore
@@ -84,6 +86,7 @@ public struct GatewayAPI: Sendable {
         settings: GatewayAPISettings = .init(), storeReads: StoreReads? = nil, logger: Logger
     ) {
         self.tokens = tokens
+        self.accessTokens = AccessTokenAuthenticator(tokens: tokens, store: backend.store)
         self.tokenStore = backend.store
         self.refreshFamilies = backend.refreshFamilies
         self.idempotency = backend.idempotency

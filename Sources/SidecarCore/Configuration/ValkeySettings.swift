@@ -6,7 +6,8 @@ public struct ValkeySettings: Sendable {
     public var url: String
     public var password: SecretBytes?
     public var poolSize: Int
-    /// Values `ValkeyClient.cachedGet` keeps in memory; 0: no client-side caching.
+    /// Keys `ValkeyClient.trackedGet` tracks (token records kept in memory while Valkey reports no
+    /// change); 0: no client-side caching.
     public var cacheEntries: Int = 100_000
     public var connectTimeout: Duration
     public var commandTimeout: Duration

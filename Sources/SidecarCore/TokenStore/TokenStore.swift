@@ -21,6 +21,9 @@ public protocol TokenStore: Sendable {
     func put(_ record: TokenRecord, ttl: Duration) async throws
     /// The live record for `accessID`, or `nil` when there is none or it has expired.
     func get(accessID: String) async throws -> TokenRecord?
+    /// ``get(accessID:)`` for a caller that keeps the answer (``AccessTokenAuthenticator``), with the
+    /// lease that says how long it stays the store's answer; without a lease, ask again on next use.
+    func trackedGet(accessID: String) async throws -> (record: TokenRecord?, lease: TrackingLease?)
     /// Removes the record for `accessID`; removing a missing record is not an error.
     func delete(accessID: String) async throws
     /// Removes every record of one login (the family's access ids, and in Valkey its refresh family);
@@ -32,6 +35,14 @@ public protocol TokenStore: Sendable {
     /// Removes every live record of `userID`, every one of the user's logins (in Valkey, their refresh
     /// families too), and returns how many records there were.
     func deleteAll(userID: String) async throws -> Int
+}
+
+extension TokenStore {
+    /// No lease: a store in this process (``InMemoryTokenStore``) answers without I/O, so its answer is
+    /// not kept.
+    public func trackedGet(accessID: String) async throws -> (record: TokenRecord?, lease: TrackingLease?) {
+        (try await get(accessID: accessID), nil)
+    }
 }
 
 /// What the Gateway keeps about one issued access token.

@@ -22,7 +22,6 @@ public struct ValkeyTokenStore: TokenStore {
     private let client: ValkeyClient
     private let keyPrefix: String
     private let maximumLogins: Int
-    private let decoded = DecodedTokenRecords()
 
     /// - Parameter maximumLogins: logins (refresh families) a user keeps; the oldest is revoked beyond it.
     public init(client: ValkeyClient, keyPrefix: String = "sidecar:", maximumLogins: Int = 100) {
@@ -47,27 +46,24 @@ public struct ValkeyTokenStore: TokenStore {
     }
 
     public func get(accessID: String) async throws -> TokenRecord? {
-        // Valkey expires keys itself, so a missing key covers both "never stored" and "expired". Records
-        // are read on every request and written once per login: served from memory until Valkey reports
-        // a change (logout and revocation delete the key, and the report drops it at once).
-        guard let bytes = try await storeOperation({ try await client.cachedGet(accessKey(accessID)) }) else { return nil }
-        if let record = decoded.record(for: accessID, bytes: bytes) { return record }
-        do {
-            let record = try Self.decoder.decode(TokenRecord.self, from: Data(bytes))
-            decoded.remember(record, for: accessID, bytes: bytes)
-            return record
-        } catch {
-            throw TokenStoreError.corruptRecord(accessID: accessID)
-        }
+        // Valkey expires keys itself, so a missing key covers both "never stored" and "expired".
+        try Self.decode(try await storeOperation { try await client.get(accessKey(accessID)) }, accessID: accessID)
+    }
+
+    public func trackedGet(accessID: String) async throws -> (record: TokenRecord?, lease: TrackingLease?) {
+        // Records are read on every request and written once per login: the caller keeps the decoded
+        // record while the lease runs, and logout and revocation delete the key, whose report ends it.
+        let (bytes, lease) = try await storeOperation { try await client.trackedGet(accessKey(accessID)) }
+        return (try Self.decode(bytes, accessID: accessID), lease)
     }
 
     public func delete(accessID: String) async throws {
         // The user's index keeps the id until the next put prunes it; looking the user up first would cost a
         // round trip on every logout for no visible gain.
         _ = try await storeOperation { try await client.del(accessKey(accessID)) }
-        // Valkey's report reaches every process's cache within moments; this process forgets at once, so
-        // that its very next request cannot see the record.
-        client.forgetCached(accessKey(accessID))
+        // Valkey's report reaches every process within moments; this process ends the lease at once, so
+        // that its very next request cannot use the record.
+        client.invalidate(accessKey(accessID))
     }
 
     public func revokeFamily(_ familyID: String, userID: String) async throws -> Int {
@@ -75,7 +71,8 @@ public struct ValkeyTokenStore: TokenStore {
             try await client.evaluate(
                 Self.revokeFamilyScript, keys: [familyKey(familyID), loginsKey(userID)], arguments: [familyID, keyPrefix])
         }
-        client.forgetCached()
+        // The script's keys are not known here: every lease ends, as for any change this process cannot name.
+        client.invalidate()
         guard let removed = reply.integer else {
             throw TokenStoreError.backend(.protocol(reason: "unexpected reply to the revoke-family script"))
         }
@@ -93,7 +90,7 @@ public struct ValkeyTokenStore: TokenStore {
         let reply = try await storeOperation {
             try await client.evaluate(Self.deleteAllScript, keys: [loginsKey(userID), legacyUserKey(userID)], arguments: [keyPrefix])
         }
-        client.forgetCached()
+        client.invalidate()
         guard let removed = reply.integer else {
             throw TokenStoreError.backend(.protocol(reason: "unexpected reply to the delete-all script"))
         }
@@ -108,6 +105,16 @@ public struct ValkeyTokenStore: TokenStore {
 
     /// The index of the layout before logins were indexed: read by ``deleteAll(userID:)`` only.
     private func legacyUserKey(_ userID: String) -> String { keyPrefix + "user:" + userID + ":access" }
+
+    /// The record stored as `bytes`; nil for no key.
+    private static func decode(_ bytes: [UInt8]?, accessID: String) throws -> TokenRecord? {
+        guard let bytes else { return nil }
+        do {
+            return try decoder.decode(TokenRecord.self, from: Data(bytes))
+        } catch {
+            throw TokenStoreError.corruptRecord(accessID: accessID)
+        }
+    }
 
     /// Rounds up so that a sub-millisecond remainder never shortens a token's life.
     private static func milliseconds(_ duration: Duration) -> Int64 {

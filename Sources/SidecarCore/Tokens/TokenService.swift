@@ -4,7 +4,8 @@ import JWTKit
 /// Issues and verifies the sidecar's access and refresh JWTs.
 ///
 /// Verification checks the header itself before jwt-kit sees the token: jwt-kit would fall back to
-/// its default key for an unknown `kid` and does not compare `alg` with the key's algorithm.
+/// its default key for an unknown `kid` and does not compare `alg` with the key's algorithm. Every
+/// call verifies; requests remember verified access tokens in ``AccessTokenAuthenticator``.
 public struct TokenService: Sendable {
     /// Tokens longer than this are refused unread (a JWT of ours is about 300 bytes).
     public static let maximumTokenBytes = 8192
@@ -19,13 +20,8 @@ public struct TokenService: Sendable {
     public let refreshTTL: Duration
     public let leeway: Duration
     let now: @Sendable () -> Date
-    let verifiedAccessTokens: VerifiedTokenCache
 
-    /// - Parameter rememberedTokens: how many verified access tokens to remember (0: none).
-    public init(
-        settings: JWTSettings, now: @escaping @Sendable () -> Date = Date.init, rememberedTokens: Int = 10_000
-    ) async throws {
-        verifiedAccessTokens = VerifiedTokenCache(capacity: rememberedTokens)
+    public init(settings: JWTSettings, now: @escaping @Sendable () -> Date = Date.init) async throws {
         accessKeys = try await .access(settings)
         refreshKeys = await .refresh(settings)
         issuer = settings.issuer
@@ -63,19 +59,8 @@ public struct TokenService: Sendable {
         return (try await sign(claims, with: refreshKeys.signer), claims)
     }
 
-    /// Whether this exact token verified as one of our access tokens before (its issuer is ours).
-    public func isKnownAccessToken(_ token: String) -> Bool {
-        verifiedAccessTokens.claims(for: token) != nil
-    }
-
     public func verifyAccessToken(_ token: String) async throws(TokenRejection) -> AccessTokenClaims {
-        if let cached = verifiedAccessTokens.claims(for: token) {
-            try checkTimes(cached)
-            return cached
-        }
-        let claims = try await verify(token, as: AccessTokenClaims.self, keys: accessKeys, use: .access)
-        verifiedAccessTokens.remember(claims, for: token)
-        return claims
+        try await verify(token, as: AccessTokenClaims.self, keys: accessKeys, use: .access)
     }
 
     public func verifyRefreshToken(_ token: String) async throws(TokenRejection) -> RefreshTokenClaims {
@@ -101,8 +86,8 @@ public struct TokenService: Sendable {
         return claims
     }
 
-    /// `exp` and `nbf` against the clock, with the leeway; run on every use of a token.
-    private func checkTimes(_ claims: some VerifiableClaims) throws(TokenRejection) {
+    /// `exp` and `nbf` against the clock, with the leeway; run on every use of a token, remembered or not.
+    func checkTimes(_ claims: some VerifiableClaims) throws(TokenRejection) {
         let now = self.now()
         if claims.expiresAt.addingTimeInterval(leeway.seconds) <= now { throw .expired }
         if let notBefore = claims.notBefore, notBefore.addingTimeInterval(-leeway.seconds) > now {

@@ -35,7 +35,7 @@ enum JWTFuzzing {
             issuer: "https://backend.example", audience: nil,
             keysJSON: #"[{"kid": "backend-1", "alg": "HS256", "secret": "\#(String(decoding: externalSecret, as: UTF8.self))"}]"#)
         return Verifiers(
-            tokens: try! await TokenService(settings: settings, now: { now }, rememberedTokens: 0),
+            tokens: try! await TokenService(settings: settings, now: { now }),
             external: try! await ExternalTokenVerifier(settings: external, leeway: .seconds(5), now: { now }))
     }
 

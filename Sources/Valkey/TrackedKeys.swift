@@ -2,35 +2,39 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// Values read with ``ValkeyClient/cachedGet(_:)``, kept in memory and dropped the moment the server
-/// says they changed (server-assisted client-side caching, `CLIENT TRACKING ... OPTIN` with `REDIRECT`).
+/// The keys read with ``ValkeyClient/trackedGet(_:)`` whose ``TrackingLease`` runs, and the
+/// subscription on which the server says they changed (server-assisted client-side caching,
+/// `CLIENT TRACKING ... OPTIN` with `REDIRECT`).
 ///
-/// One extra connection subscribes to `__redis__:invalidate`; every cached read goes out as
+/// The values are not kept here: a caller keeps what it read, typed as it needs it, beside the lease
+/// (the token store's records live in SidecarCore's one cache of access tokens), and this type ends
+/// the lease the moment the value may have changed. So a value is never held twice, and a caller's
+/// hit costs no look-up here.
+///
+/// One extra connection subscribes to `__redis__:invalidate`; every tracked read goes out as
 /// `CLIENT TRACKING ON REDIRECT <that connection> OPTIN`, `CLIENT CACHING YES`, `GET key` in one write, so
 /// the server remembers the key for us and reports its next change (write, delete, expiry) on the
-/// subscription. The cache only serves while that subscription is up; whenever it or a connection that
-/// read keys closes, everything cached is dropped, because reports for it may be lost.
+/// subscription. Leases are given only while that subscription is up; whenever it or a connection that
+/// read keys closes, every lease ends, because reports for them may be lost.
 ///
 /// A report can overtake the reply of the read it concerns (they travel on different connections), so a
-/// read only fills the cache if no report arrived between sending it and storing its value (`epoch`).
-/// Entries also expire after `maximumAge`, a bound for the rare report that never comes.
+/// read gets a lease only if no report arrived between sending it and its reply (`epoch`). Leases also
+/// end after `maximumAge`, a bound for the rare report that never comes.
+///
+/// A lease is reported through this table only while it is the one held for its key, so whatever
+/// takes a lease out of the table ends it first (a report, a newer read of the key, room for other
+/// keys, a closed subscription): no lease outlives the means to end it.
 ///
 /// A subscription can also die without its connection closing (a half-open TCP connection after a
 /// network fault, a server that stopped answering): nothing then says that reports are lost. So the
 /// subscription is pinged every `heartbeatInterval`; a ping without an answer within the command
-/// timeout closes it, which drops everything cached, as any other close does.
-final class TrackedCache: Sendable {
-    enum Lookup {
-        case hit([UInt8]?)
-        /// Read through the server with tracking pointed at `redirect`; store with the `epoch` given.
-        case miss(redirect: Int64, epoch: UInt64)
-        /// No subscription yet: read without caching.
-        case bypass
-    }
-
-    private struct Entry {
-        let value: [UInt8]?
-        let storedAt: ContinuousClock.Instant
+/// timeout closes it, which ends every lease, as any other close does.
+final class TrackedKeys: Sendable {
+    enum ReadPlan {
+        /// Read with tracking pointed at `redirect`, then ask for the lease with the `epoch` given.
+        case tracked(redirect: Int64, epoch: UInt64)
+        /// No subscription yet: read without a lease.
+        case untracked
     }
 
     private enum Listener {
@@ -41,9 +45,16 @@ final class TrackedCache: Sendable {
     }
 
     private struct State {
-        var entries: [String: Entry] = [:]
+        var leases: [String: TrackingLease] = [:]
         var epoch: UInt64 = 0
         var listener: Listener = .none(lastAttempt: nil)
+
+        /// Every lease ends, and reads under way get none.
+        mutating func endAll() {
+            epoch &+= 1
+            for lease in leases.values { lease.end() }
+            leases.removeAll()
+        }
     }
 
     static let channel = "__redis__:invalidate"
@@ -52,6 +63,7 @@ final class TrackedCache: Sendable {
     /// How often the subscription is checked with a PING.
     static let heartbeatInterval: Duration = .seconds(3)
 
+    /// Keys tracked at most (``ValkeyConfiguration/cachedEntries``); 0 turns tracking off.
     let maximumEntries: Int
     let maximumAge: Duration
     private let state = Mutex(State())
@@ -68,46 +80,50 @@ final class TrackedCache: Sendable {
 
     var isEnabled: Bool { maximumEntries > 0 }
 
-    /// The cached value, or how to read it; starts opening the subscription when it is missing.
-    func lookup(_ key: String, open: @escaping @Sendable () async throws -> (Int64, ValkeyConnection)) -> Lookup {
+    /// How to read a key now; starts opening the subscription when it is missing.
+    func plan(open: @escaping @Sendable () async throws -> (Int64, ValkeyConnection)) -> ReadPlan {
         let now = ContinuousClock.now
-        let (lookup, shouldOpen) = state.withLock { state -> (Lookup, Bool) in
+        let (plan, shouldOpen) = state.withLock { state -> (ReadPlan, Bool) in
             switch state.listener {
             case .ready(let id, _):
-                if let entry = state.entries[key], now - entry.storedAt < maximumAge {
-                    return (.hit(entry.value), false)
-                }
-                return (.miss(redirect: id, epoch: state.epoch), false)
+                return (.tracked(redirect: id, epoch: state.epoch), false)
             case .none(let lastAttempt):
-                guard lastAttempt.map({ now - $0 >= Self.retryInterval }) ?? true else { return (.bypass, false) }
+                guard lastAttempt.map({ now - $0 >= Self.retryInterval }) ?? true else { return (.untracked, false) }
                 state.listener = .opening
-                return (.bypass, true)
+                return (.untracked, true)
             case .opening, .closed:
-                return (.bypass, false)
+                return (.untracked, false)
             }
         }
         if shouldOpen { openListener(open) }
-        return lookup
+        return plan
     }
 
-    /// Keeps a value read with tracking on, unless a report arrived since the read was sent.
-    /// Whether a read of `key` would be answered from memory now (tests wait for this).
-    func holds(_ key: String) -> Bool {
+    /// The lease of a value just read with tracking on, or nil when a report arrived since the read
+    /// was sent (the value may already be stale) or the subscription changed.
+    func lease(for key: String, readAt epoch: UInt64) -> TrackingLease? {
         state.withLock { state in
-            guard case .ready = state.listener, let entry = state.entries[key] else { return false }
-            return ContinuousClock.now - entry.storedAt < maximumAge
+            guard state.epoch == epoch, case .ready = state.listener else { return nil }
+            if let previous = state.leases[key] {
+                // One lease per key: the older one would no longer be ended by the key's report.
+                previous.end()
+            } else if state.leases.count >= maximumEntries {
+                // Full: make room by ending an arbitrary tenth; their holders read them again when needed.
+                for stale in Array(state.leases.keys.prefix(max(1, maximumEntries / 10))) {
+                    state.leases.removeValue(forKey: stale)?.end()
+                }
+            }
+            let lease = TrackingLease(maximumAge: maximumAge)
+            state.leases[key] = lease
+            return lease
         }
     }
 
-    func store(_ key: String, value: [UInt8]?, epoch: UInt64) {
+    /// Whether a lease of `key` runs now (tests wait for this).
+    func isLeased(_ key: String) -> Bool {
         state.withLock { state in
-            guard state.epoch == epoch, case .ready = state.listener else { return }
-            if state.entries.count >= maximumEntries, state.entries[key] == nil {
-                // Full: make room by forgetting an arbitrary tenth; they are read again when needed.
-                let drop = max(1, maximumEntries / 10)
-                for stale in state.entries.keys.prefix(drop) { state.entries[stale] = nil }
-            }
-            state.entries[key] = Entry(value: value, storedAt: .now)
+            guard case .ready = state.listener, let lease = state.leases[key] else { return false }
+            return lease.isCurrent
         }
     }
 
@@ -115,49 +131,47 @@ final class TrackedCache: Sendable {
     func received(_ message: RESPValue) {
         guard case .array(let parts) = message, parts.count == 3 else { return }
         state.withLock { state in
+            guard case .array(let keys) = parts[2] else {
+                state.endAll()
+                return
+            }
             state.epoch &+= 1
-            if case .array(let keys) = parts[2] {
-                for key in keys { if let name = key.string { state.entries[name] = nil } }
-            } else {
-                state.entries.removeAll()
+            for key in keys {
+                if let name = key.string { state.leases.removeValue(forKey: name)?.end() }
             }
         }
     }
 
-    /// Drops one key, and keeps reads already under way from storing what they read before.
-    func forget(_ key: String) {
+    /// Ends the lease of one key, and keeps reads already under way from getting one.
+    func invalidate(_ key: String) {
         state.withLock { state in
             state.epoch &+= 1
-            state.entries[key] = nil
+            state.leases.removeValue(forKey: key)?.end()
         }
     }
 
-    /// Drops everything cached: a connection that read keys, or the subscription, has closed.
-    func forgetAll() {
-        state.withLock { state in
-            state.epoch &+= 1
-            state.entries.removeAll()
-        }
+    /// Ends every lease: a connection that read keys, or the subscription, has closed.
+    func invalidateAll() {
+        state.withLock { $0.endAll() }
     }
 
-    /// The subscription closed: serve nothing from memory until a new one is up.
+    /// The subscription closed: no lease until a new one is up.
     func listenerClosed() {
         let wasClosed = state.withLock { state -> Bool in
-            state.epoch &+= 1
-            state.entries.removeAll()
+            state.endAll()
             if case .closed = state.listener { return true }
             state.listener = .none(lastAttempt: .now)
             return false
         }
-        if !wasClosed { logger.info("Valkey invalidation subscription closed; cached values dropped") }
+        if !wasClosed { logger.info("Valkey invalidation subscription closed; every tracking lease ended") }
     }
 
-    /// Stops caching for good and closes the subscription (client shutdown).
+    /// Stops tracking for good and closes the subscription (client shutdown).
     func close() {
         let connection = state.withLock { state -> ValkeyConnection? in
             defer {
                 state.listener = .closed
-                state.entries.removeAll()
+                state.endAll()
             }
             if case .ready(_, let connection) = state.listener { return connection }
             return nil
@@ -171,8 +185,7 @@ final class TrackedCache: Sendable {
                 let (id, connection) = try await open()
                 let kept = state.withLock { state -> Bool in
                     guard case .opening = state.listener else { return false }
-                    state.epoch &+= 1
-                    state.entries.removeAll()
+                    state.endAll()
                     state.listener = .ready(id: id, connection: connection)
                     return true
                 }
@@ -192,7 +205,7 @@ final class TrackedCache: Sendable {
     }
 
     /// Pings the subscription until it is no longer the current one; closes it when a ping goes
-    /// unanswered (its close handler then drops the cache).
+    /// unanswered (its close handler then ends every lease).
     private func heartbeat(_ connection: ValkeyConnection) async {
         while true {
             try? await Task.sleep(for: Self.heartbeatInterval)
